@@ -1,0 +1,102 @@
+# wsgi-cgi: run a Python WSGI application as a CGI program.
+# GNU make.  `make` builds, `make check` runs every test, `make deps`
+# installs (Debian) what building and testing need.
+
+VERSION =	1.0.0
+
+PREFIX ?=	/usr/local
+BINDIR ?=	$(PREFIX)/bin
+MANDIR ?=	$(PREFIX)/share/man
+DESTDIR ?=
+
+CC ?=		cc
+CFLAGS ?=	-O2 -g
+PKG_CONFIG ?=	pkg-config
+PYTHON_PC ?=	python3-embed
+
+# The Python to embed: pkg-config's python3-embed, or PYTHON_CONFIG=...
+ifdef PYTHON_CONFIG
+PY_CFLAGS :=	$(shell $(PYTHON_CONFIG) --includes)
+PY_LIBS :=	$(shell $(PYTHON_CONFIG) --ldflags --embed)
+PY_PREFIX :=	$(shell $(PYTHON_CONFIG) --prefix)
+PY_EXEC_PREFIX := $(shell $(PYTHON_CONFIG) --exec-prefix)
+PY_VERSION :=	$(patsubst -lpython%,%,$(filter -lpython%,$(PY_LIBS)))
+else
+PY_CFLAGS :=	$(shell $(PKG_CONFIG) --cflags $(PYTHON_PC))
+PY_LIBS :=	$(shell $(PKG_CONFIG) --libs $(PYTHON_PC))
+PY_PREFIX :=	$(shell $(PKG_CONFIG) --variable=prefix $(PYTHON_PC))
+PY_EXEC_PREFIX := $(shell $(PKG_CONFIG) --variable=exec_prefix $(PYTHON_PC))
+PY_VERSION :=	$(shell $(PKG_CONFIG) --modversion $(PYTHON_PC))
+endif
+PYTHON_EXE ?=	$(PY_EXEC_PREFIX)/bin/python$(PY_VERSION)
+
+WARN =		-Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion \
+		-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+		-Wvla
+ifeq ($(WERROR),1)
+WARN +=		-Werror
+endif
+DEFS =		-D_GNU_SOURCE -DWSGI_CGI_VERSION='"$(VERSION)"' \
+		-DPYTHON_EXE='"$(PYTHON_EXE)"' -DPYTHON_PREFIX='"$(PY_PREFIX)"'
+override CFLAGS += -std=c11 $(WARN) $(DEFS) \
+		$(patsubst -I%,-isystem %,$(PY_CFLAGS))
+ASAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer -O1 -g -DWSGI_CGI_FINALIZE
+
+HDR =		cgi_env.h response.h script.h wsgi.h
+SRC =		wsgi-cgi.c cgi_env.c response.c script.c wsgi.c wsgi_input.c
+OBJ =		$(SRC:.c=.o)
+PURE_OBJ =	cgi_env.o response.o
+UNIT_SRC =	tests/unit/unit.c tests/unit/cgi_env_test.c \
+		tests/unit/response_test.c
+BIN =		wsgi-cgi
+UNIT_BIN =	tests/unit/unit
+
+.PHONY: all check unit bats asan lint bench demo deps install uninstall clean
+
+all: $(BIN)
+
+$(BIN): $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PY_LIBS)
+
+$(OBJ): $(HDR)
+
+$(UNIT_BIN): $(UNIT_SRC) tests/unit/unit.h $(PURE_OBJ)
+	$(CC) $(CFLAGS) -I. $(LDFLAGS) -o $@ $(UNIT_SRC) $(PURE_OBJ)
+
+# The same sources, sanitized, in a directory of their own.
+asan: $(BIN)-asan
+$(BIN)-asan: $(SRC) $(HDR)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(LDFLAGS) -o $@ $(SRC) $(PY_LIBS)
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+bats: $(BIN)
+	tests/run-tests --bats-only
+
+check: $(BIN) $(UNIT_BIN)
+	tests/run-tests
+
+demo: $(BIN)
+	./$(BIN) examples/hello.py
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --std=c11 --inline-suppr $(SRC)
+	mandoc -Tlint -Wwarning man/wsgi-cgi.1
+
+deps:
+	./install-deps test
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/$(BIN)
+	install -m 0644 man/wsgi-cgi.1 $(DESTDIR)$(MANDIR)/man1/wsgi-cgi.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/$(BIN) $(DESTDIR)$(MANDIR)/man1/wsgi-cgi.1
+
+clean:
+	rm -f $(BIN) $(BIN)-asan $(OBJ) $(UNIT_BIN)
+	rm -rf examples/__pycache__ tests/apps/__pycache__

@@ -1,0 +1,611 @@
+/*
+ * The CGI response writer: validates status and header bytes, holds the
+ * headers back until the first body byte (PEP 3333), counts the body against
+ * Content-Length, and is the only code that writes to the response fd.
+ * SPDX-License-Identifier: MIT
+ */
+#include <sys/types.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <err.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "response.h"
+
+#define STATUS_MIN	100
+#define STATUS_MAX	599
+#define LENGTH_MAX	20		/* digits of UINT64_MAX */
+#define DATE_MAX	64
+#define COPY_BLOCK	65536
+#define SENDFILE_MAX	(1U << 30)	/* one sendfile(2) call, at most */
+#define HDR_INITIAL	512
+
+static bool	 is_tchar(unsigned char);
+static bool	 is_text(unsigned char);
+static bool	 name_is(const char *, size_t, const char *);
+static bool	 bodyless(int);
+static int	 append(struct response *, const char *, size_t);
+static int	 append_header(struct response *, const char *, const char *);
+static int	 append_length(struct response *, uint64_t);
+static int	 preamble(struct response *, char **, size_t *);
+static int	 emit(struct response *, const void *, size_t);
+static int	 write_all(struct response *, const struct iovec *, int);
+static int	 copy_fd(struct response *, int, off_t, uint64_t);
+static int	 write_failed(struct response *);
+static int	 close_fd(struct response *);
+
+/* RFC 9110 7.6.1 and the CGI rule of RFC 3875 6.3.4: never from a script. */
+static const char *const hop_by_hop[] = {
+	"connection", "keep-alive", "proxy-authenticate",
+	"proxy-authorization", "te", "trailers", "transfer-encoding",
+	"upgrade",
+};
+
+static const char *const error_text[] = {
+	[RESP_OK] = "no error",
+	[RESP_ESTATUS] = "status must be three digits (100-599), a space and "
+	    "a reason phrase without control characters",
+	[RESP_ENAME] = "header name must be an HTTP token",
+	[RESP_EVALUE] = "header value must not contain control characters "
+	    "(CR, LF, NUL, ...)",
+	[RESP_EHOPBYHOP] = "hop-by-hop headers are the server's, not the "
+	    "application's",
+	[RESP_ESTATUSHDR] = "a Status header is not allowed: pass the status "
+	    "to start_response()",
+	[RESP_ELENGTH] = "Content-Length must be a decimal number",
+	[RESP_ETWICE] = "Content-Length given twice with different values",
+	[RESP_ENOSTATUS] = "body data before start_response()",
+	[RESP_ESENT] = "headers already sent",
+	[RESP_ENOMEM] = "out of memory",
+	[RESP_EWRITE] = "cannot write the response",
+};
+
+void
+resp_init(struct response *r, int fd, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->name = name;
+	r->protocol = "HTTP/1.0";
+	r->proto_major = 1;
+}
+
+/* PEP 3333: "999 Reason", a single space, no control characters. */
+int
+resp_check_status(const char *s, size_t len)
+{
+	size_t	i;
+	int	code = 0;
+
+	if (len < 5 || s[3] != ' ')
+		return RESP_ESTATUS;
+	for (i = 0; i < 3; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return RESP_ESTATUS;
+		code = code * 10 + (s[i] - '0');
+	}
+	if (code < STATUS_MIN || code > STATUS_MAX)
+		return RESP_ESTATUS;
+	for (i = 4; i < len; i++)
+		if (!is_text((unsigned char)s[i]))
+			return RESP_ESTATUS;
+	if (s[4] == ' ' || s[4] == '\t' || s[len - 1] == ' ' ||
+	    s[len - 1] == '\t')
+		return RESP_ESTATUS;
+	return RESP_OK;
+}
+
+/* The bytes of one header; a NUL is a control character like any other. */
+int
+resp_check_header(const char *name, size_t nlen, const char *value,
+    size_t vlen)
+{
+	size_t	i;
+
+	if (nlen == 0)
+		return RESP_ENAME;
+	for (i = 0; i < nlen; i++)
+		if (!is_tchar((unsigned char)name[i]))
+			return RESP_ENAME;
+	for (i = 0; i < vlen; i++)
+		if (!is_text((unsigned char)value[i]))
+			return RESP_EVALUE;
+	for (i = 0; i < sizeof(hop_by_hop) / sizeof(hop_by_hop[0]); i++)
+		if (name_is(name, nlen, hop_by_hop[i]))
+			return RESP_EHOPBYHOP;
+	if (name_is(name, nlen, "status"))
+		return RESP_ESTATUSHDR;
+	return RESP_OK;
+}
+
+/* Sets (or, before anything is sent, replaces) the status; drops headers. */
+int
+resp_status(struct response *r, const char *s, size_t len)
+{
+	int	e;
+	char	*p;
+
+	if (r->state >= RESP_SENT)
+		return RESP_ESENT;
+	if ((e = resp_check_status(s, len)) != RESP_OK)
+		return e;
+	if ((p = malloc(len + 1)) == NULL)
+		return RESP_ENOMEM;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	free(r->status);
+	r->status = p;
+	r->status_len = len;
+	r->code = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+	r->hdr_len = 0;
+	r->has_length = r->has_date = false;
+	r->length = 0;
+	r->state = RESP_READY;
+	return RESP_OK;
+}
+
+int
+resp_header(struct response *r, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+	uint64_t	n = 0;
+	size_t		i;
+	int		e;
+
+	if (r->state != RESP_READY)
+		return r->state == RESP_NEW ? RESP_ENOSTATUS : RESP_ESENT;
+	if ((e = resp_check_header(name, nlen, value, vlen)) != RESP_OK)
+		return e;
+	if (name_is(name, nlen, "content-length")) {
+		if (vlen == 0 || vlen > LENGTH_MAX)
+			return RESP_ELENGTH;
+		for (i = 0; i < vlen; i++) {
+			if (value[i] < '0' || value[i] > '9' ||
+			    n > (UINT64_MAX - (unsigned)(value[i] - '0')) / 10)
+				return RESP_ELENGTH;
+			n = n * 10 + (unsigned)(value[i] - '0');
+		}
+		if (r->has_length)
+			return n == r->length ? RESP_OK : RESP_ETWICE;
+		r->has_length = true;
+		r->length = n;
+	} else if (name_is(name, nlen, "date"))
+		r->has_date = true;
+	if ((e = append(r, name, nlen)) != RESP_OK ||
+	    (e = append(r, ": ", 2)) != RESP_OK ||
+	    (e = append(r, value, vlen)) != RESP_OK)
+		return e;
+	return append(r, "\r\n", 2);
+}
+
+/* The result has len() == 1: its one block's size is the Content-Length. */
+void
+resp_single(struct response *r)
+{
+	r->single = true;
+}
+
+bool
+resp_length(const struct response *r, uint64_t *n)
+{
+	if (r->has_length)
+		*n = r->length;
+	return r->has_length;
+}
+
+/* Declares a Content-Length unless the application did (file_wrapper). */
+int
+resp_default_length(struct response *r, uint64_t n)
+{
+	if (r->state != RESP_READY || r->has_length || bodyless(r->code))
+		return RESP_OK;
+	r->has_length = true;
+	r->length = n;
+	return append_length(r, n);
+}
+
+/*
+ * One block of body.  The first non-empty block sends the headers with it;
+ * bytes past a declared Content-Length are dropped (PEP 3333).
+ */
+int
+resp_body(struct response *r, const void *buf, size_t len)
+{
+	if (r->state == RESP_NEW)
+		return RESP_ENOSTATUS;
+	if (r->state == RESP_CLOSED)
+		return RESP_EWRITE;
+	if (len == 0)
+		return RESP_OK;
+	if (r->has_length && len > r->length - r->sent) {
+		if (!r->warned)
+			warnx("%s: body longer than its Content-Length "
+			    "(%" PRIu64 " bytes): truncated", r->name,
+			    r->length);
+		r->warned = true;
+		len = (size_t)(r->length - r->sent);
+		if (len == 0 && r->state == RESP_SENT)
+			return RESP_OK;
+	}
+	if (r->state == RESP_READY && r->single && !r->has_length &&
+	    !bodyless(r->code) && append_length(r, len) != RESP_OK)
+		return RESP_ENOMEM;
+	if (r->nph && r->head)
+		len = 0;
+	return emit(r, buf, len);
+}
+
+/* The body from a file: sendfile(2), or read and write where it refuses. */
+int
+resp_sendfile(struct response *r, int in, off_t off, uint64_t count)
+{
+	ssize_t	n;
+	int	e;
+
+	if (r->state == RESP_NEW)
+		return RESP_ENOSTATUS;
+	if (r->has_length && count > r->length - r->sent)
+		count = r->length - r->sent;
+	if (r->state == RESP_READY && (e = emit(r, NULL, 0)) != RESP_OK)
+		return e;
+	if (r->nph && r->head)
+		return RESP_OK;
+	while (count > 0) {
+		n = sendfile(r->fd, in, &off,
+		    count > SENDFILE_MAX ? SENDFILE_MAX : (size_t)count);
+		if (n > 0) {
+			count -= (uint64_t)n;
+			r->sent += (uint64_t)n;
+		} else if (n == 0)
+			break;
+		else if (errno == EINTR || errno == EAGAIN)
+			continue;
+		else if (errno == EINVAL || errno == ENOSYS)
+			return copy_fd(r, in, off, count);
+		else
+			return write_failed(r);
+	}
+	return RESP_OK;
+}
+
+/* Sends held headers, checks the body length, closes the descriptor. */
+int
+resp_finish(struct response *r)
+{
+	int	e;
+
+	if (r->state == RESP_CLOSED)
+		return r->failed ? RESP_EWRITE : RESP_OK;
+	if (r->state == RESP_NEW)
+		return RESP_ENOSTATUS;
+	if (r->state == RESP_READY) {
+		/* wsgiref: an empty result means Content-Length: 0. */
+		if (!r->has_length && !bodyless(r->code) &&
+		    append_length(r, 0) != RESP_OK)
+			return RESP_ENOMEM;
+		if ((e = emit(r, NULL, 0)) != RESP_OK)
+			return e;
+	}
+	if (r->has_length && r->sent < r->length && !r->head &&
+	    !bodyless(r->code)) {
+		warnx("%s: body shorter than its Content-Length "
+		    "(%" PRIu64 " of %" PRIu64 " bytes)", r->name, r->sent,
+		    r->length);
+		r->failed = true;
+	}
+	return close_fd(r);
+}
+
+/*
+ * The one place that decides what the client sees on failure: an error
+ * response if nothing was written yet, else the response is cut short.
+ */
+int
+resp_fail(struct response *r, const char *status, const char *body,
+    size_t len)
+{
+	char	num[LENGTH_MAX + 1];
+	int	e;
+
+	if (r->state == RESP_CLOSED)
+		return RESP_OK;
+	if (r->state != RESP_SENT) {
+		r->state = RESP_NEW;
+		r->single = false;
+		snprintf(num, sizeof(num), "%zu", len);
+		if ((e = resp_status(r, status, strlen(status))) != RESP_OK ||
+		    (e = resp_header(r, "Content-Type", 12, "text/plain",
+		    10)) != RESP_OK ||
+		    (e = resp_header(r, "Content-Length", 14, num,
+		    strlen(num))) != RESP_OK)
+			return e;
+		if ((e = emit(r, body, r->nph && r->head ? 0 : len)) != RESP_OK)
+			return e;
+	}
+	r->failed = true;
+	return close_fd(r);
+}
+
+const char *
+resp_strerror(int e)
+{
+	if (e < 0 || (size_t)e >= sizeof(error_text) / sizeof(error_text[0]))
+		return "unknown error";
+	return error_text[e];
+}
+
+/* RFC 9110 5.6.2 tchar. */
+static bool
+is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return true;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* field-vchar, SP and HTAB (RFC 9110 5.5): no other control character. */
+static bool
+is_text(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+static bool
+name_is(const char *name, size_t len, const char *lower)
+{
+	size_t	i;
+	char	c;
+
+	if (strlen(lower) != len)
+		return false;
+	for (i = 0; i < len; i++) {
+		c = name[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != lower[i])
+			return false;
+	}
+	return true;
+}
+
+/* RFC 9110 8.6: no Content-Length of ours on 1xx, 204 or 304. */
+static bool
+bodyless(int code)
+{
+	return code < 200 || code == 204 || code == 304;
+}
+
+static int
+append(struct response *r, const char *s, size_t len)
+{
+	size_t	cap;
+	char	*p;
+
+	if (len > SIZE_MAX / 2 - r->hdr_len)
+		return RESP_ENOMEM;
+	if (r->hdr_len + len > r->hdr_cap) {
+		cap = r->hdr_cap == 0 ? HDR_INITIAL : r->hdr_cap;
+		while (cap < r->hdr_len + len)
+			cap *= 2;
+		if ((p = realloc(r->hdr, cap)) == NULL)
+			return RESP_ENOMEM;
+		r->hdr = p;
+		r->hdr_cap = cap;
+	}
+	memcpy(r->hdr + r->hdr_len, s, len);
+	r->hdr_len += len;
+	return RESP_OK;
+}
+
+static int
+append_header(struct response *r, const char *name, const char *value)
+{
+	int	e;
+
+	if ((e = append(r, name, strlen(name))) != RESP_OK ||
+	    (e = append(r, ": ", 2)) != RESP_OK ||
+	    (e = append(r, value, strlen(value))) != RESP_OK)
+		return e;
+	return append(r, "\r\n", 2);
+}
+
+static int
+append_length(struct response *r, uint64_t n)
+{
+	char	num[LENGTH_MAX + 1];
+
+	snprintf(num, sizeof(num), "%" PRIu64, n);
+	return append_header(r, "Content-Length", num);
+}
+
+/*
+ * The status line and headers, in one block: "Status: ..." for CGI, or a
+ * complete HTTP response head for NPH (RFC 3875 5.2; no head for HTTP/0.9).
+ */
+static int
+preamble(struct response *r, char **out, size_t *outlen)
+{
+	char		 date[DATE_MAX];
+	const char	*proto;
+	struct tm	 tm;
+	time_t		 now;
+	size_t		 len;
+	int		 n, e;
+	char		*p;
+
+	if (r->nph && r->proto_major == 0) {
+		*outlen = 0;
+		return RESP_OK;
+	}
+	if (r->nph) {
+		if (!r->has_date) {
+			now = time(NULL);
+			if (gmtime_r(&now, &tm) != NULL &&
+			    strftime(date, sizeof(date),
+			    "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0 &&
+			    (e = append_header(r, "Date", date)) != RESP_OK)
+				return e;
+		}
+		/* RFC 3875 5.2: no further requests on this connection. */
+		if ((r->proto_major > 1 || r->proto_minor > 0) &&
+		    (e = append_header(r, "Connection", "close")) != RESP_OK)
+			return e;
+	}
+	if ((e = append(r, "\r\n", 2)) != RESP_OK)
+		return e;
+	proto = r->proto_major == 1 ? r->protocol : "HTTP/1.0";
+	len = r->status_len + r->hdr_len + strlen(proto) + sizeof("Status: ");
+	if ((p = malloc(len)) == NULL)
+		return RESP_ENOMEM;
+	n = snprintf(p, len, "%s %s\r\n", r->nph ? proto : "Status:",
+	    r->status);
+	if (n < 0 || (size_t)n + r->hdr_len > len) {
+		free(p);
+		return RESP_ENOMEM;
+	}
+	memcpy(p + n, r->hdr, r->hdr_len);
+	*out = p;
+	*outlen = (size_t)n + r->hdr_len;
+	return RESP_OK;
+}
+
+/* Writes the held headers (if any) and the block, in one writev(2). */
+static int
+emit(struct response *r, const void *buf, size_t len)
+{
+	struct iovec	 iov[2];
+	char		*head = NULL;
+	size_t		 headlen = 0;
+	int		 e, n = 0;
+
+	if (r->state == RESP_READY) {
+		if ((e = preamble(r, &head, &headlen)) != RESP_OK)
+			return e;
+		r->state = RESP_SENT;
+		if (headlen > 0) {
+			iov[n].iov_base = head;
+			iov[n++].iov_len = headlen;
+		}
+	}
+	if (len > 0) {
+		iov[n].iov_base = (void *)(uintptr_t)buf;
+		iov[n++].iov_len = len;
+	}
+	e = write_all(r, iov, n);
+	free(head);
+	if (e == RESP_OK)
+		r->sent += len;
+	return e;
+}
+
+/* writev until done, across EINTR and short writes. */
+static int
+write_all(struct response *r, const struct iovec *iov, int n)
+{
+	struct iovec	v[2];
+	ssize_t		w;
+	size_t		done;
+	int		i = 0;
+
+	memcpy(v, iov, (size_t)n * sizeof(v[0]));
+	while (i < n) {
+		if (v[i].iov_len == 0) {
+			i++;
+			continue;
+		}
+		if ((w = writev(r->fd, v + i, n - i)) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return write_failed(r);
+		}
+		for (done = (size_t)w; i < n && done >= v[i].iov_len; i++)
+			done -= v[i].iov_len;
+		if (i < n) {
+			v[i].iov_base = (char *)v[i].iov_base + done;
+			v[i].iov_len -= done;
+		}
+	}
+	return RESP_OK;
+}
+
+static int
+copy_fd(struct response *r, int in, off_t off, uint64_t count)
+{
+	struct iovec	 iov;
+	char		*buf;
+	ssize_t		 n;
+	int		 e = RESP_OK;
+
+	if ((buf = malloc(COPY_BLOCK)) == NULL)
+		return RESP_ENOMEM;
+	while (count > 0) {
+		n = pread(in, buf, count > COPY_BLOCK ? COPY_BLOCK :
+		    (size_t)count, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		iov.iov_base = buf;
+		iov.iov_len = (size_t)n;
+		if ((e = write_all(r, &iov, 1)) != RESP_OK)
+			break;
+		off += n;
+		count -= (uint64_t)n;
+		r->sent += (uint64_t)n;
+	}
+	free(buf);
+	return e;
+}
+
+/* The client is gone or the server stopped reading: nothing more goes out. */
+static int
+write_failed(struct response *r)
+{
+	r->saved_errno = errno;
+	r->failed = true;
+	(void)close_fd(r);
+	errno = r->saved_errno;
+	return RESP_EWRITE;
+}
+
+/*
+ * Under mod_cgid fd 0 and the response are one socket: shut the write side
+ * down so the server sees the end even while fd 0 stays open.
+ */
+static int
+close_fd(struct response *r)
+{
+	int	e = RESP_OK;
+
+	free(r->status);
+	free(r->hdr);
+	r->status = r->hdr = NULL;
+	r->hdr_len = r->hdr_cap = 0;
+	if (r->state == RESP_CLOSED || r->fd < 0)
+		return RESP_OK;
+	r->state = RESP_CLOSED;
+	if (shutdown(r->fd, SHUT_WR) == -1 && errno != ENOTSOCK &&
+	    errno != ENOTCONN && r->saved_errno == 0) {
+		r->saved_errno = errno;
+		e = RESP_EWRITE;
+	}
+	if (close(r->fd) == -1 && r->saved_errno == 0) {
+		r->saved_errno = errno;
+		e = RESP_EWRITE;
+	}
+	r->fd = -1;
+	return e;
+}

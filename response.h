@@ -1,0 +1,78 @@
+/*
+ * The CGI response: status and header validation, withheld headers,
+ * Content-Length accounting, and the only writes to the response descriptor.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef RESPONSE_H
+#define RESPONSE_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum resp_err {
+	RESP_OK,
+	RESP_ESTATUS,		/* status is not "NNN reason" */
+	RESP_ENAME,		/* header name is not an HTTP token */
+	RESP_EVALUE,		/* header value has a control character */
+	RESP_EHOPBYHOP,		/* hop-by-hop header (Connection, ...) */
+	RESP_ESTATUSHDR,	/* a "Status" header */
+	RESP_ELENGTH,		/* Content-Length is not 1*digit */
+	RESP_ETWICE,		/* Content-Length given twice, differently */
+	RESP_ENOSTATUS,		/* body before start_response */
+	RESP_ESENT,		/* headers already sent */
+	RESP_ENOMEM,
+	RESP_EWRITE		/* writing the response failed; see errno */
+};
+
+enum resp_state {
+	RESP_NEW,		/* no status yet */
+	RESP_READY,		/* status and headers held back */
+	RESP_SENT,		/* headers written; body flowing */
+	RESP_CLOSED,		/* finished or failed; descriptor closed */
+};
+
+struct response {
+	int		 fd;
+	enum resp_state	 state;
+	bool		 nph;		/* write an HTTP status line (RFC 3875 5) */
+	bool		 head;		/* HEAD request: NPH sends no body */
+	bool		 single;	/* the result holds exactly one block */
+	bool		 has_length;	/* a Content-Length header is held */
+	bool		 has_date;
+	bool		 warned;
+	bool		 failed;	/* the response is incomplete */
+	int		 code;		/* status code */
+	const char	*protocol;	/* SERVER_PROTOCOL, for NPH */
+	unsigned	 proto_major;
+	unsigned	 proto_minor;
+	const char	*name;		/* the script, for messages */
+	char		*status;	/* "200 OK" */
+	size_t		 status_len;
+	char		*hdr;		/* "Name: value\r\n"... */
+	size_t		 hdr_len;
+	size_t		 hdr_cap;
+	uint64_t	 length;	/* declared Content-Length */
+	uint64_t	 sent;		/* body bytes written */
+	int		 saved_errno;	/* of a failed write */
+};
+
+void		 resp_init(struct response *, int, const char *);
+int		 resp_check_status(const char *, size_t);
+int		 resp_check_header(const char *, size_t, const char *, size_t);
+int		 resp_status(struct response *, const char *, size_t);
+int		 resp_header(struct response *, const char *, size_t,
+		    const char *, size_t);
+void		 resp_single(struct response *);
+bool		 resp_length(const struct response *, uint64_t *);
+int		 resp_default_length(struct response *, uint64_t);
+int		 resp_body(struct response *, const void *, size_t);
+int		 resp_sendfile(struct response *, int, off_t, uint64_t);
+int		 resp_finish(struct response *);
+int		 resp_fail(struct response *, const char *, const char *,
+		    size_t);
+const char	*resp_strerror(int);
+
+#endif /* RESPONSE_H */

@@ -1,0 +1,429 @@
+/*
+ * Loads the WSGI script as a module that is not __main__, with its bytecode
+ * cached in the standard __pycache__ (or a private per-user directory), and
+ * finds the application callable in it.
+ * SPDX-License-Identifier: MIT
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <marshal.h>
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "script.h"
+
+#define PYFUNC(f)	((PyCFunction)(void (*)(void))(f))
+#define MODULE_NAME	"_wsgi_cgi_script"
+#define PYC_HEADER	16	/* magic, flags, mtime, size (PEP 552) */
+#define PYC_SUFFIX	".cpython-" Py_STRINGIFY(PY_MAJOR_VERSION) \
+			    Py_STRINGIFY(PY_MINOR_VERSION) ".pyc"
+#define CACHE_DIR_MODE	0700
+#define LIST_MAX	10	/* callables named in a "no callable" error */
+#define CACHE_PLACES	2	/* __pycache__, then the private directory */
+#define NAMES_MAX	256
+
+static char	*read_file(int, size_t);
+static int	 cache_path(const char *, int, bool, char *, size_t);
+static PyObject	*cache_read(const char *, const struct stat *);
+static int	 cache_write(const char *, const struct stat *, PyObject *);
+static PyObject	*compile_script(const char *, const struct stat *, int);
+static int	 set_path(const char *);
+static int	 hook_cgihandler(PyObject *);
+static PyObject	*cgihandler_run(PyObject *, PyObject *const *, Py_ssize_t);
+static void	 list_callables(PyObject *, const char *, char *, size_t);
+static void	 put_le32(unsigned char *, uint32_t);
+static uint32_t	 get_le32(const unsigned char *);
+
+/* The application handed to CGIHandler().run() by a classic .cgi script. */
+static PyObject	*handed_app;
+
+static PyMethodDef run_def = {
+	"run", PYFUNC(cgihandler_run), METH_FASTCALL,
+	"served by wsgi-cgi instead"
+};
+
+/*
+ * Returns a new reference to the callable named callable in the script at
+ * path.  On failure, returns NULL with reason filled (and an exception
+ * pending when *traceback is set).
+ */
+PyObject *
+script_load(const char *path, const char *callable, bool named,
+    char *reason, size_t len, bool *traceback)
+{
+	PyObject	*mod = NULL, *code = NULL, *fn = NULL, *r = NULL;
+	PyObject	*app = NULL, *d, *modules;
+	struct stat	 st;
+	int		 fd = -1;
+
+	*traceback = false;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) < 0) {
+		snprintf(reason, len, "cannot open the script: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(reason, len, "the script is not a regular file");
+		goto out;
+	}
+	*traceback = true;
+	if ((code = compile_script(path, &st, fd)) == NULL) {
+		snprintf(reason, len, "cannot compile the script");
+		goto out;
+	}
+	snprintf(reason, len, "error while loading the script");
+	if (set_path(path) < 0 ||
+	    (mod = PyModule_New(MODULE_NAME)) == NULL ||
+	    (modules = PyImport_GetModuleDict()) == NULL ||	/* borrowed */
+	    PyDict_SetItemString(modules, MODULE_NAME, mod) < 0)
+		goto out;
+	d = PyModule_GetDict(mod);				/* borrowed */
+	if ((fn = PyUnicode_DecodeFSDefault(path)) == NULL ||
+	    PyDict_SetItemString(d, "__file__", fn) < 0 ||
+	    PyDict_SetItemString(d, "__builtins__", PyEval_GetBuiltins()) < 0 ||
+	    hook_cgihandler(code) < 0 ||
+	    (r = PyEval_EvalCode(code, d, d)) == NULL)
+		goto out;
+	*traceback = false;
+	app = PyDict_GetItemString(d, callable);		/* borrowed */
+	if (app == NULL && !named && handed_app != NULL)
+		app = handed_app;
+	if (app == NULL) {
+		list_callables(d, callable, reason, len);
+		goto out;
+	}
+	if (!PyCallable_Check(app)) {
+		snprintf(reason, len, "'%s' is not callable (it is %s)",
+		    callable, Py_TYPE(app)->tp_name);
+		app = NULL;
+		goto out;
+	}
+	Py_INCREF(app);
+out:
+	if (fd >= 0)
+		close(fd);
+	Py_XDECREF(mod);
+	Py_XDECREF(code);
+	Py_XDECREF(fn);
+	Py_XDECREF(r);
+	return app;
+}
+
+/*
+ * The code object: from the cache when its recorded mtime and size match the
+ * source (importlib's rule), else compiled and cached for the next request.
+ */
+static PyObject *
+compile_script(const char *path, const struct stat *st, int fd)
+{
+	PyObject	*code = NULL, *fn = NULL;
+	char		 pyc[PATH_MAX];
+	char		*src = NULL;
+	int		 i;
+
+	for (i = 0; i < CACHE_PLACES; i++)
+		if (cache_path(path, i, false, pyc, sizeof(pyc)) == 0 &&
+		    (code = cache_read(pyc, st)) != NULL)
+			return code;
+	if ((src = read_file(fd, (size_t)st->st_size)) == NULL ||
+	    (fn = PyUnicode_DecodeFSDefault(path)) == NULL ||
+	    (code = Py_CompileStringObject(src, fn, Py_file_input, NULL,
+	    -1)) == NULL)
+		goto out;
+	for (i = 0; i < CACHE_PLACES; i++)
+		if (cache_path(path, i, true, pyc, sizeof(pyc)) == 0 &&
+		    cache_write(pyc, st, code) == 0)
+			break;
+out:
+	free(src);
+	Py_XDECREF(fn);
+	return code;
+}
+
+/* The whole source, NUL-terminated; sets an exception on failure. */
+static char *
+read_file(int fd, size_t size)
+{
+	char	*buf;
+	size_t	 got = 0;
+	ssize_t	 n;
+
+	if ((buf = malloc(size + 1)) == NULL) {
+		PyErr_NoMemory();
+		return NULL;
+	}
+	while (got < size) {
+		n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			PyErr_SetFromErrno(PyExc_OSError);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	return buf;
+}
+
+/*
+ * __pycache__/NAME.cpython-XY.pyc beside the real script (NAME without .py,
+ * as importlib names it), or, as the fallback where that directory is not
+ * writable, a file in $TMPDIR/wsgi-cgi-UID/, a directory that must be ours
+ * and private.
+ */
+static int
+cache_path(const char *path, int place, bool create, char *out, size_t len)
+{
+	char		 real[PATH_MAX], dir[PATH_MAX];
+	const char	*base, *tmp;
+	struct stat	 st;
+	size_t		 stem, i;
+	int		 n;
+
+	if (realpath(path, real) == NULL)
+		return -1;
+	base = strrchr(real, '/') + 1;
+	stem = strlen(base);
+	if (stem > 3 && strcmp(base + stem - 3, ".py") == 0)
+		stem -= 3;
+	if (place == 0) {
+		n = snprintf(out, len, "%.*s__pycache__", (int)(base - real),
+		    real);
+		if (n < 0 || (size_t)n >= len)
+			return -1;
+		if (create && mkdir(out, 0755) < 0 && errno != EEXIST)
+			return -1;
+		n = snprintf(out, len, "%.*s__pycache__/%.*s" PYC_SUFFIX,
+		    (int)(base - real), real, (int)stem, base);
+		return n < 0 || (size_t)n >= len ? -1 : 0;
+	}
+	tmp = getenv("TMPDIR");
+	if (tmp == NULL || *tmp != '/')
+		tmp = "/tmp";
+	n = snprintf(dir, sizeof(dir), "%s/wsgi-cgi-%lu", tmp,
+	    (unsigned long)geteuid());
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return -1;
+	if (create && mkdir(dir, CACHE_DIR_MODE) < 0 && errno != EEXIST)
+		return -1;
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+		return -1;
+	/* The full path, '/' made '%', so two scripts never share a file. */
+	for (i = 0; real[i] != '\0'; i++)
+		if (real[i] == '/')
+			real[i] = '%';
+	n = snprintf(out, len, "%s/%.*s" PYC_SUFFIX, dir,
+	    (int)(strlen(real) - strlen(base) + stem), real);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static PyObject *
+cache_read(const char *pyc, const struct stat *st)
+{
+	PyObject	*code = NULL;
+	unsigned char	*buf = NULL;
+	struct stat	 cst;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(pyc, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	if (fstat(fd, &cst) < 0 || cst.st_size < PYC_HEADER ||
+	    (buf = malloc((size_t)cst.st_size)) == NULL)
+		goto out;
+	n = read(fd, buf, (size_t)cst.st_size);
+	if (n != cst.st_size ||
+	    get_le32(buf) != (uint32_t)PyImport_GetMagicNumber() ||
+	    get_le32(buf + 4) != 0 ||
+	    get_le32(buf + 8) != (uint32_t)st->st_mtime ||
+	    get_le32(buf + 12) != (uint32_t)st->st_size)
+		goto out;
+	code = PyMarshal_ReadObjectFromString((const char *)buf + PYC_HEADER,
+	    (Py_ssize_t)(cst.st_size - PYC_HEADER));
+	if (code != NULL && !PyCode_Check(code))
+		Py_CLEAR(code);
+	PyErr_Clear();	/* a bad cache file is a cache miss */
+out:
+	free(buf);
+	close(fd);
+	return code;
+}
+
+/* Written to a temporary name and renamed, so readers never see half. */
+static int
+cache_write(const char *pyc, const struct stat *st, PyObject *code)
+{
+	PyObject	*data = NULL;
+	unsigned char	 head[PYC_HEADER];
+	char		 tmp[PATH_MAX];
+	ssize_t		 len;
+	int		 fd = -1, n;
+	bool		 ok = false;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.%ld", pyc, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp) ||
+	    (data = PyMarshal_WriteObjectToString(code,
+	    Py_MARSHAL_VERSION)) == NULL)
+		goto out;
+	put_le32(head, (uint32_t)PyImport_GetMagicNumber());
+	put_le32(head + 4, 0);
+	put_le32(head + 8, (uint32_t)st->st_mtime);
+	put_le32(head + 12, (uint32_t)st->st_size);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    st->st_mode & 0666)) < 0)
+		goto out;
+	len = PyBytes_GET_SIZE(data);
+	ok = write(fd, head, sizeof(head)) == (ssize_t)sizeof(head) &&
+	    write(fd, PyBytes_AS_STRING(data), (size_t)len) == len;
+	ok = close(fd) == 0 && ok && rename(tmp, pyc) == 0;
+	if (!ok)
+		(void)unlink(tmp);
+out:
+	PyErr_Clear();	/* a cache that cannot be written is no error */
+	Py_XDECREF(data);
+	return ok ? 0 : -1;
+}
+
+/* As "python3 script" does: the script's real directory first on sys.path. */
+static int
+set_path(const char *path)
+{
+	PyObject	*dir = NULL, *syspath;
+	char		 real[PATH_MAX];
+	char		*slash;
+	int		 rc = -1;
+
+	if (realpath(path, real) == NULL)
+		return 0;
+	slash = strrchr(real, '/');
+	*(slash == real ? slash + 1 : slash) = '\0';
+	if ((syspath = PySys_GetObject("path")) == NULL ||	/* borrowed */
+	    (dir = PyUnicode_DecodeFSDefault(real)) == NULL ||
+	    PyList_Insert(syspath, 0, dir) < 0)
+		goto out;
+	rc = 0;
+out:
+	Py_XDECREF(dir);
+	return rc;
+}
+
+/*
+ * A classic .cgi script ends with an unguarded CGIHandler().run(app): when
+ * the code names CGIHandler and has no __main__ guard, run() is replaced so
+ * that it hands the application over instead of serving with wsgiref.
+ */
+static int
+hook_cgihandler(PyObject *code)
+{
+	PyObject	*names, *consts, *mod = NULL, *cls = NULL, *fn = NULL;
+	PyObject	*key = NULL, *main_ = NULL;
+	int		 rc = -1, has;
+
+	names = ((PyCodeObject *)code)->co_names;		/* borrowed */
+	consts = ((PyCodeObject *)code)->co_consts;		/* borrowed */
+	if ((key = PyUnicode_FromString("CGIHandler")) == NULL ||
+	    (main_ = PyUnicode_FromString("__main__")) == NULL)
+		goto out;
+	if ((has = PySequence_Contains(names, key)) <= 0 ||
+	    (has = PySequence_Contains(consts, main_)) != 0) {
+		rc = has < 0 ? -1 : 0;
+		goto out;
+	}
+	if ((mod = PyImport_ImportModule("wsgiref.handlers")) == NULL ||
+	    (cls = PyObject_GetAttrString(mod, "CGIHandler")) == NULL ||
+	    (fn = PyCFunction_New(&run_def, NULL)) == NULL ||
+	    PyObject_SetAttrString(cls, "run", fn) < 0)
+		goto out;
+	rc = 0;
+out:
+	Py_XDECREF(key);
+	Py_XDECREF(main_);
+	Py_XDECREF(mod);
+	Py_XDECREF(cls);
+	Py_XDECREF(fn);
+	return rc;
+}
+
+/* CGIHandler.run(self, app): a plain function in the class, so no self. */
+static PyObject *
+cgihandler_run(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+	(void)unused;
+	if (nargs < 1)
+		return PyErr_Format(PyExc_TypeError, "run() needs the "
+		    "application");
+	if (handed_app == NULL) {
+		Py_INCREF(args[nargs - 1]);
+		handed_app = args[nargs - 1];	/* owned here until exit */
+	}
+	Py_RETURN_NONE;
+}
+
+/* "no callable named 'application' (the script defines: app, make_app)" */
+static void
+list_callables(PyObject *d, const char *callable, char *reason, size_t len)
+{
+	PyObject	*key, *value, *mod;
+	Py_ssize_t	 pos = 0;
+	const char	*name;
+	char		 names[NAMES_MAX] = "";
+	size_t		 used = 0;
+	int		 count = 0, n;
+
+	while (count < LIST_MAX && PyDict_Next(d, &pos, &key, &value)) {
+		if (!PyUnicode_Check(key) || !PyCallable_Check(value) ||
+		    PyType_Check(value) || PyCFunction_Check(value) ||
+		    (name = PyUnicode_AsUTF8(key)) == NULL || name[0] == '_')
+			continue;
+		/* Functions count only when the script defines them. */
+		if (PyFunction_Check(value) &&
+		    ((mod = PyFunction_GetModule(value)) == NULL ||
+		    !PyUnicode_Check(mod) ||
+		    PyUnicode_CompareWithASCIIString(mod, MODULE_NAME) != 0))
+			continue;
+		n = snprintf(names + used, sizeof(names) - used, "%s%s",
+		    count++ == 0 ? "" : ", ", name);
+		if (n < 0 || (size_t)n >= sizeof(names) - used)
+			break;
+		used += (size_t)n;
+	}
+	PyErr_Clear();
+	if (count == 0)
+		snprintf(reason, len, "no callable named '%s' (the script "
+		    "defines no callables)", callable);
+	else
+		snprintf(reason, len, "no callable named '%s' (the script "
+		    "defines: %s)", callable, names);
+}
+
+static void
+put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t
+get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
