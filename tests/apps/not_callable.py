@@ -1,0 +1,2 @@
+# Its application is not callable.
+application = 'not a function'

@@ -1,0 +1,2 @@
+# Imported by sibling.py.
+MESSAGE = 'from the sibling module'

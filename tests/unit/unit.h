@@ -1,0 +1,29 @@
+/*
+ * A small unit runner for the plain-C modules: each test is a function;
+ * CHECK() records a failure and leaves the test.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef UNIT_H
+#define UNIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct unit_test {
+	const char	*name;
+	void		(*fn)(void);
+};
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		unit_fail(__FILE__, __LINE__, #cond);			\
+		return;							\
+	}								\
+} while (0)
+
+void	unit_fail(const char *, int, const char *);
+
+extern const struct unit_test	cgi_env_tests[];
+extern const struct unit_test	response_tests[];
+
+#endif /* UNIT_H */
