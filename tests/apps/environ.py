@@ -14,6 +14,7 @@ def application(environ, start_response):
             value = 'callable' if callable(value) else repr(value)
         lines.append('%s=%r' % (key, value))
     lines.append('__name__=%r' % __name__)
+    lines.append('__file__=%r' % __file__)
     lines.append('sys.argv=%r' % sys.argv)
     lines.append('sys.executable=%r' % sys.executable)
     lines.append('sys.path[0]=%r' % sys.path[0])
