@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,6 +46,10 @@ static int	 write_all(struct response *, const struct iovec *, int);
 static int	 copy_fd(struct response *, int, off_t, uint64_t);
 static int	 write_failed(struct response *);
 static int	 close_fd(struct response *);
+static void	 forget_in_child(void);
+
+/* The response of this process, for forget_in_child(). */
+static struct response	*active;
 
 /* RFC 9110 7.6.1 and the CGI rule of RFC 3875 6.3.4: never from a script. */
 static const char *const hop_by_hop[] = {
@@ -75,6 +80,11 @@ static const char *const error_text[] = {
 void
 resp_init(struct response *r, int fd, const char *name)
 {
+	static bool	registered;
+
+	if (!registered && pthread_atfork(NULL, NULL, forget_in_child) == 0)
+		registered = true;
+	active = r;
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
 	r->name = name;
@@ -608,4 +618,18 @@ close_fd(struct response *r)
 	}
 	r->fd = -1;
 	return e;
+}
+
+/*
+ * A forked child must not hold the response open: the server waits for its
+ * end.  (exec'd children never get it: the descriptor is close-on-exec.)
+ */
+static void
+forget_in_child(void)
+{
+	if (active != NULL && active->fd >= 0) {
+		(void)close(active->fd);
+		active->fd = -1;
+		active->state = RESP_CLOSED;
+	}
 }

@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# Nothing from the request becomes an option or picks the file that runs
+# (spec 1.3, 1.3a; RFC 3875 4.4; php-cgi CVE-2012-1823, -2311, 2024-4577).
+load helpers
+
+@test "under a server, query words after SCRIPT are ignored: sys.argv is [SCRIPT]" {
+	run --separate-stderr cgi_run $(server_vars "$APPS/environ.py") -- \
+	    "$APPS/environ.py" --debug -h -s
+	assert_success
+	assert_line "sys.argv=['$APPS/environ.py']"
+}
+
+@test "under a server, an option-looking argv[1] not from the #! line is refused" {
+	for words in --debug -h --help -s '-d allow_url_include=1' \
+	    '--callable=app' '-dallow_url_include%3d1'; do
+		run --separate-stderr cgi_raw $(server_vars "$APPS/raise.py") \
+		    -- "$words" "$APPS/raise.py"
+		assert_failure 1
+		assert_equal "$stderr" "wsgi-cgi: argv[1] \"$words\" is not the script's #! argument: refusing options from the request"
+		run raw_output
+		assert_line --index 0 'Status: 500 Internal Server Error\r'
+		refute_output --partial usage
+		refute_output --partial Traceback
+	done
+}
+
+@test "under a server, argv's script must be SCRIPT_FILENAME" {
+	run --separate-stderr cgi_raw $(server_vars "$APPS/hello.py") -- \
+	    "$APPS/raise.py"
+	assert_failure 1
+	assert_equal "$stderr" "wsgi-cgi: argv names \"$APPS/raise.py\" but SCRIPT_FILENAME is \"$APPS/hello.py\": refusing"
+	run raw_output
+	assert_line --index 0 'Status: 500 Internal Server Error\r'
+	# A soft hyphen (CVE-2024-4577) is no option, and no script either.
+	run --separate-stderr cgi_raw $(server_vars "$APPS/hello.py") -- \
+	    $'\xadd' "$APPS/hello.py"
+	assert_failure 1
+	assert_stderr_line 0 --partial 'but SCRIPT_FILENAME is'
+}
+
+@test "the same file by another path is the same script" {
+	ln -s "$APPS/hello.py" "$BATS_TEST_TMPDIR/link.py"
+	run --separate-stderr cgi_run $(server_vars "$APPS/hello.py") -- \
+	    "$BATS_TEST_TMPDIR/link.py"
+	assert_success
+	assert_line 'Hello World!'
+}
+
+@test "a #! line's options are honoured under a server" {
+	script=$BATS_TEST_TMPDIR/app.py
+	{ echo "#!$WSGI_CGI --callable app"; cat "$APPS/no_callable.py"; } \
+	    >"$script"
+	chmod +x "$script"
+	run --separate-stderr env -i $(server_vars "$script") "$script" \
+	    --debug -x
+	assert_success
+	assert_line middleware
+}
+
+@test "Apache Action shape: the target is PATH_TRANSLATED after a redirect" {
+	run --separate-stderr cgi_run GATEWAY_INTERFACE=CGI/1.1 \
+	    REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 \
+	    "SCRIPT_FILENAME=$WSGI_CGI" REDIRECT_STATUS=200 \
+	    "PATH_TRANSLATED=$APPS/environ.py" -- /tmp/evil.py --debug
+	assert_success
+	assert_line "sys.argv=['$APPS/environ.py']"
+}
+
+@test "Apache Action shape without REDIRECT_STATUS is refused (direct access)" {
+	run --separate-stderr cgi_raw GATEWAY_INTERFACE=CGI/1.1 \
+	    REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 \
+	    "SCRIPT_FILENAME=$WSGI_CGI" "PATH_TRANSLATED=$APPS/hello.py" -- \
+	    "$APPS/hello.py"
+	assert_failure 1
+	assert_equal "$stderr" "wsgi-cgi: run as the CGI program itself without REDIRECT_STATUS and PATH_TRANSLATED: refusing direct access"
+	run raw_output
+	assert_line --index 0 'Status: 500 Internal Server Error\r'
+}
+
+@test "PYTHON* variables from the server do not change the interpreter" {
+	run --separate-stderr cgi_run $(server_vars "$APPS/environ.py") \
+	    PYTHONHOME=/nonexistent PYTHONPATH=/evil PYTHONSTARTUP=/evil.py \
+	    PYTHONINSPECT=1 PYTHONWARNINGS=error -- "$APPS/environ.py"
+	assert_success
+	assert_line "PYTHONPATH='/evil'"
+	refute_output --partial "'/evil',"
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bats
+# The process: descriptors 0-2, the private response descriptor, children,
+# atexit, and what fd 0 may be (spec 4.7, 7.6).
+load helpers
+
+@test "closed fds 0, 1 or 2 at start: still a clean response" {
+	run --separate-stderr bash -c 'env -i "$0" "$1" <&-' "$WSGI_CGI" \
+	    "$APPS/hello.py"
+	assert_success
+	assert_line 'Hello World!'
+	# With stderr closed the traceback goes nowhere, never to stdout.
+	run --separate-stderr bash -c 'env -i "$0" "$1" 2>&-' "$WSGI_CGI" \
+	    "$APPS/raise.py"
+	assert_failure 1
+	assert_output --partial 'A server error occurred.'
+	refute_output --partial Traceback
+	run --separate-stderr bash -c 'env -i "$0" "$1" >&-' "$WSGI_CGI" \
+	    "$APPS/hello.py"
+	assert_success
+}
+
+@test "the response is closed before atexit handlers run" {
+	marker=$BATS_TEST_TMPDIR/eof
+	run --separate-stderr bash -c 'env -i PATH_INFO=/atexit \
+	    EOF_MARKER="$2" "$0" "$1" | { cat >/dev/null; touch "$2"; }' \
+	    "$WSGI_CGI" "$APPS/lifecycle.py" "$marker"
+	assert_success
+	assert_equal "$stderr" 'atexit: the client had EOF'
+}
+
+@test "a forked child that outlives the app does not hold the response" {
+	run --separate-stderr timeout 20 bash -c 'env -i PATH_INFO=/fork \
+	    "$0" "$1" 2>/dev/null | cat' "$WSGI_CGI" "$APPS/lifecycle.py"
+	pkill -f "$APPS/lifecycle.py" || true
+	assert_success
+	assert_line done
+}
+
+@test "stdin a listening socket (FastCGI): exit 2, never block" {
+	run --separate-stderr timeout 20 "$PYTHON3" -c '
+import socket, subprocess, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+sys.exit(subprocess.run(sys.argv[1:], stdin=s, env={}).returncode)' \
+	    "$WSGI_CGI" "$APPS/hello.py"
+	assert_failure 2
+	assert_equal "$stderr" 'wsgi-cgi: stdin is a listening socket (FastCGI?): wsgi-cgi speaks CGI only'
+}
+
+@test "stdin and stdout one socket (mod_cgid): the response ends with EOF" {
+	run --separate-stderr timeout 20 "$PYTHON3" -c '
+import socket, subprocess, sys
+ours, theirs = socket.socketpair()
+p = subprocess.Popen(sys.argv[1:], stdin=theirs, stdout=theirs,
+                     env={"CONTENT_LENGTH": "4", "PATH_INFO": "/read"})
+theirs.close()
+ours.sendall(b"data")
+out = b""
+while True:
+    chunk = ours.recv(65536)
+    if not chunk:
+        break
+    out += chunk
+sys.stdout.write(out.decode())
+sys.exit(p.wait())' "$WSGI_CGI" "$APPS/input.py"
+	assert_success
+	assert_line "[b'data']"
+}
