@@ -3,6 +3,10 @@
 # cache, the interpreter's configuration (spec section 7).
 load helpers
 
+setup() {
+	TAG=$("$PYTHON3" -c 'import sys; print(sys.implementation.cache_tag)')
+}
+
 @test "the script is a module that is not __main__, with __file__" {
 	run --separate-stderr cgi_run -- "$APPS/environ.py"
 	assert_success
@@ -59,7 +63,7 @@ classic'
 	app=$(scratch_app hello.py)
 	run --separate-stderr cgi_run -- "$app"
 	assert_success
-	pyc=$BATS_TEST_TMPDIR/__pycache__/hello.cpython-311.pyc
+	pyc=$BATS_TEST_TMPDIR/__pycache__/hello.$TAG.pyc
 	[ -f "$pyc" ]
 	# Same size, same mtime: importlib's rule says the cache is current,
 	# so the old text is still served; that proves the cache is read.
@@ -84,7 +88,7 @@ classic'
 	app=$(scratch_app hello.py app.wsgi)
 	run --separate-stderr cgi_run -- "$app"
 	assert_success
-	[ -f "$BATS_TEST_TMPDIR/__pycache__/app.wsgi.cpython-311.pyc" ]
+	[ -f "$BATS_TEST_TMPDIR/__pycache__/app.wsgi.$TAG.pyc" ]
 	app=$(scratch_app hello.py plain.py)
 	run --separate-stderr cgi_run -- "$app"
 	run "$PYTHON3" -c 'import importlib.util, sys
@@ -93,7 +97,7 @@ import plain
 print(plain.__cached__)
 print(importlib.util.source_hash)' "$BATS_TEST_TMPDIR"
 	assert_success
-	assert_line --index 0 "$BATS_TEST_TMPDIR/__pycache__/plain.cpython-311.pyc"
+	assert_line --index 0 "$BATS_TEST_TMPDIR/__pycache__/plain.$TAG.pyc"
 }
 
 @test "where __pycache__ cannot be written, a private per-user directory is used" {
@@ -107,7 +111,7 @@ print(importlib.util.source_hash)' "$BATS_TEST_TMPDIR"
 	run stat -c %a "$dir"
 	assert_output 700
 	run ls "$dir"
-	assert_output "$(sed 's|/|%|g' <<<"$BATS_TEST_TMPDIR")%hello.cpython-311.pyc"
+	assert_output "$(sed 's|/|%|g' <<<"$BATS_TEST_TMPDIR")%hello.$TAG.pyc"
 	# A directory that is not private is not trusted.
 	chmod 755 "$dir"
 	rm "$dir"/*

@@ -300,6 +300,18 @@ Content-Length: 7\r
 	refute_output --partial 'nph'
 }
 
+@test "each block is written before the next is asked for" {
+	marker=$BATS_TEST_TMPDIR/seen
+	run --separate-stderr bash -c 'env -i PATH_INFO=/stream MARKER="$2" \
+	    "$0" "$1" | while IFS= read -r line; do
+		echo "$line"
+		if [ "$line" = first ]; then touch "$2"; fi
+	done; exit ${PIPESTATUS[0]}' "$WSGI_CGI" "$APPS/response.py" "$marker"
+	assert_success
+	assert_line first
+	assert_line second
+}
+
 @test "a large streamed body arrives whole" {
 	run --separate-stderr respond /huge
 	assert_success

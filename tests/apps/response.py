@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import time
 
 # Status and headers that start_response() must refuse at call time.
 REFUSED = {
@@ -173,6 +174,18 @@ def application(environ, start_response):
         errors.flush()
         start_response('200 OK', TEXT)
         return [b'logged\n']
+    if path == '/stream':
+        # The second block waits until the reader has seen the first.
+        def blocks(marker):
+            yield b'first\n'
+            for _ in range(200):
+                if os.path.exists(marker):
+                    yield b'second\n'
+                    return
+                time.sleep(0.05)
+            yield b'the first block was held back\n'
+        start_response('200 OK', TEXT)
+        return blocks(environ['MARKER'])
     if path == '/huge':
         start_response('200 OK', TEXT)
         return (b'x' * 65536 for _ in range(64))
