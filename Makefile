@@ -43,10 +43,11 @@ override CFLAGS += -std=c11 $(WARN) $(DEFS) \
 ASAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -O1 -g -DWSGI_CGI_FINALIZE
 
-HDR =		cgi_env.h response.h script.h wsgi.h
-SRC =		wsgi-cgi.c cgi_env.c response.c script.c wsgi.c wsgi_input.c
+HDR =		cgi_env.h http.h response.h script.h wsgi.h
+SRC =		wsgi-cgi.c cgi_env.c http.c response.c script.c wsgi.c \
+		wsgi_input.c
 OBJ =		$(SRC:.c=.o)
-PURE_OBJ =	cgi_env.o response.o
+PURE_OBJ =	cgi_env.o http.o response.o
 UNIT_SRC =	tests/unit/unit.c tests/unit/cgi_env_test.c \
 		tests/unit/response_test.c
 BIN =		wsgi-cgi

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cgi_env.h"
+#include "http.h"
 
 /* The variables the parser looks at; the first occurrence of each wins. */
 enum cgi_key {
@@ -32,9 +33,6 @@ enum cgi_key {
 };
 
 static const char	*match_var(const char *, const char *);
-static bool		 is_tchar(unsigned char);
-static bool		 is_token(const char *);
-static bool		 ascii_casecmp(const char *, const char *, size_t);
 static bool		 parse_protocol(const char *, struct cgi_request *);
 static bool		 is_https(const char *, const char *);
 static void		 add_default(struct cgi_request *, const char *,
@@ -119,7 +117,7 @@ cgi_env_parse(char *const envp[], struct cgi_request *req)
 		req->method = "GET";
 	else if (req->method == NULL || *req->method == '\0')
 		return CGI_ENOMETHOD;
-	if (!is_token(req->method))
+	if (!http_token(req->method, strlen(req->method)))
 		return CGI_EMETHOD;
 	req->head = strcmp(req->method, "HEAD") == 0;
 
@@ -219,46 +217,6 @@ match_var(const char *entry, const char *name)
 	return NULL;
 }
 
-/* RFC 9110 5.6.2 tchar. */
-static bool
-is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static bool
-is_token(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if (!is_tchar((unsigned char)*s))
-			return false;
-	return true;
-}
-
-static bool
-ascii_casecmp(const char *a, const char *b, size_t n)
-{
-	size_t		i;
-	unsigned char	x, y;
-
-	for (i = 0; i < n; i++) {
-		x = (unsigned char)a[i];
-		y = (unsigned char)b[i];
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y - 'A' + 'a');
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
 /*
  * RFC 3875 4.1.16: "HTTP" "/" 1*digit "." 1*digit, or INCLUDED (a server-side
  * include; answered as HTTP/1.0).  HTTP/2 and HTTP/3 are accepted without a
@@ -274,7 +232,7 @@ parse_protocol(const char *s, struct cgi_request *req)
 		req->included = true;
 		return true;
 	}
-	if (!ascii_casecmp(s, "HTTP/", 5))
+	if (strlen(s) < 5 || !http_caseeq(s, 5, "http/"))
 		return false;
 	s += 5;
 	for (i = 0; i < 2; i++) {
@@ -306,11 +264,9 @@ is_https(const char *https, const char *scheme)
 
 	if (https != NULL)
 		for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-			if (strlen(https) == strlen(yes[i]) &&
-			    ascii_casecmp(https, yes[i], strlen(yes[i])))
+			if (http_caseeq(https, strlen(https), yes[i]))
 				return true;
-	return scheme != NULL && strlen(scheme) == 5 &&
-	    ascii_casecmp(scheme, "https", 5);
+	return scheme != NULL && http_caseeq(scheme, strlen(scheme), "https");
 }
 
 static void

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "response.h"
 
 #define STATUS_MIN	100
@@ -33,9 +34,6 @@
 #define SENDFILE_MAX	(1U << 30)	/* one sendfile(2) call, at most */
 #define HDR_INITIAL	512
 
-static bool	 is_tchar(unsigned char);
-static bool	 is_text(unsigned char);
-static bool	 name_is(const char *, size_t, const char *);
 static bool	 bodyless(int);
 static int	 append(struct response *, const char *, size_t);
 static int	 append_header(struct response *, const char *, const char *);
@@ -108,9 +106,8 @@ resp_check_status(const char *s, size_t len)
 	}
 	if (code < STATUS_MIN || code > STATUS_MAX)
 		return RESP_ESTATUS;
-	for (i = 4; i < len; i++)
-		if (!is_text((unsigned char)s[i]))
-			return RESP_ESTATUS;
+	if (!http_text(s + 4, len - 4))
+		return RESP_ESTATUS;
 	if (s[4] == ' ' || s[4] == '\t' || s[len - 1] == ' ' ||
 	    s[len - 1] == '\t')
 		return RESP_ESTATUS;
@@ -124,18 +121,14 @@ resp_check_header(const char *name, size_t nlen, const char *value,
 {
 	size_t	i;
 
-	if (nlen == 0)
+	if (!http_token(name, nlen))
 		return RESP_ENAME;
-	for (i = 0; i < nlen; i++)
-		if (!is_tchar((unsigned char)name[i]))
-			return RESP_ENAME;
-	for (i = 0; i < vlen; i++)
-		if (!is_text((unsigned char)value[i]))
-			return RESP_EVALUE;
+	if (!http_text(value, vlen))
+		return RESP_EVALUE;
 	for (i = 0; i < sizeof(hop_by_hop) / sizeof(hop_by_hop[0]); i++)
-		if (name_is(name, nlen, hop_by_hop[i]))
+		if (http_caseeq(name, nlen, hop_by_hop[i]))
 			return RESP_EHOPBYHOP;
-	if (name_is(name, nlen, "status"))
+	if (http_caseeq(name, nlen, "status"))
 		return RESP_ESTATUSHDR;
 	return RESP_OK;
 }
@@ -178,7 +171,7 @@ resp_header(struct response *r, const char *name, size_t nlen,
 		return r->state == RESP_NEW ? RESP_ENOSTATUS : RESP_ESENT;
 	if ((e = resp_check_header(name, nlen, value, vlen)) != RESP_OK)
 		return e;
-	if (name_is(name, nlen, "content-length")) {
+	if (http_caseeq(name, nlen, "content-length")) {
 		if (vlen == 0 || vlen > LENGTH_MAX)
 			return RESP_ELENGTH;
 		for (i = 0; i < vlen; i++) {
@@ -191,7 +184,7 @@ resp_header(struct response *r, const char *name, size_t nlen,
 			return n == r->length ? RESP_OK : RESP_ETWICE;
 		r->has_length = true;
 		r->length = n;
-	} else if (name_is(name, nlen, "date"))
+	} else if (http_caseeq(name, nlen, "date"))
 		r->has_date = true;
 	if ((e = append(r, name, nlen)) != RESP_OK ||
 	    (e = append(r, ": ", 2)) != RESP_OK ||
@@ -354,41 +347,6 @@ resp_strerror(int e)
 	if (e < 0 || (size_t)e >= sizeof(error_text) / sizeof(error_text[0]))
 		return "unknown error";
 	return error_text[e];
-}
-
-/* RFC 9110 5.6.2 tchar. */
-static bool
-is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-/* field-vchar, SP and HTAB (RFC 9110 5.5): no other control character. */
-static bool
-is_text(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-static bool
-name_is(const char *name, size_t len, const char *lower)
-{
-	size_t	i;
-	char	c;
-
-	if (strlen(lower) != len)
-		return false;
-	for (i = 0; i < len; i++) {
-		c = name[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != lower[i])
-			return false;
-	}
-	return true;
 }
 
 /* RFC 9110 8.6: no Content-Length of ours on 1xx, 204 or 304. */
