@@ -49,6 +49,8 @@ static void	 forget_in_child(void);
 /* The response of this process, for forget_in_child(). */
 static struct response	*active;
 
+volatile sig_atomic_t	 resp_interrupted;
+
 /* RFC 9110 7.6.1 and the CGI rule of RFC 3875 6.3.4: never from a script. */
 static const char *const hop_by_hop[] = {
 	"connection", "keep-alive", "proxy-authenticate",
@@ -266,6 +268,10 @@ resp_sendfile(struct response *r, int in, off_t off, uint64_t count)
 	if (r->nph && r->head)
 		return RESP_OK;
 	while (count > 0) {
+		if (resp_interrupted) {
+			errno = EINTR;
+			return write_failed(r);
+		}
 		n = sendfile(r->fd, in, &off,
 		    count > SENDFILE_MAX ? SENDFILE_MAX : (size_t)count);
 		if (n > 0) {
@@ -273,7 +279,8 @@ resp_sendfile(struct response *r, int in, off_t off, uint64_t count)
 			r->sent += (uint64_t)n;
 		} else if (n == 0)
 			break;
-		else if (errno == EINTR || errno == EAGAIN)
+		else if ((errno == EINTR && !resp_interrupted) ||
+		    errno == EAGAIN)
 			continue;
 		else if (errno == EINVAL || errno == ENOSYS)
 			return copy_fd(r, in, off, count);
@@ -463,6 +470,7 @@ emit(struct response *r, const void *buf, size_t len)
 		if ((e = preamble(r, &head, &headlen)) != RESP_OK)
 			return e;
 		r->state = RESP_SENT;
+		r->started = true;
 		if (headlen > 0) {
 			iov[n].iov_base = head;
 			iov[n++].iov_len = headlen;
@@ -494,8 +502,14 @@ write_all(struct response *r, const struct iovec *iov, int n)
 			i++;
 			continue;
 		}
+		/* A signal may end a write early without EINTR. */
+		if (resp_interrupted) {
+			errno = EINTR;
+			return write_failed(r);
+		}
 		if ((w = writev(r->fd, v + i, n - i)) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if ((errno == EINTR && !resp_interrupted) ||
+			    errno == EAGAIN)
 				continue;
 			return write_failed(r);
 		}
@@ -522,7 +536,7 @@ copy_fd(struct response *r, int in, off_t off, uint64_t count)
 	while (count > 0) {
 		n = pread(in, buf, count > COPY_BLOCK ? COPY_BLOCK :
 		    (size_t)count, off);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && !resp_interrupted)
 			continue;
 		if (n <= 0)
 			break;

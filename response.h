@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +45,7 @@ struct response {
 	bool		 has_date;
 	bool		 warned;
 	bool		 failed;	/* the response is incomplete */
+	bool		 started;	/* its first bytes were written */
 	int		 code;		/* status code */
 	const char	*protocol;	/* SERVER_PROTOCOL, for NPH */
 	unsigned	 proto_major;
@@ -58,6 +60,9 @@ struct response {
 	uint64_t	 sent;		/* body bytes written */
 	int		 saved_errno;	/* of a failed write */
 };
+
+/* Set by a signal handler: a write interrupted by a signal gives up. */
+extern volatile sig_atomic_t	resp_interrupted;
 
 void		 resp_init(struct response *, int, const char *);
 int		 resp_check_status(const char *, size_t);

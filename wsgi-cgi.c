@@ -439,7 +439,8 @@ py_start(const char *script, int nwords, char *words[], const char *venv)
 	PyConfig_Clear(&c);
 	if (PyStatus_Exception(st))
 		goto fail;
-	if (wsgi_ready() < 0 || add_site_dirs(venv) < 0) {
+	if (wsgi_ready() < 0 || wsgi_catch_sigterm() < 0 ||
+	    add_site_dirs(venv) < 0) {
 		wsgi_report(script, "cannot start Python", true);
 		return -1;
 	}

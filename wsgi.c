@@ -13,6 +13,7 @@
 #include <err.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +56,18 @@ static PyObject	*file_wrapper_close(PyObject *, PyObject *);
 static void	 file_wrapper_dealloc(PyObject *);
 static char	*format_traceback(PyObject *, PyObject *, PyObject *,
 		    size_t *);
+static void	 on_sigterm(int);
+static PyObject	*sigterm_raise(PyObject *, PyObject *const *, Py_ssize_t);
+
+/* SIGTERM was received: the server wants the process gone. */
+static bool	 terminated;
+/* The result's close() is running: it must finish, SIGTERM or not. */
+static bool	 closing;
+
+static PyMethodDef sigterm_def = {
+	"sigterm", PYFUNC(sigterm_raise), METH_FASTCALL,
+	"raises SystemExit in the main thread"
+};
 
 static const char generic_error[] =
     "A server error occurred.  Please contact the administrator.";
@@ -102,6 +115,58 @@ wsgi_ready(void)
 	    PyType_Ready(&FileWrapperType) < 0)
 		return -1;
 	return input_ready();
+}
+
+/*
+ * A server sends SIGTERM when the client goes away (lighttpd) or a request
+ * times out.  It becomes SystemExit in the application, so iteration stops
+ * and close() still runs; a write blocked on the response gives up.
+ */
+int
+wsgi_catch_sigterm(void)
+{
+	PyObject		*mod = NULL, *fn = NULL, *r = NULL;
+	struct sigaction	 sa;
+	int			 rc = -1;
+
+	if ((mod = PyImport_ImportModule("_signal")) == NULL ||
+	    (fn = PyCFunction_New(&sigterm_def, NULL)) == NULL ||
+	    (r = PyObject_CallMethod(mod, "signal", "iO", SIGTERM, fn)) == NULL)
+		goto out;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigterm;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0) {
+		PyErr_SetFromErrno(PyExc_OSError);
+		goto out;
+	}
+	rc = 0;
+out:
+	Py_XDECREF(mod);
+	Py_XDECREF(fn);
+	Py_XDECREF(r);
+	return rc;
+}
+
+/* Async-signal-safe: a flag, and Python's own pending-signal machinery. */
+static void
+on_sigterm(int sig)
+{
+	resp_interrupted = 1;
+	(void)PyErr_SetInterruptEx(sig);
+}
+
+static PyObject *
+sigterm_raise(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+	(void)unused;
+	(void)args;
+	(void)nargs;
+	terminated = true;
+	if (closing)
+		Py_RETURN_NONE;
+	PyErr_SetString(PyExc_SystemExit, "terminated by SIGTERM");
+	return NULL;
 }
 
 /* Stores v (a new reference, stolen; NULL means it failed) under key. */
@@ -241,6 +306,14 @@ wsgi_fail(struct wsgi_ctx *ctx, const char *reason, bool traceback)
 	char		*body = NULL;
 	size_t		 len = 0;
 
+	if (terminated || resp_interrupted) {
+		PyErr_Clear();
+		warnx("%s: terminated by SIGTERM%s", ctx->script,
+		    ctx->resp->started ? "; response cut short" : "");
+		(void)resp_fail(ctx->resp, "500 Internal Server Error",
+		    generic_error, sizeof(generic_error) - 1);
+		return;
+	}
 	if (ctx->gone) {
 		PyErr_Clear();
 		errno = ctx->resp->saved_errno;
@@ -253,7 +326,7 @@ wsgi_fail(struct wsgi_ctx *ctx, const char *reason, bool traceback)
 		body = format_traceback(type, value, tb, &len);
 		PyErr_Restore(type, value, tb);	/* steals all three */
 	}
-	if (ctx->resp->state == RESP_SENT)
+	if (ctx->resp->started)
 		wsgi_report(ctx->script, "response cut short by an "
 		    "application error", traceback);
 	else
@@ -588,12 +661,14 @@ call_close(struct wsgi_ctx *ctx, PyObject *result)
 
 	(void)ctx;
 	PyErr_Fetch(&type, &value, &tb);
+	closing = true;
 	if (PyObject_HasAttrString(result, "close")) {
 		r = PyObject_CallMethod(result, "close", NULL);
 		if (r == NULL)
 			rc = -1;
 		Py_XDECREF(r);
 	}
+	closing = false;
 	if (rc == 0)
 		PyErr_Restore(type, value, tb);
 	else {

@@ -21,6 +21,7 @@ struct wsgi_ctx {
 
 /* Kept out of wsgi.c's public names: the object types are static. */
 int		 wsgi_ready(void);
+int		 wsgi_catch_sigterm(void);
 PyObject	*wsgi_environ(char *const[], const struct cgi_request *,
 		    PyObject *);
 int		 wsgi_run(struct wsgi_ctx *, PyObject *, PyObject *);

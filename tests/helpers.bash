@@ -71,3 +71,59 @@ assert_stderr_line() {
 	    line "$line" stderr "$stderr" |
 	    batslib_decorate 'stderr line differs' | fail
 }
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+	"$PYTHON3" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# wait_http URL: until the server answers, at most 10 seconds.
+wait_http() {
+	local i
+	for i in $(seq 100); do
+		curl -s -o /dev/null "$1" && return 0
+		sleep 0.1
+	done
+	echo "no answer from $1" >&2
+	return 1
+}
+
+# lighttpd_start DIR [CONFIG...]: lighttpd on 127.0.0.1 and a free port,
+# serving DIR/www: .py through wsgi-cgi (cgi.assign), files in /cgi-bin/ by
+# their #! line, and whatever lines are given after DIR.  Sets LIGHTTPD_URL;
+# the error log, where CGI stderr goes, is DIR/error.log.
+lighttpd_start() {
+	local dir=$1 port
+	shift
+	port=$(free_port)
+	{
+		echo "server.document-root = \"$dir/www\""
+		echo 'server.bind = "127.0.0.1"'
+		echo "server.port = $port"
+		echo "server.pid-file = \"$dir/lighttpd.pid\""
+		echo "server.errorlog = \"$dir/error.log\""
+		echo "server.upload-dirs = ( \"$dir\" )"
+		echo 'server.modules = ( "mod_setenv", "mod_cgi" )'
+		echo 'server.max-request-size = 102400'
+		echo 'server.stream-response-body = 2'
+		echo "cgi.assign = ( \".py\" => \"$WSGI_CGI\" )"
+		echo '$HTTP["url"] =~ "^/cgi-bin/" { cgi.assign = ( "" => "" ) }'
+		printf '%s\n' "$@"
+	} >"$dir/lighttpd.conf"
+	# In the foreground lighttpd leaves its stderr, which CGI programs
+	# inherit, alone: send it to the error log too.
+	lighttpd -D -f "$dir/lighttpd.conf" >>"$dir/error.log" 2>&1 3>&- &
+	echo $! >"$dir/lighttpd.ppid"
+	export LIGHTTPD_URL=http://127.0.0.1:$port
+	wait_http "$LIGHTTPD_URL/"
+}
+
+lighttpd_stop() {
+	local pid
+	pid=$(cat "$1/lighttpd.ppid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}

@@ -67,3 +67,26 @@ sys.exit(p.wait())' "$WSGI_CGI" "$APPS/input.py"
 	assert_success
 	assert_line "[b'data']"
 }
+
+@test "SIGTERM (client gone, server timeout): close() runs, one line, exit 1" {
+	run --separate-stderr timeout 30 bash -c '
+	    mkfifo "$2/fifo"
+	    sleep 30 <"$2/fifo" &
+	    reader=$!
+	    env -i PATH_INFO=/forever CLOSE_LOG="$2/close.log" "$0" "$1" \
+		>"$2/fifo" &
+	    pid=$!
+	    # Wait until the response fills the pipe and the write blocks.
+	    until grep -q "^State:.*S (sleeping)" /proc/$pid/status 2>/dev/null &&
+		[ -n "$(ls /proc/$pid/fd 2>/dev/null)" ]; do sleep 0.1; done
+	    sleep 0.5
+	    kill -TERM $pid
+	    wait $pid
+	    status=$?
+	    kill $reader
+	    exit $status' "$WSGI_CGI" "$APPS/response.py" "$BATS_TEST_TMPDIR"
+	assert_failure 1
+	assert_equal "$stderr" "wsgi-cgi: $APPS/response.py: terminated by SIGTERM; response cut short"
+	run cat "$BATS_TEST_TMPDIR/close.log"
+	assert_output closed
+}

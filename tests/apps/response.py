@@ -186,6 +186,15 @@ def application(environ, start_response):
             yield b'the first block was held back\n'
         start_response('200 OK', TEXT)
         return blocks(environ['MARKER'])
+    if path == '/notfound':
+        start_response('404 Not Found', TEXT)
+        return [b'no such thing\n']
+    if path == '/redirect':
+        start_response('302 Found', [('Location', 'http://example.org/x')])
+        return [b'']
+    if path == '/forever':
+        start_response('200 OK', TEXT)
+        return Closing(environ, iter(lambda: b'x' * 65536, None))
     if path == '/huge':
         start_response('200 OK', TEXT)
         return (b'x' * 65536 for _ in range(64))
