@@ -406,7 +406,8 @@ start_response_call(PyObject *self, PyObject *args, PyObject *kwds)
 			return NULL;
 		}
 	} else if (sr->called)
-		return PyErr_Format(PyExc_RuntimeError, "start_response() "
+		/* wsgiref's exception type, so apps behave the same. */
+		return PyErr_Format(PyExc_AssertionError, "start_response() "
 		    "called again without exc_info");
 	/* PEP 3333: a failed first call still counts as a call. */
 	sr->called = true;

@@ -127,3 +127,56 @@ lighttpd_stop() {
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 }
+
+# apache_start DIR: Debian's apache2 in the foreground with its own config,
+# mpm_event and mod_cgid (stdin and stdout one socket), on 127.0.0.1 and a
+# free port, serving DIR/www: .py files run by their #! line, as cgi-script.
+# Apache runs CGI programs as www-data, so DIR must be world-readable and
+# the scripts' #! line should name DIR/bin/wsgi-cgi, a copy of the binary.
+# Sets APACHE_URL; CGI stderr goes to DIR/error.log.
+apache_start() {
+	local dir=$1 port mods=/usr/lib/apache2/modules
+	port=$(free_port)
+	mkdir -p "$dir/bin"
+	cp "$WSGI_CGI" "$dir/bin/wsgi-cgi"
+	chmod 755 "$dir" "$dir/bin" "$dir/www"
+	cat >"$dir/httpd.conf" <<-CONF
+	ServerRoot "$dir"
+	ServerName localhost
+	Listen 127.0.0.1:$port
+	PidFile "$dir/httpd.pid"
+	ErrorLog "$dir/error.log"
+	LogLevel warn
+	LoadModule mpm_event_module $mods/mod_mpm_event.so
+	LoadModule authz_core_module $mods/mod_authz_core.so
+	LoadModule mime_module $mods/mod_mime.so
+	LoadModule cgid_module $mods/mod_cgid.so
+	User www-data
+	Group www-data
+	ScriptSock "$dir/cgid.sock"
+	TypesConfig /etc/mime.types
+	DocumentRoot "$dir/www"
+	<Directory "$dir/www">
+	    Options +ExecCGI
+	    AddHandler cgi-script .py
+	    Require all granted
+	</Directory>
+	CONF
+	apache2 -DFOREGROUND -f "$dir/httpd.conf" >>"$dir/error.log" 2>&1 3>&- &
+	echo $! >"$dir/apache.ppid"
+	export APACHE_URL=http://127.0.0.1:$port
+	wait_http "$APACHE_URL/"
+}
+
+apache_stop() {
+	local pid
+	pid=$(cat "$1/apache.ppid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# shebang_copy APP DEST: APP with a #! line naming the Apache copy.
+shebang_copy() {
+	{ echo "#!$DIR/bin/wsgi-cgi${3:+ $3}"; cat "$APPS/$1"; } >"$DIR/www/$2"
+	chmod 755 "$DIR/www/$2"
+}

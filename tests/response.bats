@@ -71,7 +71,7 @@ Hello World!'
 	run --separate-stderr respond /second-call
 	assert_success
 	run cat "$BATS_TEST_TMPDIR/out"
-	assert_output --partial 'RuntimeError: start_response() called again without exc_info'
+	assert_output --partial 'AssertionError: start_response() called again without exc_info'
 }
 
 @test "exc_info before headers are sent replaces status and headers" {

@@ -1,6 +1,7 @@
 # Process-level behaviour: atexit, a forked child, the listening check.
 import atexit
 import os
+import stat
 import sys
 import time
 
@@ -24,6 +25,11 @@ def application(environ, start_response):
         if os.fork() == 0:
             time.sleep(30)
             os._exit(0)
+    elif path == '/stdin-kind':
+        mode = os.fstat(0).st_mode
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [b'stdin is a socket\n' if stat.S_ISSOCK(mode)
+                else b'stdin is not a socket\n']
     elif path == '/sys-stdin':
         data = sys.stdin.buffer.read()
         start_response('200 OK', [('Content-Type', 'text/plain')])

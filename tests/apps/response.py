@@ -78,8 +78,15 @@ def application(environ, start_response):
         start_response('200 OK', TEXT)
         try:
             start_response('404 Not Found', TEXT)
-        except RuntimeError as e:
+        except AssertionError as e:
             return [('%s: %s\n' % (type(e).__name__, e)).encode()]
+        return [b'accepted\n']
+    if path == '/second-call-type':
+        start_response('200 OK', TEXT)
+        try:
+            start_response('404 Not Found', TEXT)
+        except Exception as e:
+            return [('%s\n' % type(e).__name__).encode()]
         return [b'accepted\n']
     if path == '/exc-info-replace':
         start_response('200 OK', [('X-First', '1')])

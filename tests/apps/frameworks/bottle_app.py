@@ -13,7 +13,8 @@ def hello():
 @app.post('/form')
 def form():
     bottle.response.content_type = 'text/plain'
-    return 'field=%s\n' % bottle.request.forms.get('field', '')
+    # Bottle 0.12: forms.get() is latin-1 text; getunicode() decodes UTF-8.
+    return 'field=%s\n' % bottle.request.forms.getunicode('field', '')
 
 
 @app.get('/json')

@@ -1,0 +1,72 @@
+#!/usr/bin/env bats
+# Behind Debian's Apache httpd with mod_cgid, where stdin and stdout are one
+# socket and a query string without '=' becomes argv words (RFC 3875 4.4).
+load helpers
+
+setup_file() {
+	# Apache runs CGI as www-data: a world-readable directory of our own.
+	export DIR
+	DIR=$(mktemp -d /tmp/wsgi-cgi-apache.XXXXXX)
+	mkdir -p "$DIR/www"
+	apache_start "$DIR"
+	shebang_copy hello.py hello.py
+	shebang_copy environ.py env.py
+	shebang_copy input.py input.py
+	shebang_copy raise.py raise.py
+	shebang_copy lifecycle.py lifecycle.py
+	shebang_copy no_callable.py app.py "--callable app"
+}
+
+teardown_file() {
+	apache_stop "$DIR"
+	rm -rf "$DIR"
+}
+
+@test "apache: a #! script answers GET" {
+	run curl -sS -i "$APACHE_URL/hello.py"
+	assert_success
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+	assert_line 'Hello World!'
+}
+
+@test "apache: stdin and stdout are one socket (mod_cgid), and it works" {
+	run curl -sS "$APACHE_URL/lifecycle.py/stdin-kind"
+	assert_output 'stdin is a socket'
+}
+
+@test "apache: a query without '=' becomes argv words, which are ignored" {
+	run curl -sS "$APACHE_URL/env.py/x?--debug+-h+%2Ftmp%2Fevil.py"
+	assert_success
+	assert_line "QUERY_STRING='--debug+-h+%2Ftmp%2Fevil.py'"
+	assert_line "sys.argv=['$DIR/www/env.py']"
+	assert_line "PATH_INFO='/x'"
+	run curl -sS -i "$APACHE_URL/raise.py?--debug"
+	assert_line --index 0 $'HTTP/1.1 500 Internal Server Error\r'
+	refute_output --partial Traceback
+}
+
+@test "apache: #! options work, and query words cannot add any" {
+	run curl -sS "$APACHE_URL/app.py?--callable+application"
+	assert_success
+	assert_output middleware
+}
+
+@test "apache: POST bodies through the shared socket (sha256)" {
+	for size in 0 100000 3000000; do
+		head -c "$size" /dev/urandom >"$BATS_TEST_TMPDIR/body"
+		expected="$size $(sha256sum <"$BATS_TEST_TMPDIR/body" | cut -d' ' -f1)"
+		run curl -sS --data-binary @"$BATS_TEST_TMPDIR/body" \
+		    "$APACHE_URL/input.py/sha256"
+		assert_success
+		assert_output "$expected"
+	done
+}
+
+@test "apache: an app error is a 500; the traceback is in the error log" {
+	run curl -sS -i "$APACHE_URL/raise.py"
+	assert_line --index 0 $'HTTP/1.1 500 Internal Server Error\r'
+	run grep -c 'ZeroDivisionError: division by zero' "$DIR/error.log"
+	refute_output 0
+	run grep 'wsgi-cgi: .*raise.py: application error' "$DIR/error.log"
+	assert_success
+}
