@@ -67,7 +67,7 @@ override CFLAGS += -std=c11 $(WARN) $(DEFS) \
 		$(patsubst -I%,-isystem %,$(PY_CFLAGS))
 PROG_CFLAGS =	$(PY_PIE)
 ASAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
-		-fno-omit-frame-pointer -O1 -g -DWSGI_CGI_FINALIZE
+		-fno-omit-frame-pointer -O1 -g -DWSGI_CGI_SANITIZE
 
 HDR =		cgi_env.h http.h response.h script.h wsgi.h
 SRC =		wsgi-cgi.c cgi_env.c http.c response.c script.c wsgi.c \
@@ -79,7 +79,15 @@ UNIT_SRC =	tests/unit/unit.c tests/unit/cgi_env_test.c \
 BIN =		wsgi-cgi
 UNIT_BIN =	tests/unit/unit
 
-.PHONY: all check unit bats asan lint bench demo deps install uninstall clean
+# libFuzzer targets for the plain-C modules (clang).
+FUZZ_CC ?=	clang
+FUZZ_FLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I.
+FUZZ_TARGETS =	cgi_env response
+FUZZ_BIN =	$(FUZZ_TARGETS:%=tests/fuzz/fuzz_%)
+FUZZ_SECONDS ?=	60
+
+.PHONY: all check unit bats asan fuzz lint bench demo deps install uninstall \
+	clean
 
 all: $(BIN)
 
@@ -95,10 +103,24 @@ $(UNIT_BIN): $(UNIT_SRC) tests/unit/unit.h $(PURE_OBJ)
 	$(CC) $(CFLAGS) $(PROG_CFLAGS) $(PIE_LINK) -I. $(LDFLAGS) -o $@ \
 	    $(UNIT_SRC) $(PURE_OBJ)
 
-# The same sources, sanitized, in a directory of their own.
+# The same sources, sanitized, linked with the shared libpython; its
+# sanitizer defaults and leak suppressions are built in (tests/sanitizers.c).
 asan: $(BIN)-asan
-$(BIN)-asan: $(SRC) $(HDR)
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(LDFLAGS) -o $@ $(SRC) $(PY_LIBS)
+$(BIN)-asan: $(SRC) $(HDR) tests/sanitizers.c tests/lsan.supp.inc
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Itests $(LDFLAGS) -o $@ $(SRC) \
+	    tests/sanitizers.c $(PY_LIBS)
+
+tests/lsan.supp.inc: tests/lsan.supp
+	sed -e 's/^/"/' -e 's/$$/\\n"/' tests/lsan.supp >$@
+
+tests/fuzz/fuzz_cgi_env: tests/fuzz/fuzz_cgi_env.c cgi_env.c http.c cgi_env.h \
+	    http.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_cgi_env.c cgi_env.c http.c
+
+tests/fuzz/fuzz_response: tests/fuzz/fuzz_response.c response.c http.c \
+	    response.h http.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_response.c response.c \
+	    http.c
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
@@ -106,8 +128,22 @@ unit: $(UNIT_BIN)
 bats: $(BIN)
 	tests/run-tests --bats-only
 
-check: $(BIN) $(UNIT_BIN)
+# Every test: the unit runner, the bats suite against wsgi-cgi and again
+# against wsgi-cgi-asan, and a short bounded run of each fuzzer.
+check: $(BIN) $(BIN)-asan $(UNIT_BIN) $(FUZZ_BIN)
 	tests/run-tests
+
+# Each fuzzer for FUZZ_SECONDS; inputs that find new coverage are merged
+# into the corpus in the tree; a crash is left as tests/fuzz/crash-*.
+fuzz: $(FUZZ_BIN)
+	for t in $(FUZZ_TARGETS); do \
+	    rm -rf tests/fuzz/new-$$t && mkdir tests/fuzz/new-$$t && \
+	    tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+		-artifact_prefix=tests/fuzz/ tests/fuzz/new-$$t \
+		tests/fuzz/corpus/$$t && \
+	    tests/fuzz/fuzz_$$t -merge=1 tests/fuzz/corpus/$$t \
+		tests/fuzz/new-$$t && rm -rf tests/fuzz/new-$$t || exit 1; \
+	done
 
 # Timings are reported, never asserted: ratios of medians from one run.
 bench: $(BIN)
@@ -133,6 +169,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/$(BIN) $(DESTDIR)$(MANDIR)/man1/wsgi-cgi.1
 
 clean:
-	rm -f $(BIN) $(BIN)-asan $(OBJ) $(UNIT_BIN)
+	rm -f $(BIN) $(BIN)-asan $(OBJ) $(UNIT_BIN) tests/lsan.supp.inc \
+	    $(FUZZ_BIN)
 	rm -rf examples/__pycache__ tests/apps/__pycache__ bench/__pycache__ \
 	    bench/work

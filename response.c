@@ -244,9 +244,15 @@ resp_body(struct response *r, const void *buf, size_t len)
 		if (len == 0 && r->state == RESP_SENT)
 			return RESP_OK;
 	}
+	/* The length is declared from here on: a lying __len__ cannot
+	 * send more (found by tests/fuzz/fuzz_response.c). */
 	if (r->state == RESP_READY && r->single && !r->has_length &&
-	    !bodyless(r->code) && append_length(r, len) != RESP_OK)
-		return RESP_ENOMEM;
+	    !bodyless(r->code)) {
+		if (append_length(r, len) != RESP_OK)
+			return RESP_ENOMEM;
+		r->has_length = true;
+		r->length = len;
+	}
 	if (r->nph && r->head)
 		len = 0;
 	return emit(r, buf, len);

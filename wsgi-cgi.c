@@ -418,6 +418,10 @@ py_start(const char *script, int nwords, char *words[], const char *venv)
 
 	PyPreConfig_InitIsolatedConfig(&pre);
 	pre.utf8_mode = 1;
+#ifdef WSGI_CGI_SANITIZE
+	/* Python objects from malloc, so ASan sees a reference misused. */
+	pre.allocator = PYMEM_ALLOCATOR_MALLOC;
+#endif
 	st = Py_PreInitialize(&pre);
 	if (PyStatus_Exception(st))
 		goto fail;
@@ -505,8 +509,8 @@ add_site_dirs(const char *venv)
  * The response is already closed.  What Py_FinalizeEx does that an
  * application can see (non-daemon threads joined, atexit handlers run,
  * streams flushed) is done, then the process ends without tearing the
- * interpreter down.  Sanitizer builds define WSGI_CGI_FINALIZE for a full
- * finalization, so leaks can be checked.
+ * interpreter down.  The sanitizer build (WSGI_CGI_SANITIZE) finalizes in
+ * full, so that leaks can be checked.
  */
 static int
 py_stop(int rc)
@@ -517,7 +521,11 @@ py_stop(int rc)
 
 	if (!Py_IsInitialized())
 		return rc;
-#ifdef WSGI_CGI_FINALIZE
+#ifdef WSGI_CGI_SANITIZE
+	(void)mod;
+	(void)r;
+	(void)streams;
+	(void)i;
 	if (Py_FinalizeEx() < 0 && rc == 0)
 		rc = EXIT_FAILED;
 	return rc;

@@ -126,6 +126,22 @@ single_block_length(void)
 	    "Content-Length: 5\r\n\r\nhello") == 0);
 }
 
+/* Fuzzer finding: a result whose len() is 1 but that yields more. */
+static void
+single_block_is_a_limit(void)
+{
+	struct response	r;
+	int		fd = open_out(&r);
+
+	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
+	resp_single(&r);
+	CHECK(resp_body(&r, "ab", 2) == RESP_OK);
+	CHECK(resp_body(&r, "cd", 2) == RESP_OK);
+	CHECK(resp_finish(&r) == RESP_OK && !r.failed);
+	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n"
+	    "Content-Length: 2\r\n\r\nab") == 0);
+}
+
 static void
 empty_body_length(void)
 {
@@ -308,6 +324,8 @@ const struct unit_test response_tests[] = {
 	    headers_then_body },
 	{ "response: a one-block result gets its Content-Length (4.4)",
 	    single_block_length },
+	{ "response: a one-block length holds for a lying len() (fuzz)",
+	    single_block_is_a_limit },
 	{ "response: empty body, Content-Length 0 but not on 204/304",
 	    empty_body_length },
 	{ "response: never more than the declared Content-Length",
