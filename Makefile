@@ -86,8 +86,8 @@ FUZZ_TARGETS =	cgi_env response
 FUZZ_BIN =	$(FUZZ_TARGETS:%=tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?=	60
 
-.PHONY: all check unit bats asan fuzz lint bench demo deps install uninstall \
-	clean
+.PHONY: all check unit bats asan fuzz lint $(LINT_STEPS:%=lint-%) bench demo \
+	deps install uninstall clean
 
 all: $(BIN)
 
@@ -129,7 +129,7 @@ bats: $(BIN)
 	tests/run-tests --bats-only
 
 # Every test: the unit runner, the bats suite against wsgi-cgi and again
-# against wsgi-cgi-asan, and a short bounded run of each fuzzer.
+# against wsgi-cgi-asan, a short bounded run of each fuzzer, and make lint.
 check: $(BIN) $(BIN)-asan $(UNIT_BIN) $(FUZZ_BIN)
 	tests/run-tests
 
@@ -152,9 +152,27 @@ bench: $(BIN)
 demo: $(BIN)
 	./$(BIN) examples/hello.py
 
-lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-	    --std=c11 --inline-suppr $(SRC)
+# Static checks, each failing on any finding (.clang-tidy says which).
+PY_ISYSTEM =	$(patsubst -I%,-isystem %,$(PY_CFLAGS))
+LINT_STEPS =	cppcheck clang-tidy analyzer mandoc
+
+lint: $(LINT_STEPS:%=lint-%)
+
+lint-cppcheck:
+	cppcheck --quiet --error-exitcode=1 \
+	    --enable=warning,portability,performance --std=c11 -D_GNU_SOURCE \
+	    --library=python '-DPy_STRINGIFY(x)=#x' --inline-suppr $(SRC)
+
+lint-clang-tidy:
+	clang-tidy --quiet $(SRC) -- -std=c11 -D_GNU_SOURCE $(PY_ISYSTEM)
+
+lint-analyzer:
+	for f in $(SRC); do \
+	    $(CC) -std=c11 -D_GNU_SOURCE -O1 -fanalyzer -Werror $(PY_ISYSTEM) \
+		-c -o /dev/null $$f || exit 1; \
+	done
+
+lint-mandoc:
 	mandoc -Tlint -Wwarning man/wsgi-cgi.1
 
 deps:

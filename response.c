@@ -340,7 +340,7 @@ resp_fail(struct response *r, const char *status, const char *body,
 	if (r->state != RESP_SENT) {
 		r->state = RESP_NEW;
 		r->single = false;
-		snprintf(num, sizeof(num), "%zu", len);
+		(void)snprintf(num, sizeof(num), "%zu", len);
 		if ((e = resp_status(r, status, strlen(status))) != RESP_OK ||
 		    (e = resp_header(r, "Content-Type", 12, "text/plain",
 		    10)) != RESP_OK ||
@@ -408,7 +408,7 @@ append_length(struct response *r, uint64_t n)
 {
 	char	num[LENGTH_MAX + 1];
 
-	snprintf(num, sizeof(num), "%" PRIu64, n);
+	(void)snprintf(num, sizeof(num), "%" PRIu64, n);
 	return append_header(r, "Content-Length", num);
 }
 

@@ -69,20 +69,20 @@ script_load(const char *path, const char *callable, bool named,
 	*traceback = false;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
 	    fstat(fd, &st) < 0) {
-		snprintf(reason, len, "cannot open the script: %s",
+		(void)snprintf(reason, len, "cannot open the script: %s",
 		    strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(reason, len, "the script is not a regular file");
+		(void)snprintf(reason, len, "the script is not a regular file");
 		goto out;
 	}
 	*traceback = true;
 	if ((code = compile_script(path, &st, fd)) == NULL) {
-		snprintf(reason, len, "cannot compile the script");
+		(void)snprintf(reason, len, "cannot compile the script");
 		goto out;
 	}
-	snprintf(reason, len, "error while loading the script");
+	(void)snprintf(reason, len, "error while loading the script");
 	if (set_path(path) < 0 ||
 	    (mod = PyModule_New(MODULE_NAME)) == NULL ||
 	    (modules = PyImport_GetModuleDict()) == NULL ||	/* borrowed */
@@ -104,7 +104,7 @@ script_load(const char *path, const char *callable, bool named,
 		goto out;
 	}
 	if (!PyCallable_Check(app)) {
-		snprintf(reason, len, "'%s' is not callable (it is %s)",
+		(void)snprintf(reason, len, "'%s' is not callable (it is %s)",
 		    callable, Py_TYPE(app)->tp_name);
 		app = NULL;
 		goto out;
@@ -405,10 +405,10 @@ list_callables(PyObject *d, const char *callable, char *reason, size_t len)
 	}
 	PyErr_Clear();
 	if (count == 0)
-		snprintf(reason, len, "no callable named '%s' (the script "
+		(void)snprintf(reason, len, "no callable named '%s' (the script "
 		    "defines no callables)", callable);
 	else
-		snprintf(reason, len, "no callable named '%s' (the script "
+		(void)snprintf(reason, len, "no callable named '%s' (the script "
 		    "defines: %s)", callable, names);
 }
 

@@ -76,9 +76,9 @@ static const char synopsis[] =
 static void
 usage(FILE *f)
 {
-	fputs(synopsis, f);
+	(void)fputs(synopsis, f);
 	if (f == stdout)
-		fputs("\n"
+		(void)fputs("\n"
 		    "  --callable name  the WSGI callable in the script "
 		    "(default: application)\n"
 		    "  --check          load the script and check the "
@@ -131,7 +131,7 @@ main(int argc, char *argv[])
 		    "wsgi-cgi speaks CGI only");
 
 	if ((e = cgi_env_parse(environ, &req)) != CGI_OK) {
-		snprintf(reason, sizeof(reason), "bad CGI environment: %s",
+		(void)snprintf(reason, sizeof(reason), "bad CGI environment: %s",
 		    cgi_env_strerror(e));
 		refuse(&resp, gateway ? NULL : argv[o.script], reason,
 		    cgi_env_status(e));
@@ -320,14 +320,14 @@ choose_script(int argc, char *argv[], const struct cgi_request *req,
 		if (req->redirected && req->path_translated != NULL &&
 		    *req->path_translated != '\0')
 			return req->path_translated;
-		snprintf(reason, len, "run as the CGI program itself without "
+		(void)snprintf(reason, len, "run as the CGI program itself without "
 		    "REDIRECT_STATUS and PATH_TRANSLATED: refusing direct "
 		    "access");
 		return NULL;
 	}
 	if (argc > 1 && argv[1][0] == '-') {
 		if (argc < 3 || !shebang_has(argv[2], argv[1])) {
-			snprintf(reason, len, "argv[1] \"%.200s\" is not the "
+			(void)snprintf(reason, len, "argv[1] \"%.200s\" is not the "
 			    "script's #! argument: refusing options from the "
 			    "request", argv[1]);
 			return NULL;
@@ -336,11 +336,11 @@ choose_script(int argc, char *argv[], const struct cgi_request *req,
 		i = 2;
 	}
 	if (i >= argc) {
-		snprintf(reason, len, "no script named in argv");
+		(void)snprintf(reason, len, "no script named in argv");
 		return NULL;
 	}
 	if (sf != NULL && !same_file(sf, argv[i])) {
-		snprintf(reason, len, "argv names \"%.200s\" but "
+		(void)snprintf(reason, len, "argv names \"%.200s\" but "
 		    "SCRIPT_FILENAME is \"%.200s\": refusing", argv[i], sf);
 		return NULL;
 	}
@@ -391,9 +391,9 @@ refuse(struct response *resp, const char *name, const char *reason, int code)
 	    "A server error occurred.  Please contact the administrator.";
 
 	if (name != NULL)
-		fprintf(stderr, "wsgi-cgi: %s: %s\n", name, reason);
+		(void)fprintf(stderr, "wsgi-cgi: %s: %s\n", name, reason);
 	else
-		fprintf(stderr, "wsgi-cgi: %s\n", reason);
+		(void)fprintf(stderr, "wsgi-cgi: %s\n", reason);
 	if (code == 400)
 		(void)resp_fail(resp, "400 Bad Request", bad_request,
 		    sizeof(bad_request) - 1);
@@ -549,7 +549,7 @@ py_stop(int rc)
 			Py_XDECREF(r);
 			PyErr_Clear();
 		}
-	fflush(NULL);
+	(void)fflush(NULL);
 	_exit(rc);
 #endif
 }

@@ -41,6 +41,7 @@ struct file_wrapper {
 };
 
 static int	 env_set(PyObject *, const char *, PyObject *);
+static PyObject	*env_value(const char *, size_t, const char *);
 static PyObject	*start_response_call(PyObject *, PyObject *, PyObject *);
 static int	 set_status(struct response *, PyObject *);
 static int	 set_headers(struct response *, PyObject *);
@@ -183,6 +184,19 @@ env_set(PyObject *d, const char *key, PyObject *v)
 }
 
 /*
+ * A variable's value as environ holds it: request data as its bytes in
+ * latin-1 (PEP 3333), the rest as Python decodes os.environ.
+ */
+static PyObject *
+env_value(const char *name, size_t len, const char *value)
+{
+	if (cgi_env_is_request_var(name, len))
+		return PyUnicode_DecodeLatin1(value, (Py_ssize_t)strlen(value),
+		    NULL);
+	return PyUnicode_DecodeFSDefault(value);
+}
+
+/*
  * Every variable of the process environment (the first of a name wins), the
  * request's ones as bytes-in-str (PEP 3333), then the shell defaults and the
  * wsgi.* keys.  input is borrowed.
@@ -205,11 +219,7 @@ wsgi_environ(char *const envp[], const struct cgi_request *req,
 		    eq - envp[i]);
 		if (key == NULL)
 			goto out;
-		if (cgi_env_is_request_var(envp[i], (size_t)(eq - envp[i])))
-			val = PyUnicode_DecodeLatin1(eq + 1,
-			    (Py_ssize_t)strlen(eq + 1), NULL);
-		else
-			val = PyUnicode_DecodeFSDefault(eq + 1);
+		val = env_value(envp[i], (size_t)(eq - envp[i]), eq + 1);
 		if (val == NULL || PyDict_SetDefault(d, key, val) == NULL)
 			goto out;
 		Py_CLEAR(key);
@@ -217,7 +227,8 @@ wsgi_environ(char *const envp[], const struct cgi_request *req,
 	}
 	for (i = 0; i < req->ndefaults; i++)
 		if (env_set(d, req->defaults[i].name,
-		    PyUnicode_FromString(req->defaults[i].value)) < 0)
+		    env_value(req->defaults[i].name,
+		    strlen(req->defaults[i].name), req->defaults[i].value)) < 0)
 			goto out;
 	if ((errors = PySys_GetObject("stderr")) == NULL)	/* borrowed */
 		errors = Py_None;
@@ -310,6 +321,9 @@ wsgi_fail(struct wsgi_ctx *ctx, const char *reason, bool traceback)
 		PyErr_Clear();
 		warnx("%s: terminated by SIGTERM%s", ctx->script,
 		    ctx->resp->started ? "; response cut short" : "");
+		/* Nothing was written: the short 500 fits the empty pipe. */
+		if (!ctx->resp->started)
+			resp_interrupted = 0;
 		(void)resp_fail(ctx->resp, "500 Internal Server Error",
 		    generic_error, sizeof(generic_error) - 1);
 		return;
@@ -352,7 +366,7 @@ wsgi_report(const char *script, const char *reason, bool traceback)
 
 	PyErr_Fetch(&type, &value, &tb);
 	if (type == NULL) {
-		fprintf(stderr, "wsgi-cgi: %s: %s\n", script, reason);
+		(void)fprintf(stderr, "wsgi-cgi: %s: %s\n", script, reason);
 		return;
 	}
 	PyErr_NormalizeException(&type, &value, &tb);
@@ -362,12 +376,12 @@ wsgi_report(const char *script, const char *reason, bool traceback)
 	if (value != NULL && (msg = PyObject_Str(value)) != NULL)
 		text = PyUnicode_AsUTF8(msg);
 	PyErr_Clear();
-	fflush(stderr);
+	(void)fflush(stderr);
 	if (text != NULL && *text != '\0')
-		fprintf(stderr, "wsgi-cgi: %s: %s: %s: %s\n", script, reason,
+		(void)fprintf(stderr, "wsgi-cgi: %s: %s: %s: %s\n", script, reason,
 		    name, text);
 	else
-		fprintf(stderr, "wsgi-cgi: %s: %s: %s\n", script, reason, name);
+		(void)fprintf(stderr, "wsgi-cgi: %s: %s: %s\n", script, reason, name);
 	if (traceback)
 		PyErr_Display(type, value, tb);
 	Py_XDECREF(msg);

@@ -100,7 +100,7 @@ input_new(int fd, bool bounded, uint64_t length)
 static Py_ssize_t
 raw_read(struct input *in, char *dst, size_t n)
 {
-	ssize_t	r;
+	ssize_t	r = -1;
 
 	if (in->eof)
 		return 0;

@@ -85,3 +85,33 @@ load helpers
 	assert_line "PYTHONPATH='/evil'"
 	refute_output --partial "'/evil',"
 }
+
+@test "php-cgi's CVE-2012-1823/-2311/2024-4577 argv, in every shape" {
+	local exploit=(-d allow_url_include=1 -d auto_prepend_file=php://input
+	    -s -c /tmp/evil.ini $'\xadd' /tmp/evil.py --debug)
+	# #! or cgi.assign shape: the words follow the script and are ignored.
+	run --separate-stderr cgi_raw $(server_vars "$APPS/raise.py") -- \
+	    "$APPS/raise.py" "${exploit[@]}"
+	assert_failure 1
+	run raw_output
+	assert_output --partial 'A server error occurred.'
+	refute_output --partial Traceback
+	# A script path as the first query word, after the real script.
+	run --separate-stderr cgi_run $(server_vars "$APPS/hello.py") -- \
+	    "$APPS/hello.py" "$APPS/raise.py" "${exploit[@]}"
+	assert_success
+	assert_line 'Hello World!'
+	# Action shape, the words first: only PATH_TRANSLATED, after a redirect.
+	run --separate-stderr cgi_run GATEWAY_INTERFACE=CGI/1.1 \
+	    REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 \
+	    "SCRIPT_FILENAME=$WSGI_CGI" REDIRECT_STATUS=200 \
+	    "PATH_TRANSLATED=$APPS/environ.py" -- "${exploit[@]}"
+	assert_success
+	assert_line "sys.argv=['$APPS/environ.py']"
+	run --separate-stderr cgi_raw GATEWAY_INTERFACE=CGI/1.1 \
+	    REQUEST_METHOD=GET SERVER_PROTOCOL=HTTP/1.1 \
+	    "SCRIPT_FILENAME=$WSGI_CGI" -- "${exploit[@]}"
+	assert_failure 1
+	run raw_output
+	assert_line --index 0 'Status: 500 Internal Server Error\r'
+}

@@ -24,6 +24,12 @@ def application(environ, start_response):
         parts = stream.readlines(1)
     elif how == '/iter':
         parts = list(stream)
+    elif how == '/count':
+        size = 0
+        for chunk in iter(lambda: stream.read(1 << 20), b''):
+            size += len(chunk)
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [b'%d\n' % size]
     elif how == '/sha256':
         digest, size = hashlib.sha256(), 0
         for chunk in iter(lambda: stream.read(65536), b''):

@@ -202,6 +202,17 @@ def application(environ, start_response):
     if path == '/forever':
         start_response('200 OK', TEXT)
         return Closing(environ, iter(lambda: b'x' * 65536, None))
+    if path == '/hang':
+        # Never returns: half a body, then waits for the server's kill.
+        def hang():
+            yield b'half'
+            while True:
+                time.sleep(1)
+        start_response('200 OK', [('Content-Length', '8')])
+        return hang()
+    if path == '/hang-before':
+        while True:
+            time.sleep(1)
     if path == '/huge':
         start_response('200 OK', TEXT)
         return (b'x' * 65536 for _ in range(64))
