@@ -122,10 +122,25 @@ lighttpd_start() {
 }
 
 lighttpd_stop() {
+	stop_pid "$1/lighttpd.ppid"
+}
+
+# stop_pid FILE: the server whose pid FILE holds, stopped and reaped.
+stop_pid() {
 	local pid
-	pid=$(cat "$1/lighttpd.ppid" 2>/dev/null) || return 0
+	pid=$(cat "$1" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
+}
+
+# assert_gone PATTERN: within 10 seconds no process matches PATTERN.
+assert_gone() {
+	local i
+	for i in $(seq 100); do
+		pgrep -f "$1" >/dev/null || return 0
+		sleep 0.1
+	done
+	fail "still running: $(pgrep -af "$1")"
 }
 
 # apache_start DIR: Debian's apache2 in the foreground with its own config,
@@ -169,10 +184,7 @@ apache_start() {
 }
 
 apache_stop() {
-	local pid
-	pid=$(cat "$1/apache.ppid" 2>/dev/null) || return 0
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	stop_pid "$1/apache.ppid"
 }
 
 # shebang_copy APP DEST: APP with a #! line naming the Apache copy.

@@ -118,12 +118,7 @@ teardown_file() {
 	run bash -c 'curl -sS -N "$0/response.py/forever" 2>/dev/null |
 	    head -c 1000000 | wc -c' "$LIGHTTPD_URL"
 	assert_output 1000000
-	for i in $(seq 100); do
-		pgrep -f "$DIR/www/response.py" >/dev/null || break
-		sleep 0.1
-	done
-	run pgrep -f "$DIR/www/response.py"
-	assert_failure 1
+	assert_gone "$DIR/www/response.py"
 	run cat "$DIR/close.log"
 	assert_output closed
 }

@@ -33,12 +33,7 @@ teardown_file() {
 		    fail "request $i: $(head -c 200 "$DIR/answers/$i")"
 	done
 	# Every CGI process is gone and reaped.
-	for i in $(seq 100); do
-		pgrep -f "$DIR/www/input.py" >/dev/null || break
-		sleep 0.1
-	done
-	run pgrep -f "$DIR/www/input.py"
-	assert_failure 1
+	assert_gone "$DIR/www/input.py"
 	run ps -o stat= --ppid "$(cat "$DIR/lighttpd.ppid")"
 	refute_output --partial Z
 }

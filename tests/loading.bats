@@ -130,15 +130,15 @@ print(importlib.util.source_hash)' "$BATS_TEST_TMPDIR"
 }
 
 @test "Debian's dist-packages import: a Flask app answers GET and POST" {
-	run --separate-stderr cgi_run QUERY_STRING=name=bob -- --callable app \
-	    "$APPS/flask_app.py"
+	run --separate-stderr cgi_run PATH_INFO=/hello QUERY_STRING=name=bob \
+	    -- --callable app "$APPS/frameworks/flask_app.py"
 	assert_success
-	assert_line 'Flask says hi to bob'
+	assert_line 'Hello, bob!'
 	printf 'field=hello' >"$BATS_TEST_TMPDIR/body"
 	STDIN=$BATS_TEST_TMPDIR/body run --separate-stderr cgi_run \
-	    REQUEST_METHOD=POST PATH_INFO=/post CONTENT_LENGTH=11 \
+	    REQUEST_METHOD=POST PATH_INFO=/form CONTENT_LENGTH=11 \
 	    CONTENT_TYPE=application/x-www-form-urlencoded -- \
-	    --callable app "$APPS/flask_app.py"
+	    --callable app "$APPS/frameworks/flask_app.py"
 	assert_success
-	assert_line 'got hello'
+	assert_line 'field=hello'
 }
