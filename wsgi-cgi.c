@@ -63,6 +63,8 @@ static bool	 same_file(const char *, const char *);
 static const char *choose_script(int, char *[], const struct cgi_request *,
 		    struct options *, char *, size_t);
 static void	 refuse(struct response *, const char *, const char *, int);
+static int	 serve(const struct options *, const struct cgi_request *,
+		    struct response *, const char *);
 static int	 py_start(const char *, int, char *[], const char *);
 static int	 add_site_dirs(const char *);
 static int	 py_stop(int);
@@ -97,12 +99,10 @@ main(int argc, char *argv[])
 				    false, 0 };
 	struct cgi_request	 req;
 	struct response		 resp;
-	struct wsgi_ctx		 ctx;
-	PyObject		*app = NULL, *input = NULL, *env = NULL;
 	const char		*script;
 	char			 reason[REASON_MAX];
-	bool			 tb, gateway;
-	int			 e, fd, rc = EXIT_FAILED;
+	bool			 gateway;
+	int			 e, fd;
 
 	/* RFC 3875 leaves fds 0-2 to the server: make sure they exist. */
 	fds_open();
@@ -160,14 +160,26 @@ main(int argc, char *argv[])
 			refuse(&resp, script, "cannot start Python", 500);
 		return EXIT_USAGE;
 	}
-	ctx.script = script;
-	ctx.debug = o.debug;
-	ctx.gone = false;
-	ctx.resp = &resp;
+	return py_stop(serve(&o, &req, &resp, script));
+}
 
-	app = script_load(script, o.callable, o.named, reason, sizeof(reason),
-	    &tb);
-	if (o.check) {
+/*
+ * Loads the script and, unless --check, calls its application with the
+ * request; returns the exit status.  The response is closed on return.
+ */
+static int
+serve(const struct options *o, const struct cgi_request *req,
+    struct response *resp, const char *script)
+{
+	struct wsgi_ctx	 ctx = { script, o->debug, false, resp };
+	PyObject	*app = NULL, *input = NULL, *env = NULL;
+	char		 reason[REASON_MAX];
+	bool		 tb;
+	int		 rc = EXIT_FAILED;
+
+	app = script_load(script, o->callable, o->named, reason,
+	    sizeof(reason), &tb);
+	if (o->check) {
 		if (app == NULL)
 			wsgi_report(script, reason, tb);
 		rc = app == NULL ? EXIT_FAILED : 0;
@@ -178,12 +190,12 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	/* A body from a terminal is empty: never wait for a user typing. */
-	if (!req.gateway && isatty(STDIN_FILENO))
+	if (!req->gateway && isatty(STDIN_FILENO))
 		input = input_new(STDIN_FILENO, true, 0);
 	else
-		input = input_new(STDIN_FILENO, req.has_length,
-		    req.content_length);
-	if (input == NULL || (env = wsgi_environ(environ, &req, input)) ==
+		input = input_new(STDIN_FILENO, req->has_length,
+		    req->content_length);
+	if (input == NULL || (env = wsgi_environ(environ, req, input)) ==
 	    NULL) {
 		wsgi_fail(&ctx, "cannot build environ", true);
 		goto out;
@@ -193,9 +205,9 @@ out:
 	Py_XDECREF(app);
 	Py_XDECREF(input);
 	Py_XDECREF(env);
-	if (resp.state != RESP_CLOSED && !o.check)
-		(void)resp_fail(&resp, "500 Internal Server Error", "", 0);
-	return py_stop(rc);
+	if (resp->state != RESP_CLOSED && !o->check)
+		(void)resp_fail(resp, "500 Internal Server Error", "", 0);
+	return rc;
 }
 
 /* Any of fds 0-2 that is closed is opened on /dev/null (slowcgi). */
