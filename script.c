@@ -36,7 +36,8 @@ static char	*read_file(int, size_t);
 static int	 cache_path(const char *, int, bool, char *, size_t);
 static PyObject	*cache_read(const char *, const struct stat *);
 static int	 cache_write(const char *, const struct stat *, PyObject *);
-static PyObject	*compile_script(const char *, const struct stat *, int);
+static PyObject	*compile_script(const char *, const char *, const struct stat *,
+		    int);
 static int	 set_path(const char *);
 static int	 hook_cgihandler(PyObject *);
 static PyObject	*cgihandler_run(PyObject *, PyObject *const *, Py_ssize_t);
@@ -64,6 +65,7 @@ script_load(const char *path, const char *callable, bool named,
 	PyObject	*mod = NULL, *code = NULL, *fn = NULL, *r = NULL;
 	PyObject	*app = NULL, *d, *modules;
 	struct stat	 st;
+	char		 real[PATH_MAX];
 	int		 fd = -1;
 
 	*traceback = false;
@@ -77,13 +79,16 @@ script_load(const char *path, const char *callable, bool named,
 		(void)snprintf(reason, len, "the script is not a regular file");
 		goto out;
 	}
+	/* The real path, once: for the cache and for sys.path. */
+	if (realpath(path, real) == NULL)
+		real[0] = '\0';
 	*traceback = true;
-	if ((code = compile_script(path, &st, fd)) == NULL) {
+	if ((code = compile_script(path, real, &st, fd)) == NULL) {
 		(void)snprintf(reason, len, "cannot compile the script");
 		goto out;
 	}
 	(void)snprintf(reason, len, "error while loading the script");
-	if (set_path(path) < 0 ||
+	if (set_path(real) < 0 ||
 	    (mod = PyModule_New(MODULE_NAME)) == NULL ||
 	    (modules = PyImport_GetModuleDict()) == NULL ||	/* borrowed */
 	    PyDict_SetItemString(modules, MODULE_NAME, mod) < 0)
@@ -125,7 +130,8 @@ out:
  * source (importlib's rule), else compiled and cached for the next request.
  */
 static PyObject *
-compile_script(const char *path, const struct stat *st, int fd)
+compile_script(const char *path, const char *real, const struct stat *st,
+    int fd)
 {
 	PyObject	*code = NULL, *fn = NULL;
 	char		 pyc[PATH_MAX];
@@ -133,7 +139,7 @@ compile_script(const char *path, const struct stat *st, int fd)
 	int		 i;
 
 	for (i = 0; i < CACHE_PLACES; i++)
-		if (cache_path(path, i, false, pyc, sizeof(pyc)) == 0 &&
+		if (cache_path(real, i, false, pyc, sizeof(pyc)) == 0 &&
 		    (code = cache_read(pyc, st)) != NULL)
 			return code;
 	if ((src = read_file(fd, (size_t)st->st_size)) == NULL ||
@@ -142,7 +148,7 @@ compile_script(const char *path, const struct stat *st, int fd)
 	    -1)) == NULL)
 		goto out;
 	for (i = 0; i < CACHE_PLACES; i++)
-		if (cache_path(path, i, true, pyc, sizeof(pyc)) == 0 &&
+		if (cache_path(real, i, true, pyc, sizeof(pyc)) == 0 &&
 		    cache_write(pyc, st, code) == 0)
 			break;
 out:
@@ -187,15 +193,15 @@ read_file(int fd, size_t size)
  * and private.
  */
 static int
-cache_path(const char *path, int place, bool create, char *out, size_t len)
+cache_path(const char *real, int place, bool create, char *out, size_t len)
 {
-	char		 real[PATH_MAX], dir[PATH_MAX];
+	char		 dir[PATH_MAX], flat[PATH_MAX];
 	const char	*base, *tmp;
 	struct stat	 st;
 	size_t		 stem, i;
 	int		 n;
 
-	if (realpath(path, real) == NULL)
+	if (*real != '/')
 		return -1;
 	base = strrchr(real, '/') + 1;
 	stem = strlen(base);
@@ -226,10 +232,9 @@ cache_path(const char *path, int place, bool create, char *out, size_t len)
 		return -1;
 	/* The full path, '/' made '%', so two scripts never share a file. */
 	for (i = 0; real[i] != '\0'; i++)
-		if (real[i] == '/')
-			real[i] = '%';
+		flat[i] = real[i] == '/' ? '%' : real[i];
 	n = snprintf(out, len, "%s/%.*s" PYC_SUFFIX, dir,
-	    (int)(strlen(real) - strlen(base) + stem), real);
+	    (int)(i - strlen(base) + stem), flat);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
@@ -302,19 +307,18 @@ out:
 
 /* As "python3 script" does: the script's real directory first on sys.path. */
 static int
-set_path(const char *path)
+set_path(const char *real)
 {
 	PyObject	*dir = NULL, *syspath;
-	char		 real[PATH_MAX];
-	char		*slash;
+	const char	*slash;
 	int		 rc = -1;
 
-	if (realpath(path, real) == NULL)
+	if (*real != '/')
 		return 0;
 	slash = strrchr(real, '/');
-	*(slash == real ? slash + 1 : slash) = '\0';
 	if ((syspath = PySys_GetObject("path")) == NULL ||	/* borrowed */
-	    (dir = PyUnicode_DecodeFSDefault(real)) == NULL ||
+	    (dir = PyUnicode_DecodeFSDefaultAndSize(real,
+	    slash == real ? 1 : slash - real)) == NULL ||
 	    PyList_Insert(syspath, 0, dir) < 0)
 		goto out;
 	rc = 0;
