@@ -285,8 +285,7 @@ resp_sendfile(struct response *r, int in, off_t off, uint64_t count)
 			r->sent += (uint64_t)n;
 		} else if (n == 0)
 			break;
-		else if ((errno == EINTR && !resp_interrupted) ||
-		    errno == EAGAIN)
+		else if (errno == EINTR || errno == EAGAIN)
 			continue;
 		else if (errno == EINVAL || errno == ENOSYS)
 			return copy_fd(r, in, off, count);
@@ -514,8 +513,7 @@ write_all(struct response *r, const struct iovec *iov, int n)
 			return write_failed(r);
 		}
 		if ((w = writev(r->fd, v + i, n - i)) < 0) {
-			if ((errno == EINTR && !resp_interrupted) ||
-			    errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return write_failed(r);
 		}
@@ -542,7 +540,7 @@ copy_fd(struct response *r, int in, off_t off, uint64_t count)
 	while (count > 0) {
 		n = pread(in, buf, count > COPY_BLOCK ? COPY_BLOCK :
 		    (size_t)count, off);
-		if (n < 0 && errno == EINTR && !resp_interrupted)
+		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;

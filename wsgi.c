@@ -50,7 +50,7 @@ static void	 start_response_dealloc(PyObject *);
 static int	 send_chunk(struct wsgi_ctx *, PyObject *);
 static int	 send_result(struct wsgi_ctx *, PyObject *);
 static int	 send_file(struct wsgi_ctx *, struct file_wrapper *, bool *);
-static int	 call_close(struct wsgi_ctx *, PyObject *);
+static int	 call_close(PyObject *);
 static PyObject	*file_wrapper_new(PyTypeObject *, PyObject *, PyObject *);
 static PyObject	*file_wrapper_next(PyObject *);
 static PyObject	*file_wrapper_close(PyObject *, PyObject *);
@@ -60,8 +60,6 @@ static char	*format_traceback(PyObject *, PyObject *, PyObject *,
 static void	 on_sigterm(int);
 static PyObject	*sigterm_raise(PyObject *, PyObject *const *, Py_ssize_t);
 
-/* SIGTERM was received: the server wants the process gone. */
-static bool	 terminated;
 /* The result's close() is running: it must finish, SIGTERM or not. */
 static bool	 closing;
 
@@ -163,7 +161,6 @@ sigterm_raise(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
 	(void)unused;
 	(void)args;
 	(void)nargs;
-	terminated = true;
 	if (closing)
 		Py_RETURN_NONE;
 	PyErr_SetString(PyExc_SystemExit, "terminated by SIGTERM");
@@ -280,7 +277,7 @@ wsgi_run(struct wsgi_ctx *ctx, PyObject *app, PyObject *environ)
 		goto out;
 	}
 	if (send_result(ctx, result) < 0) {
-		if (call_close(ctx, result) < 0)
+		if (call_close(result) < 0)
 			wsgi_report(ctx->script, "error in close()", true);
 		goto out;
 	}
@@ -288,14 +285,14 @@ wsgi_run(struct wsgi_ctx *ctx, PyObject *app, PyObject *environ)
 	if (e == RESP_ENOSTATUS) {
 		wsgi_fail(ctx, "the application returned without calling "
 		    "start_response()", false);
-		(void)call_close(ctx, result);
+		(void)call_close(result);
 		goto out;
 	}
 	if (e != RESP_OK) {
 		errno = ctx->resp->saved_errno;
 		warn("%s: cannot write the response", ctx->script);
 	}
-	if (call_close(ctx, result) < 0) {
+	if (call_close(result) < 0) {
 		wsgi_report(ctx->script, "error in close()", true);
 		goto out;
 	}
@@ -317,7 +314,8 @@ wsgi_fail(struct wsgi_ctx *ctx, const char *reason, bool traceback)
 	char		*body = NULL;
 	size_t		 len = 0;
 
-	if (terminated || resp_interrupted) {
+	/* Set by the C handler, before the Python one raised SystemExit. */
+	if (resp_interrupted) {
 		PyErr_Clear();
 		warnx("%s: terminated by SIGTERM%s", ctx->script,
 		    ctx->resp->started ? "; response cut short" : "");
@@ -669,12 +667,11 @@ out:
 
 /* PEP 3333: the result's close(), if it has one, exactly once. */
 static int
-call_close(struct wsgi_ctx *ctx, PyObject *result)
+call_close(PyObject *result)
 {
 	PyObject	*type = NULL, *value = NULL, *tb = NULL, *r = NULL;
 	int		 rc = 0;
 
-	(void)ctx;
 	PyErr_Fetch(&type, &value, &tb);
 	closing = true;
 	if (PyObject_HasAttrString(result, "close")) {
