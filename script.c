@@ -231,8 +231,11 @@ cache_path(const char *real, int place, bool create, char *out, size_t len)
 	    st.st_uid != geteuid() || (st.st_mode & 077) != 0)
 		return -1;
 	/* The full path, '/' made '%', so two scripts never share a file. */
-	for (i = 0; real[i] != '\0'; i++)
-		flat[i] = real[i] == '/' ? '%' : real[i];
+	for (i = 0; real[i] != '\0'; i++) {
+		flat[i] = real[i];
+		if (flat[i] == '/')
+			flat[i] = '%';
+	}
 	n = snprintf(out, len, "%s/%.*s" PYC_SUFFIX, dir,
 	    (int)(i - strlen(base) + stem), flat);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
@@ -409,11 +412,11 @@ list_callables(PyObject *d, const char *callable, char *reason, size_t len)
 	}
 	PyErr_Clear();
 	if (count == 0)
-		(void)snprintf(reason, len, "no callable named '%s' (the script "
-		    "defines no callables)", callable);
+		(void)snprintf(reason, len, "no callable named '%s' (the "
+		    "script defines no callables)", callable);
 	else
-		(void)snprintf(reason, len, "no callable named '%s' (the script "
-		    "defines: %s)", callable, names);
+		(void)snprintf(reason, len, "no callable named '%s' (the "
+		    "script defines: %s)", callable, names);
 }
 
 static void
