@@ -68,6 +68,9 @@ static int	 serve(const struct options *, const struct cgi_request *,
 static int	 py_start(const char *, int, char *[], const char *);
 static int	 add_site_dirs(const char *);
 static int	 py_stop(int);
+#ifndef WSGI_CGI_SANITIZE
+static void	 py_finish(void);
+#endif
 
 extern char	**environ;
 
@@ -131,8 +134,8 @@ main(int argc, char *argv[])
 		    "wsgi-cgi speaks CGI only");
 
 	if ((e = cgi_env_parse(environ, &req)) != CGI_OK) {
-		(void)snprintf(reason, sizeof(reason), "bad CGI environment: %s",
-		    cgi_env_strerror(e));
+		(void)snprintf(reason, sizeof(reason),
+		    "bad CGI environment: %s", cgi_env_strerror(e));
 		refuse(&resp, gateway ? NULL : argv[o.script], reason,
 		    cgi_env_status(e));
 		return EXIT_FAILED;
@@ -332,16 +335,16 @@ choose_script(int argc, char *argv[], const struct cgi_request *req,
 		if (req->redirected && req->path_translated != NULL &&
 		    *req->path_translated != '\0')
 			return req->path_translated;
-		(void)snprintf(reason, len, "run as the CGI program itself without "
-		    "REDIRECT_STATUS and PATH_TRANSLATED: refusing direct "
-		    "access");
+		(void)snprintf(reason, len, "run as the CGI program itself "
+		    "without REDIRECT_STATUS and PATH_TRANSLATED: refusing "
+		    "direct access");
 		return NULL;
 	}
 	if (argc > 1 && argv[1][0] == '-') {
 		if (argc < 3 || !shebang_has(argv[2], argv[1])) {
-			(void)snprintf(reason, len, "argv[1] \"%.200s\" is not the "
-			    "script's #! argument: refusing options from the "
-			    "request", argv[1]);
+			(void)snprintf(reason, len, "argv[1] \"%.200s\" is not "
+			    "the script's #! argument: refusing options from "
+			    "the request", argv[1]);
 			return NULL;
 		}
 		(void)parse_word(argv[1], o);
@@ -440,7 +443,7 @@ py_start(const char *script, int nwords, char *words[], const char *venv)
 	PyConfig_InitIsolatedConfig(&c);
 	c.site_import = 0;
 	c.parse_argv = 0;
-	/* SIGPIPE is ignored already; Python's handlers cost 2% of a request. */
+	/* SIGPIPE is ignored already; Python's handlers cost 2% a request. */
 	c.install_signal_handlers = 0;
 	argv[n++] = (char *)(uintptr_t)script;
 	for (i = 0; i < nwords && n < MAX_WORDS; i++)
@@ -522,26 +525,30 @@ add_site_dirs(const char *venv)
  * application can see (non-daemon threads joined, atexit handlers run,
  * streams flushed) is done, then the process ends without tearing the
  * interpreter down.  The sanitizer build (WSGI_CGI_SANITIZE) finalizes in
- * full, so that leaks can be checked.
+ * full instead, so that leaks can be checked.
  */
 static int
 py_stop(int rc)
+{
+	if (!Py_IsInitialized())
+		return rc;
+#ifdef WSGI_CGI_SANITIZE
+	return Py_FinalizeEx() < 0 && rc == 0 ? EXIT_FAILED : rc;
+#else
+	py_finish();
+	_exit(rc);
+#endif
+}
+
+#ifndef WSGI_CGI_SANITIZE
+/* Threads joined, atexit handlers run, streams flushed, as at exit. */
+static void
+py_finish(void)
 {
 	PyObject	*mod, *r;
 	const char	*streams[] = { "stdout", "stderr" };
 	size_t		 i;
 
-	if (!Py_IsInitialized())
-		return rc;
-#ifdef WSGI_CGI_SANITIZE
-	(void)mod;
-	(void)r;
-	(void)streams;
-	(void)i;
-	if (Py_FinalizeEx() < 0 && rc == 0)
-		rc = EXIT_FAILED;
-	return rc;
-#else
 	mod = PyDict_GetItemString(PyImport_GetModuleDict(), "threading");
 	if (mod != NULL) {					/* borrowed */
 		r = PyObject_CallMethod(mod, "_shutdown", NULL);
@@ -562,6 +569,5 @@ py_stop(int rc)
 			PyErr_Clear();
 		}
 	(void)fflush(NULL);
-	_exit(rc);
-#endif
 }
+#endif

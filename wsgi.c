@@ -376,10 +376,11 @@ wsgi_report(const char *script, const char *reason, bool traceback)
 	PyErr_Clear();
 	(void)fflush(stderr);
 	if (text != NULL && *text != '\0')
-		(void)fprintf(stderr, "wsgi-cgi: %s: %s: %s: %s\n", script, reason,
-		    name, text);
+		(void)fprintf(stderr, "wsgi-cgi: %s: %s: %s: %s\n", script,
+		    reason, name, text);
 	else
-		(void)fprintf(stderr, "wsgi-cgi: %s: %s: %s\n", script, reason, name);
+		(void)fprintf(stderr, "wsgi-cgi: %s: %s: %s\n", script,
+		    reason, name);
 	if (traceback)
 		PyErr_Display(type, value, tb);
 	Py_XDECREF(msg);
@@ -469,7 +470,8 @@ set_headers(struct response *resp, PyObject *headers)
 
 	if (!PyList_Check(headers)) {
 		PyErr_Format(PyExc_TypeError, "response_headers must be a list "
-		    "of (name, value) tuples, not %s", Py_TYPE(headers)->tp_name);
+		    "of (name, value) tuples, not %s",
+		    Py_TYPE(headers)->tp_name);
 		return -1;
 	}
 	for (i = 0; i < PyList_GET_SIZE(headers); i++) {
