@@ -43,12 +43,12 @@ PY_ARCHIVE :=	$(shell $(PKG_CONFIG) --variable=libdir $(PYTHON_PC))/libpython$(P
 endif
 ifeq ($(LIBPYTHON)$(wildcard $(PY_ARCHIVE)),static$(PY_ARCHIVE))
 # The archive's built-in modules need what the interpreter was linked with.
-PY_MODLIBS :=	$(sort $(shell $(PYTHON_EXE) -c 'import sysconfig as s; \
+PY_MODLIBS =	$(sort $(shell $(PYTHON_EXE) -c 'import sysconfig as s; \
 		print(s.get_config_var("MODLIBS"), s.get_config_var("LIBS"))'))
-PY_LINK =	-no-pie -Wl,--export-dynamic $(PY_ARCHIVE) $(PY_MODLIBS) -lm \
-		-lpthread
 PY_PIE =	-fno-pie
 PIE_LINK =	-no-pie
+PY_LINK =	$(PIE_LINK) -Wl,--export-dynamic $(PY_ARCHIVE) $(PY_MODLIBS) \
+		-lm -lpthread
 else
 PY_LINK =	$(PY_LIBS)
 PY_PIE =
@@ -147,7 +147,7 @@ fuzz: $(FUZZ_BIN)
 
 # Timings are reported, never asserted: ratios of medians from one run.
 bench: $(BIN)
-	/usr/bin/python3 bench/run.py ./$(BIN) $(BENCH_ROUNDS)
+	$(PYTHON_EXE) bench/run.py ./$(BIN) $(BENCH_ROUNDS)
 
 demo: $(BIN)
 	./$(BIN) examples/hello.py

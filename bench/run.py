@@ -12,7 +12,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, 'work')
-PYTHON = '/usr/bin/python3'
+PYTHON = sys.executable          # the Python wsgi-cgi embeds
 BIG = 50 * 1000 * 1000          # the upload and download size
 LINES = 5000                    # the large script
 PIPE_SIZE = 1 << 20             # as a server reading the response would
