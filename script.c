@@ -8,11 +8,13 @@
 #include <Python.h>
 #include <marshal.h>
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +37,7 @@
 static char	*read_file(int, size_t);
 static int	 cache_path(const char *, int, bool, char *, size_t);
 static PyObject	*cache_read(const char *, const struct stat *);
+static void	 torn(int, siginfo_t *, void *);
 static int	 cache_write(const char *, const struct stat *, PyObject *);
 static PyObject	*compile_script(const char *, const char *, const struct stat *,
 		    int);
@@ -47,6 +50,12 @@ static uint32_t	 get_le32(const unsigned char *);
 
 /* The application handed to CGIHandler().run() by a classic .cgi script. */
 static PyObject	*handed_app;
+
+/* The cache file being read, for torn(). */
+static unsigned char		*volatile mapped;
+static size_t			 mapped_len;
+static uintptr_t		 page_size;
+static volatile sig_atomic_t	 was_torn;
 
 static PyMethodDef run_def = {
 	"run", PYFUNC(cgihandler_run), METH_FASTCALL,
@@ -241,36 +250,80 @@ cache_path(const char *real, int place, bool create, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/*
+ * The cache file is mapped, not copied: its pages are already in memory, and
+ * a copy would cost a fresh page of ours for every page of it.  A file cut
+ * short while mapped (in place, which no Python tool does) makes reading it
+ * raise SIGBUS; torn() then maps zeros over the rest, the result is dropped,
+ * and the request goes on with a cache miss.
+ */
 static PyObject *
 cache_read(const char *pyc, const struct stat *st)
 {
-	PyObject	*code = NULL;
-	unsigned char	*buf = NULL;
-	struct stat	 cst;
-	ssize_t		 n;
-	int		 fd;
+	PyObject		*code = NULL;
+	unsigned char		*buf = MAP_FAILED;
+	struct sigaction	 sa, old;
+	struct stat		 cst;
+	size_t			 size = 0;
+	int			 fd;
 
 	if ((fd = open(pyc, O_RDONLY | O_CLOEXEC)) < 0)
 		return NULL;
-	if (fstat(fd, &cst) < 0 || cst.st_size < PYC_HEADER ||
-	    (buf = malloc((size_t)cst.st_size)) == NULL)
+	if (fstat(fd, &cst) < 0 || cst.st_size < PYC_HEADER)
 		goto out;
-	n = read(fd, buf, (size_t)cst.st_size);
-	if (n != cst.st_size ||
-	    get_le32(buf) != (uint32_t)PyImport_GetMagicNumber() ||
-	    get_le32(buf + 4) != 0 ||
-	    get_le32(buf + 8) != (uint32_t)st->st_mtime ||
-	    get_le32(buf + 12) != (uint32_t)st->st_size)
+	size = (size_t)cst.st_size;
+	if ((buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
+	    MAP_FAILED)
 		goto out;
-	code = PyMarshal_ReadObjectFromString((const char *)buf + PYC_HEADER,
-	    (Py_ssize_t)(cst.st_size - PYC_HEADER));
-	if (code != NULL && !PyCode_Check(code))
+	mapped = buf;
+	mapped_len = size;
+	page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
+	was_torn = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = torn;
+	sa.sa_flags = SA_SIGINFO;
+	(void)sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, &old) < 0)
+		goto out;
+	if (get_le32(buf) == (uint32_t)PyImport_GetMagicNumber() &&
+	    get_le32(buf + 4) == 0 &&
+	    get_le32(buf + 8) == (uint32_t)st->st_mtime &&
+	    get_le32(buf + 12) == (uint32_t)st->st_size)
+		code = PyMarshal_ReadObjectFromString(
+		    (const char *)buf + PYC_HEADER,
+		    (Py_ssize_t)(size - PYC_HEADER));
+	(void)sigaction(SIGBUS, &old, NULL);
+	if (code != NULL && (was_torn || !PyCode_Check(code)))
 		Py_CLEAR(code);
 	PyErr_Clear();	/* a bad cache file is a cache miss */
 out:
-	free(buf);
+	if (buf != MAP_FAILED)
+		(void)munmap(buf, size);
+	mapped = NULL;
 	close(fd);
 	return code;
+}
+
+/*
+ * SIGBUS inside the mapped cache file: the file has shrunk.  Zeros in place
+ * of the rest let the reader finish; its result is then not used.  A SIGBUS
+ * anywhere else is not ours: the default action, at once.  (mmap is not on
+ * POSIX's async-signal-safe list, but on Linux it is the bare system call.)
+ */
+static void
+torn(int sig, siginfo_t *si, void *ctx)
+{
+	uintptr_t	 at = (uintptr_t)si->si_addr, lo = (uintptr_t)mapped;
+	uintptr_t	 page = at & ~(page_size - 1);
+
+	(void)ctx;
+	if (mapped == NULL || at < lo || at >= lo + mapped_len ||
+	    mmap((void *)page, lo + mapped_len - page, PROT_READ,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+		(void)signal(sig, SIG_DFL);
+		return;		/* the access faults again, fatally */
+	}
+	was_torn = 1;
 }
 
 /* Written to a temporary name and renamed, so readers never see half. */

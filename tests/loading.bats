@@ -84,6 +84,38 @@ classic'
 	assert_line 'Hello, EDITED!'
 }
 
+@test "a cache file cut short while it is read is a cache miss, not a crash" {
+	# A script whose cache spans many pages, served once to cache it.
+	app=$BATS_TEST_TMPDIR/big.py
+	for i in $(seq 400); do
+		printf 'def f%d(x):\n    return [x, %d, "%d"]\n\n' "$i" "$i" "$i"
+	done >"$app"
+	cat "$APPS/hello.py" >>"$app"
+	run --separate-stderr cgi_run -- "$app"
+	assert_success
+	pyc=$BATS_TEST_TMPDIR/__pycache__/big.$TAG.pyc
+	size=$(stat -c %s "$pyc")
+	[ "$size" -gt 16384 ]
+	# gdb stops wsgi-cgi once the file is mapped, just before it is read,
+	# and cuts the file to one page: reading the next one raises SIGBUS.
+	run env -i HOME="$BATS_TEST_TMPDIR" ASAN_OPTIONS=detect_leaks=0 \
+	    gdb -q -batch -nx -ex 'handle SIGBUS nostop print pass' \
+	    -ex 'break cache_read' \
+	    -ex "run $app >$BATS_TEST_TMPDIR/out 2>$BATS_TEST_TMPDIR/err" \
+	    -ex delete -ex 'break PyMarshal_ReadObjectFromString' -ex continue \
+	    -ex "shell truncate -s 4096 $pyc" -ex delete -ex continue \
+	    --args "$WSGI_CGI"
+	assert_line --partial 'received signal SIGBUS'
+	assert_line --partial 'exited normally'
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_line 'Hello World!'
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_output ''
+	# The script was compiled again, and the cache written whole.
+	run stat -c %s "$pyc"
+	assert_output "$size"
+}
+
 @test "the cache file of app.wsgi keeps its extension; python3 can import ours" {
 	app=$(scratch_app hello.py app.wsgi)
 	run --separate-stderr cgi_run -- "$app"
