@@ -29,14 +29,15 @@ enum cgi_key {
 	K_SERVER_NAME,
 	K_SERVER_PORT,
 	K_HTTP_HOST,
+	K_REQUEST_URI,
+	K_REDIRECT_URL,
+	K_REDIRECT_HANDLER,
 	K_COUNT
 };
 
 static const char	*match_var(const char *, const char *);
 static bool		 parse_protocol(const char *, struct cgi_request *);
 static bool		 is_https(const char *, const char *);
-static void		 add_default(struct cgi_request *, const char *,
-			    const char *);
 static void		 add_defaults(struct cgi_request *,
 			    const char *const *);
 
@@ -56,6 +57,9 @@ static const char *const key_names[K_COUNT] = {
 	[K_SERVER_NAME] = "SERVER_NAME",
 	[K_SERVER_PORT] = "SERVER_PORT",
 	[K_HTTP_HOST] = "HTTP_HOST",
+	[K_REQUEST_URI] = "REQUEST_URI",
+	[K_REDIRECT_URL] = "REDIRECT_URL",
+	[K_REDIRECT_HANDLER] = "REDIRECT_HANDLER",
 };
 
 /*
@@ -108,6 +112,11 @@ cgi_env_parse(char *const envp[], struct cgi_request *req)
 	req->script_filename = v[K_SCRIPT_FILENAME];
 	req->path_translated = v[K_PATH_TRANSLATED];
 	req->redirected = v[K_REDIRECT_STATUS] != NULL;
+	req->redirect_url = v[K_REDIRECT_URL];
+	req->redirect_handler = v[K_REDIRECT_HANDLER];
+	req->request_uri = v[K_REQUEST_URI];
+	req->script_name = v[K_SCRIPT_NAME];
+	req->path_info = v[K_PATH_INFO];
 	req->proto_major = 1;
 	req->protocol = "HTTP/1.0";
 
@@ -128,10 +137,14 @@ cgi_env_parse(char *const envp[], struct cgi_request *req)
 	} else if (req->gateway)
 		return CGI_ENOPROTOCOL;
 
-	/* RFC 3875 4.1.2: CONTENT_LENGTH = "" | 1*digit; empty is absent. */
+	/*
+	 * RFC 3875 4.1.2: CONTENT_LENGTH = "" | 1*digit, and "" means no body
+	 * is attached.  Only an absent one means the body runs to EOF.
+	 */
 	val = v[K_CONTENT_LENGTH];
-	if (val != NULL && *val != '\0') {
-		if (!cgi_env_parse_length(val, &req->content_length))
+	if (val != NULL) {
+		if (*val != '\0' && !http_length(val, strlen(val),
+		    &req->content_length))
 			return CGI_ELENGTH;
 		req->has_length = true;
 	}
@@ -183,27 +196,6 @@ cgi_env_is_request_var(const char *name, size_t len)
 			return true;
 	}
 	return false;
-}
-
-/* 1*digit, at most UINT64_MAX; no sign, blank, underscore or empty string. */
-bool
-cgi_env_parse_length(const char *s, uint64_t *out)
-{
-	uint64_t	n = 0;
-	unsigned	d;
-
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		d = (unsigned)(*s - '0');
-		if (n > (UINT64_MAX - d) / 10)
-			return false;
-		n = n * 10 + d;
-	}
-	*out = n;
-	return true;
 }
 
 /* "NAME=value" names name: returns the value, else NULL. */
@@ -269,14 +261,19 @@ is_https(const char *https, const char *scheme)
 	return scheme != NULL && http_caseeq(scheme, strlen(scheme), "https");
 }
 
-static void
-add_default(struct cgi_request *req, const char *name, const char *value)
+/*
+ * A variable the environ gets in place of the process's (the shell
+ * defaults, or what the Action shape corrects); false when there is no room.
+ */
+bool
+cgi_env_set(struct cgi_request *req, const char *name, const char *value)
 {
-	if (req->ndefaults < CGI_NDEFAULTS) {
-		req->defaults[req->ndefaults].name = name;
-		req->defaults[req->ndefaults].value = value;
-		req->ndefaults++;
-	}
+	if (req->ndefaults >= CGI_NDEFAULTS)
+		return false;
+	req->defaults[req->ndefaults].name = name;
+	req->defaults[req->ndefaults].value = value;
+	req->ndefaults++;
+	return true;
 }
 
 /* Spec 2.3, wsgiref.util.setup_testing_defaults: set only what is absent. */
@@ -286,22 +283,22 @@ add_defaults(struct cgi_request *req, const char *const *v)
 	const char	*server_name = v[K_SERVER_NAME];
 
 	if (v[K_REQUEST_METHOD] == NULL)
-		add_default(req, "REQUEST_METHOD", "GET");
+		(void)cgi_env_set(req, "REQUEST_METHOD", "GET");
 	if (v[K_SCRIPT_NAME] == NULL && v[K_PATH_INFO] == NULL) {
-		add_default(req, "SCRIPT_NAME", "");
-		add_default(req, "PATH_INFO", "/");
+		(void)cgi_env_set(req, "SCRIPT_NAME", "");
+		(void)cgi_env_set(req, "PATH_INFO", "/");
 	}
 	if (v[K_QUERY_STRING] == NULL)
-		add_default(req, "QUERY_STRING", "");
+		(void)cgi_env_set(req, "QUERY_STRING", "");
 	if (server_name == NULL) {
 		server_name = "localhost";
-		add_default(req, "SERVER_NAME", server_name);
+		(void)cgi_env_set(req, "SERVER_NAME", server_name);
 	}
 	if (v[K_SERVER_PORT] == NULL)
-		add_default(req, "SERVER_PORT",
+		(void)cgi_env_set(req, "SERVER_PORT",
 		    req->https ? HTTPS_DEFAULT_PORT : HTTP_DEFAULT_PORT);
 	if (v[K_SERVER_PROTOCOL] == NULL)
-		add_default(req, "SERVER_PROTOCOL", "HTTP/1.0");
+		(void)cgi_env_set(req, "SERVER_PROTOCOL", "HTTP/1.0");
 	if (v[K_HTTP_HOST] == NULL)
-		add_default(req, "HTTP_HOST", server_name);
+		(void)cgi_env_set(req, "HTTP_HOST", server_name);
 }

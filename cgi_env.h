@@ -18,7 +18,7 @@ enum cgi_err {
 	CGI_ELENGTH		/* CONTENT_LENGTH is not "" or 1*digit */
 };
 
-/* Shell defaults (spec 2.3): at most this many variables are added. */
+/* Shell defaults (spec 2.3) or corrections: at most this many. */
 #define CGI_NDEFAULTS	8
 
 struct cgi_var {
@@ -29,10 +29,10 @@ struct cgi_var {
 struct cgi_request {
 	bool		 gateway;	/* GATEWAY_INTERFACE set: a server runs us */
 	bool		 https;		/* wsgi.url_scheme is https */
-	bool		 has_length;	/* CONTENT_LENGTH given and not empty */
+	bool		 has_length;	/* CONTENT_LENGTH given ("" is 0) */
 	bool		 head;		/* REQUEST_METHOD is HEAD */
 	bool		 included;	/* SERVER_PROTOCOL is INCLUDED */
-	bool		 redirected;	/* REDIRECT_STATUS set (Apache Action) */
+	bool		 redirected;	/* REDIRECT_STATUS set */
 	uint64_t	 content_length;
 	unsigned	 proto_major;	/* HTTP version, 1.0 when not known */
 	unsigned	 proto_minor;
@@ -41,6 +41,11 @@ struct cgi_request {
 	const char	*query_string;
 	const char	*script_filename;
 	const char	*path_translated;
+	const char	*redirect_url;	/* Apache's internal redirects set */
+	const char	*redirect_handler;	/* these two */
+	const char	*request_uri;	/* these three name the request */
+	const char	*script_name;
+	const char	*path_info;
 	struct cgi_var	 defaults[CGI_NDEFAULTS];	/* to add to environ */
 	size_t		 ndefaults;
 };
@@ -49,6 +54,6 @@ int		 cgi_env_parse(char *const[], struct cgi_request *);
 const char	*cgi_env_strerror(int);
 int		 cgi_env_status(int);
 bool		 cgi_env_is_request_var(const char *, size_t);
-bool		 cgi_env_parse_length(const char *, uint64_t *);
+bool		 cgi_env_set(struct cgi_request *, const char *, const char *);
 
 #endif /* CGI_ENV_H */

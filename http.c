@@ -5,6 +5,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http.h"
 
@@ -112,4 +113,29 @@ http_caseeq(const char *s, size_t len, const char *lower)
 			return false;
 	}
 	return lower[len] == '\0';
+}
+
+/*
+ * A Content-Length (RFC 9110 8.6) or CONTENT_LENGTH (RFC 3875 4.1.2):
+ * 1*DIGIT, at most UINT64_MAX; no sign, blank, underscore or empty string.
+ */
+bool
+http_length(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t	n = 0;
+	unsigned	d;
+	size_t		i;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		d = (unsigned)(s[i] - '0');
+		if (n > (UINT64_MAX - d) / 10)
+			return false;
+		n = n * 10 + d;
+	}
+	*out = n;
+	return true;
 }

@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
+
+#include <linux/magic.h>
 
 #include <err.h>
 #include <errno.h>
@@ -26,7 +29,7 @@
 #include "http.h"
 #include "response.h"
 
-#define STATUS_MIN	100
+#define STATUS_MIN	200		/* 1xx are interim: the server's */
 #define STATUS_MAX	599
 #define LENGTH_MAX	20		/* digits of UINT64_MAX */
 #define DATE_MAX	64
@@ -36,15 +39,23 @@
 
 static bool	 bodyless(int);
 static int	 append(struct response *, const char *, size_t);
-static int	 append_header(struct response *, const char *, const char *);
+static int	 append_header(struct response *, const char *, size_t,
+		    const char *, size_t);
 static int	 append_length(struct response *, uint64_t);
 static int	 preamble(struct response *, char **, size_t *);
 static int	 emit(struct response *, const void *, size_t);
 static int	 write_all(struct response *, const struct iovec *, int);
 static int	 copy_fd(struct response *, int, off_t, uint64_t);
-static int	 write_failed(struct response *);
+static int	 cut_short(struct response *, int);
 static int	 close_fd(struct response *);
 static void	 forget_in_child(void);
+
+/* File systems whose files' sizes are not their lengths. */
+static const unsigned long pseudo_fs[] = {
+	PROC_SUPER_MAGIC, SYSFS_MAGIC, DEBUGFS_MAGIC, TRACEFS_MAGIC,
+	SECURITYFS_MAGIC, CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC,
+	BPF_FS_MAGIC, PSTOREFS_MAGIC, EFIVARFS_MAGIC,
+};
 
 /* The response of this process, for forget_in_child(). */
 static struct response	*active;
@@ -60,8 +71,10 @@ static const char *const hop_by_hop[] = {
 
 static const char *const error_text[] = {
 	[RESP_OK] = "no error",
-	[RESP_ESTATUS] = "status must be three digits (100-599), a space and "
+	[RESP_ESTATUS] = "status must be three digits (200-599), a space and "
 	    "a reason phrase without control characters",
+	[RESP_EINTERIM] = "a 1xx status is interim and the server's to send; "
+	    "the application's final status is 200-599",
 	[RESP_ENAME] = "header name must be an HTTP token",
 	[RESP_EVALUE] = "header value must not contain control characters "
 	    "(CR, LF, NUL, ...)",
@@ -75,7 +88,13 @@ static const char *const error_text[] = {
 	[RESP_ESENT] = "headers already sent",
 	[RESP_ENOMEM] = "out of memory",
 	[RESP_EWRITE] = "cannot write the response",
+	[RESP_EREAD] = "cannot read the file",
 };
+
+/* The bodies of the error responses: generic, never a detail (PEP 3333). */
+static const char bad_request[] = "Bad Request";
+static const char server_error[] =
+    "A server error occurred.  Please contact the administrator.";
 
 void
 resp_init(struct response *r, int fd, const char *name)
@@ -92,6 +111,19 @@ resp_init(struct response *r, int fd, const char *name)
 	r->proto_major = 1;
 }
 
+/* The response moves into dst; src is left closed and owns nothing. */
+void
+resp_move(struct response *dst, struct response *src)
+{
+	*dst = *src;
+	if (active == src)
+		active = dst;
+	src->fd = -1;
+	src->state = RESP_CLOSED;
+	src->status = src->hdr = NULL;
+	src->hdr_len = src->hdr_cap = 0;
+}
+
 /* PEP 3333: "999 Reason", a single space, no control characters. */
 int
 resp_check_status(const char *s, size_t len)
@@ -106,6 +138,9 @@ resp_check_status(const char *s, size_t len)
 			return RESP_ESTATUS;
 		code = code * 10 + (s[i] - '0');
 	}
+	/* A 1xx would make the server take the body for the response. */
+	if (code >= 100 && code < STATUS_MIN)
+		return RESP_EINTERIM;
 	if (code < STATUS_MIN || code > STATUS_MAX)
 		return RESP_ESTATUS;
 	if (!http_text(s + 4, len - 4))
@@ -166,7 +201,6 @@ resp_header(struct response *r, const char *name, size_t nlen,
     const char *value, size_t vlen)
 {
 	uint64_t	n = 0;
-	size_t		i;
 	int		e;
 
 	if (r->state != RESP_READY)
@@ -174,25 +208,15 @@ resp_header(struct response *r, const char *name, size_t nlen,
 	if ((e = resp_check_header(name, nlen, value, vlen)) != RESP_OK)
 		return e;
 	if (http_caseeq(name, nlen, "content-length")) {
-		if (vlen == 0 || vlen > LENGTH_MAX)
+		if (!http_length(value, vlen, &n))
 			return RESP_ELENGTH;
-		for (i = 0; i < vlen; i++) {
-			if (value[i] < '0' || value[i] > '9' ||
-			    n > (UINT64_MAX - (unsigned)(value[i] - '0')) / 10)
-				return RESP_ELENGTH;
-			n = n * 10 + (unsigned)(value[i] - '0');
-		}
 		if (r->has_length)
 			return n == r->length ? RESP_OK : RESP_ETWICE;
 		r->has_length = true;
 		r->length = n;
 	} else if (http_caseeq(name, nlen, "date"))
 		r->has_date = true;
-	if ((e = append(r, name, nlen)) != RESP_OK ||
-	    (e = append(r, ": ", 2)) != RESP_OK ||
-	    (e = append(r, value, vlen)) != RESP_OK)
-		return e;
-	return append(r, "\r\n", 2);
+	return append_header(r, name, nlen, value, vlen);
 }
 
 /* The result has len() == 1: its one block's size is the Content-Length. */
@@ -200,14 +224,6 @@ void
 resp_single(struct response *r)
 {
 	r->single = true;
-}
-
-bool
-resp_length(const struct response *r, uint64_t *n)
-{
-	if (r->has_length)
-		*n = r->length;
-	return r->has_length;
 }
 
 /* Declares a Content-Length unless the application did (file_wrapper). */
@@ -223,11 +239,14 @@ resp_default_length(struct response *r, uint64_t n)
 
 /*
  * One block of body.  The first non-empty block sends the headers with it;
- * bytes past a declared Content-Length are dropped (PEP 3333).
+ * bytes past a declared Content-Length are dropped (PEP 3333).  For HEAD the
+ * block is counted but not written (RFC 3875 4.3.2), in every head style.
  */
 int
 resp_body(struct response *r, const void *buf, size_t len)
 {
+	int	e;
+
 	if (r->state == RESP_NEW)
 		return RESP_ENOSTATUS;
 	if (r->state == RESP_CLOSED)
@@ -253,9 +272,31 @@ resp_body(struct response *r, const void *buf, size_t len)
 		r->has_length = true;
 		r->length = len;
 	}
-	if (r->nph && r->head)
-		len = 0;
-	return emit(r, buf, len);
+	if (!r->head)
+		return emit(r, buf, len);
+	if ((e = emit(r, NULL, 0)) == RESP_OK)
+		r->sent += len;
+	return e;
+}
+
+/*
+ * Whether a regular file's st_size is the length of what reading it gives:
+ * not for an empty size, nor on procfs, sysfs and their kind, whose files
+ * say 0 or a page whatever they hold.  Such files are read, not sent by
+ * their size.
+ */
+bool
+resp_true_size(int fd, const struct stat *st)
+{
+	struct statfs	sf;
+	size_t		i;
+
+	if (st->st_size <= 0 || fstatfs(fd, &sf) < 0)
+		return false;
+	for (i = 0; i < sizeof(pseudo_fs) / sizeof(pseudo_fs[0]); i++)
+		if ((unsigned long)sf.f_type == pseudo_fs[i])
+			return false;
+	return true;
 }
 
 /* The body from a file: sendfile(2), or read and write where it refuses. */
@@ -271,12 +312,14 @@ resp_sendfile(struct response *r, int in, off_t off, uint64_t count)
 		count = r->length - r->sent;
 	if (r->state == RESP_READY && (e = emit(r, NULL, 0)) != RESP_OK)
 		return e;
-	if (r->nph && r->head)
+	if (r->head) {
+		r->sent += count;
 		return RESP_OK;
+	}
 	while (count > 0) {
 		if (resp_interrupted) {
 			errno = EINTR;
-			return write_failed(r);
+			return cut_short(r, RESP_EWRITE);
 		}
 		n = sendfile(r->fd, in, &off,
 		    count > SENDFILE_MAX ? SENDFILE_MAX : (size_t)count);
@@ -290,7 +333,7 @@ resp_sendfile(struct response *r, int in, off_t off, uint64_t count)
 		else if (errno == EINVAL || errno == ENOSYS)
 			return copy_fd(r, in, off, count);
 		else
-			return write_failed(r);
+			return cut_short(r, RESP_EWRITE);
 	}
 	return RESP_OK;
 }
@@ -325,17 +368,24 @@ resp_finish(struct response *r)
 
 /*
  * The one place that decides what the client sees on failure: an error
- * response if nothing was written yet, else the response is cut short.
+ * response (400 or 500; body NULL is the generic text) if nothing was
+ * written yet, else the response is cut short.
  */
 int
-resp_fail(struct response *r, const char *status, const char *body,
-    size_t len)
+resp_fail(struct response *r, int code, const char *body, size_t len)
 {
-	char	num[LENGTH_MAX + 1];
-	int	e;
+	const char	*status = "500 Internal Server Error";
+	char		 num[LENGTH_MAX + 1];
+	int		 e;
 
 	if (r->state == RESP_CLOSED)
 		return RESP_OK;
+	if (code == 400)
+		status = "400 Bad Request";
+	if (body == NULL) {
+		body = code == 400 ? bad_request : server_error;
+		len = strlen(body);
+	}
 	if (r->state != RESP_SENT) {
 		r->state = RESP_NEW;
 		r->single = false;
@@ -346,7 +396,7 @@ resp_fail(struct response *r, const char *status, const char *body,
 		    (e = resp_header(r, "Content-Length", 14, num,
 		    strlen(num))) != RESP_OK)
 			return e;
-		if ((e = emit(r, body, r->nph && r->head ? 0 : len)) != RESP_OK)
+		if ((e = emit(r, body, r->head ? 0 : len)) != RESP_OK)
 			return e;
 	}
 	r->failed = true;
@@ -391,13 +441,14 @@ append(struct response *r, const char *s, size_t len)
 }
 
 static int
-append_header(struct response *r, const char *name, const char *value)
+append_header(struct response *r, const char *name, size_t nlen,
+    const char *value, size_t vlen)
 {
 	int	e;
 
-	if ((e = append(r, name, strlen(name))) != RESP_OK ||
+	if ((e = append(r, name, nlen)) != RESP_OK ||
 	    (e = append(r, ": ", 2)) != RESP_OK ||
-	    (e = append(r, value, strlen(value))) != RESP_OK)
+	    (e = append(r, value, vlen)) != RESP_OK)
 		return e;
 	return append(r, "\r\n", 2);
 }
@@ -408,7 +459,7 @@ append_length(struct response *r, uint64_t n)
 	char	num[LENGTH_MAX + 1];
 
 	(void)snprintf(num, sizeof(num), "%" PRIu64, n);
-	return append_header(r, "Content-Length", num);
+	return append_header(r, "Content-Length", 14, num, strlen(num));
 }
 
 /*
@@ -436,12 +487,14 @@ preamble(struct response *r, char **out, size_t *outlen)
 			if (gmtime_r(&now, &tm) != NULL &&
 			    strftime(date, sizeof(date),
 			    "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0 &&
-			    (e = append_header(r, "Date", date)) != RESP_OK)
+			    (e = append_header(r, "Date", 4, date,
+			    strlen(date))) != RESP_OK)
 				return e;
 		}
 		/* RFC 3875 5.2: no further requests on this connection. */
 		if ((r->proto_major > 1 || r->proto_minor > 0) &&
-		    (e = append_header(r, "Connection", "close")) != RESP_OK)
+		    (e = append_header(r, "Connection", 10, "close",
+		    5)) != RESP_OK)
 			return e;
 	}
 	if ((e = append(r, "\r\n", 2)) != RESP_OK)
@@ -510,12 +563,12 @@ write_all(struct response *r, const struct iovec *iov, int n)
 		/* A signal may end a write early without EINTR. */
 		if (resp_interrupted) {
 			errno = EINTR;
-			return write_failed(r);
+			return cut_short(r, RESP_EWRITE);
 		}
 		if ((w = writev(r->fd, v + i, n - i)) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			return write_failed(r);
+			return cut_short(r, RESP_EWRITE);
 		}
 		for (done = (size_t)w; i < n && done >= v[i].iov_len; i++)
 			done -= v[i].iov_len;
@@ -542,7 +595,11 @@ copy_fd(struct response *r, int in, off_t off, uint64_t count)
 		    (size_t)count, off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			e = cut_short(r, RESP_EREAD);
+			break;
+		}
+		if (n == 0)
 			break;
 		iov.iov_base = buf;
 		iov.iov_len = (size_t)n;
@@ -556,15 +613,19 @@ copy_fd(struct response *r, int in, off_t off, uint64_t count)
 	return e;
 }
 
-/* The client is gone or the server stopped reading: nothing more goes out. */
+/*
+ * The response is cut short: the client is gone or the server stopped
+ * reading (RESP_EWRITE), or a file_wrapper file could not be read
+ * (RESP_EREAD).  Nothing more goes out; errno is kept for the message.
+ */
 static int
-write_failed(struct response *r)
+cut_short(struct response *r, int e)
 {
 	r->saved_errno = errno;
 	r->failed = true;
 	(void)close_fd(r);
 	errno = r->saved_errno;
-	return RESP_EWRITE;
+	return e;
 }
 
 /*
@@ -580,6 +641,8 @@ close_fd(struct response *r)
 	free(r->hdr);
 	r->status = r->hdr = NULL;
 	r->hdr_len = r->hdr_cap = 0;
+	if (active == r)
+		active = NULL;
 	if (r->state == RESP_CLOSED || r->fd < 0)
 		return RESP_OK;
 	r->state = RESP_CLOSED;

@@ -7,6 +7,7 @@
 #define RESPONSE_H
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <signal.h>
 #include <stdbool.h>
@@ -16,6 +17,7 @@
 enum resp_err {
 	RESP_OK,
 	RESP_ESTATUS,		/* status is not "NNN reason" */
+	RESP_EINTERIM,		/* a 1xx status */
 	RESP_ENAME,		/* header name is not an HTTP token */
 	RESP_EVALUE,		/* header value has a control character */
 	RESP_EHOPBYHOP,		/* hop-by-hop header (Connection, ...) */
@@ -25,7 +27,8 @@ enum resp_err {
 	RESP_ENOSTATUS,		/* body before start_response */
 	RESP_ESENT,		/* headers already sent */
 	RESP_ENOMEM,
-	RESP_EWRITE		/* writing the response failed; see errno */
+	RESP_EWRITE,		/* writing the response failed; see errno */
+	RESP_EREAD		/* reading a file_wrapper file failed; errno */
 };
 
 enum resp_state {
@@ -39,7 +42,7 @@ struct response {
 	int		 fd;
 	enum resp_state	 state;
 	bool		 nph;		/* write an HTTP status line (RFC 3875 5) */
-	bool		 head;		/* HEAD request: NPH sends no body */
+	bool		 head;		/* HEAD request: no body bytes are written */
 	bool		 single;	/* the result holds exactly one block */
 	bool		 has_length;	/* a Content-Length header is held */
 	bool		 has_date;
@@ -50,7 +53,7 @@ struct response {
 	const char	*protocol;	/* SERVER_PROTOCOL, for NPH */
 	unsigned	 proto_major;
 	unsigned	 proto_minor;
-	const char	*name;		/* the script, for messages */
+	const char	*name;		/* the script and request, for messages */
 	char		*status;	/* "200 OK" */
 	size_t		 status_len;
 	char		*hdr;		/* "Name: value\r\n"... */
@@ -65,19 +68,19 @@ struct response {
 extern volatile sig_atomic_t	resp_interrupted;
 
 void		 resp_init(struct response *, int, const char *);
+void		 resp_move(struct response *, struct response *);
 int		 resp_check_status(const char *, size_t);
 int		 resp_check_header(const char *, size_t, const char *, size_t);
 int		 resp_status(struct response *, const char *, size_t);
 int		 resp_header(struct response *, const char *, size_t,
 		    const char *, size_t);
 void		 resp_single(struct response *);
-bool		 resp_length(const struct response *, uint64_t *);
 int		 resp_default_length(struct response *, uint64_t);
 int		 resp_body(struct response *, const void *, size_t);
+bool		 resp_true_size(int, const struct stat *);
 int		 resp_sendfile(struct response *, int, off_t, uint64_t);
 int		 resp_finish(struct response *);
-int		 resp_fail(struct response *, const char *, const char *,
-		    size_t);
+int		 resp_fail(struct response *, int, const char *, size_t);
 const char	*resp_strerror(int);
 
 #endif /* RESPONSE_H */

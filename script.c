@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "script.h"
@@ -29,16 +30,24 @@
 #define PYC_HEADER	16	/* magic, flags, mtime, size (PEP 552) */
 #define PYC_SUFFIX	".cpython-" Py_STRINGIFY(PY_MAJOR_VERSION) \
 			    Py_STRINGIFY(PY_MINOR_VERSION) ".pyc"
+/* Another name than NAME.py's: a suffix importlib never makes. */
+#define PYC_SUFFIX_OTHER ".cpython-" Py_STRINGIFY(PY_MAJOR_VERSION) \
+			    Py_STRINGIFY(PY_MINOR_VERSION) ".wsgi-cgi.pyc"
 #define CACHE_DIR_MODE	0700
+#define RACY_SECONDS	2	/* a cache this much newer than the source */
 #define LIST_MAX	10	/* callables named in a "no callable" error */
 #define CACHE_PLACES	2	/* __pycache__, then the private directory */
 #define NAMES_MAX	256
 
-static char	*read_file(int, size_t);
-static int	 cache_path(const char *, int, bool, char *, size_t);
-static PyObject	*cache_read(const char *, const struct stat *);
+static char	*read_file(int, size_t, size_t *);
+static int	 line_of(const char *, size_t);
+static int	 cache_dir(const char *, int, bool, char *, size_t);
+static int	 open_dir(const char *, bool, mode_t, mode_t, bool);
+static bool	 trusted(const struct stat *, mode_t, bool);
+static PyObject	*cache_read(int, const char *, const struct stat *, bool);
 static void	 torn(int, siginfo_t *, void *);
-static int	 cache_write(const char *, const struct stat *, PyObject *);
+static int	 cache_write(int, const char *, const struct stat *,
+		    const struct timespec *, PyObject *);
 static PyObject	*compile_script(const char *, const char *, const struct stat *,
 		    int);
 static int	 set_path(const char *);
@@ -78,7 +87,8 @@ script_load(const char *path, const char *callable, bool named,
 	int		 fd = -1;
 
 	*traceback = false;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	/* Without blocking: a FIFO would hang until a writer came. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
 	    fstat(fd, &st) < 0) {
 		(void)snprintf(reason, len, "cannot open the script: %s",
 		    strerror(errno));
@@ -135,40 +145,72 @@ out:
 }
 
 /*
- * The code object: from the cache when its recorded mtime and size match the
- * source (importlib's rule), else compiled and cached for the next request.
+ * The code object: from the cache when it is trusted (cache_read), else
+ * compiled and cached for the next request.
  */
 static PyObject *
 compile_script(const char *path, const char *real, const struct stat *st,
     int fd)
 {
 	PyObject	*code = NULL, *fn = NULL;
-	char		 pyc[PATH_MAX];
+	struct timespec	 now;
+	char		 name[NAME_MAX + 1];
 	char		*src = NULL;
-	int		 i;
+	size_t		 len;
+	int		 i, dir;
 
 	for (i = 0; i < CACHE_PLACES; i++)
-		if (cache_path(real, i, false, pyc, sizeof(pyc)) == 0 &&
-		    (code = cache_read(pyc, st)) != NULL)
-			return code;
-	if ((src = read_file(fd, (size_t)st->st_size)) == NULL ||
-	    (fn = PyUnicode_DecodeFSDefault(path)) == NULL ||
-	    (code = Py_CompileStringObject(src, fn, Py_file_input, NULL,
+		if ((dir = cache_dir(real, i, false, name, sizeof(name))) >= 0) {
+			code = cache_read(dir, name, st, i == 0);
+			(void)close(dir);
+			if (code != NULL)
+				return code;
+		}
+	/* Taken before the source is read: the cache is no newer. */
+	if (clock_gettime(CLOCK_REALTIME, &now) < 0)
+		now.tv_sec = 0;
+	if ((src = read_file(fd, (size_t)st->st_size, &len)) == NULL ||
+	    (fn = PyUnicode_DecodeFSDefault(path)) == NULL)
+		goto out;
+	/* As python3 3.12 does; a C string would end at the NUL. */
+	if (memchr(src, '\0', len) != NULL) {
+		PyErr_SetString(PyExc_SyntaxError, "source code cannot contain "
+		    "null bytes");
+		PyErr_SyntaxLocationObject(fn, line_of(src,
+		    (size_t)((char *)memchr(src, '\0', len) - src)), 0);
+		goto out;
+	}
+	if ((code = Py_CompileStringObject(src, fn, Py_file_input, NULL,
 	    -1)) == NULL)
 		goto out;
 	for (i = 0; i < CACHE_PLACES; i++)
-		if (cache_path(real, i, true, pyc, sizeof(pyc)) == 0 &&
-		    cache_write(pyc, st, code) == 0)
-			break;
+		if ((dir = cache_dir(real, i, true, name, sizeof(name))) >= 0) {
+			if (cache_write(dir, name, st, &now, code) == 0)
+				i = CACHE_PLACES;
+			(void)close(dir);
+		}
 out:
 	free(src);
 	Py_XDECREF(fn);
 	return code;
 }
 
-/* The whole source, NUL-terminated; sets an exception on failure. */
+/* The 1-based line of src[at]. */
+static int
+line_of(const char *src, size_t at)
+{
+	size_t	i;
+	int	line = 1;
+
+	for (i = 0; i < at; i++)
+		if (src[i] == '\n')
+			line++;
+	return line;
+}
+
+/* The whole source, NUL-terminated, *len bytes; an exception on failure. */
 static char *
-read_file(int fd, size_t size)
+read_file(int fd, size_t size, size_t *len)
 {
 	char	*buf;
 	size_t	 got = 0;
@@ -192,73 +234,115 @@ read_file(int fd, size_t size)
 		got += (size_t)n;
 	}
 	buf[got] = '\0';
+	*len = got;
 	return buf;
 }
 
 /*
- * __pycache__/NAME.cpython-XY.pyc beside the real script (NAME without .py,
- * as importlib names it), or, as the fallback where that directory is not
- * writable, a file in $TMPDIR/wsgi-cgi-UID/, a directory that must be ours
- * and private.
+ * The directory of cache place 0 or 1, opened once (O_NOFOLLOW, then only
+ * openat: nothing can be swapped in between), and the file's name in it:
+ * - 0: __pycache__ beside the real script, importlib's NAME.cpython-XY.pyc
+ *   for NAME.py (python3 shares it); another name gets a suffix that
+ *   importlib never makes, so app and app.py never share a file.  Used only
+ *   when it is the effective user's (or root's) and nobody else can write
+ *   to it: another user's .pyc would run as the script's owner.
+ * - 1: $TMPDIR/wsgi-cgi-UID, which must be ours and private, the file named
+ *   by the whole real path, escaped so that two paths never meet.
+ * Returns the directory's descriptor, or -1.
  */
 static int
-cache_path(const char *real, int place, bool create, char *out, size_t len)
+cache_dir(const char *real, int place, bool create, char *name, size_t len)
 {
-	char		 dir[PATH_MAX], flat[PATH_MAX];
+	char		 dir[PATH_MAX];
 	const char	*base, *tmp;
-	struct stat	 st;
-	size_t		 stem, i;
-	int		 n;
+	size_t		 stem, i, n;
+	int		 k;
 
 	if (*real != '/')
 		return -1;
 	base = strrchr(real, '/') + 1;
-	stem = strlen(base);
-	if (stem > 3 && strcmp(base + stem - 3, ".py") == 0)
-		stem -= 3;
 	if (place == 0) {
-		n = snprintf(out, len, "%.*s__pycache__", (int)(base - real),
-		    real);
-		if (n < 0 || (size_t)n >= len)
+		stem = strlen(base);
+		if (stem > 3 && strcmp(base + stem - 3, ".py") == 0)
+			k = snprintf(name, len, "%.*s" PYC_SUFFIX,
+			    (int)(stem - 3), base);
+		else
+			k = snprintf(name, len, "%s" PYC_SUFFIX_OTHER, base);
+		if (k < 0 || (size_t)k >= len)
 			return -1;
-		if (create && mkdir(out, 0755) < 0 && errno != EEXIST)
+		k = snprintf(dir, sizeof(dir), "%.*s__pycache__",
+		    (int)(base - real), real);
+		if (k < 0 || (size_t)k >= sizeof(dir))
 			return -1;
-		n = snprintf(out, len, "%.*s__pycache__/%.*s" PYC_SUFFIX,
-		    (int)(base - real), real, (int)stem, base);
-		return n < 0 || (size_t)n >= len ? -1 : 0;
+		return open_dir(dir, create, 0755, 022, true);
 	}
+	for (i = 0, n = 0; real[i] != '\0'; i++) {
+		if (n + 4 > len)
+			return -1;
+		if (real[i] == '/' || real[i] == '%')
+			n += (size_t)snprintf(name + n, 4, "%%%02X",
+			    (unsigned char)real[i]);
+		else
+			name[n++] = real[i];
+	}
+	if (n + sizeof(PYC_SUFFIX) > len)
+		return -1;
+	memcpy(name + n, PYC_SUFFIX, sizeof(PYC_SUFFIX));
 	tmp = getenv("TMPDIR");
 	if (tmp == NULL || *tmp != '/')
 		tmp = "/tmp";
-	n = snprintf(dir, sizeof(dir), "%s/wsgi-cgi-%lu", tmp,
+	k = snprintf(dir, sizeof(dir), "%s/wsgi-cgi-%lu", tmp,
 	    (unsigned long)geteuid());
-	if (n < 0 || (size_t)n >= sizeof(dir))
+	if (k < 0 || (size_t)k >= sizeof(dir))
 		return -1;
-	if (create && mkdir(dir, CACHE_DIR_MODE) < 0 && errno != EEXIST)
+	return open_dir(dir, create, CACHE_DIR_MODE, 077, false);
+}
+
+/*
+ * path as a directory descriptor, made first when create is set; only when
+ * it is the effective user's (or root's, when root may own it) and none of
+ * the mode bits in deny are set.
+ */
+static int
+open_dir(const char *path, bool create, mode_t mode, mode_t deny,
+    bool root)
+{
+	struct stat	st;
+	int		fd;
+
+	if (create && mkdir(path, mode) < 0 && errno != EEXIST)
 		return -1;
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
 		return -1;
-	/* The full path, '/' made '%', so two scripts never share a file. */
-	for (i = 0; real[i] != '\0'; i++) {
-		flat[i] = real[i];
-		if (flat[i] == '/')
-			flat[i] = '%';
+	if (fstat(fd, &st) < 0 || !trusted(&st, deny, root)) {
+		(void)close(fd);
+		return -1;
 	}
-	n = snprintf(out, len, "%s/%.*s" PYC_SUFFIX, dir,
-	    (int)(i - strlen(base) + stem), flat);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
+	return fd;
+}
+
+static bool
+trusted(const struct stat *st, mode_t deny, bool root)
+{
+	return (st->st_uid == geteuid() || (root && st->st_uid == 0)) &&
+	    (st->st_mode & deny) == 0;
 }
 
 /*
  * The cache file is mapped, not copied: its pages are already in memory, and
- * a copy would cost a fresh page of ours for every page of it.  A file cut
- * short while mapped (in place, which no Python tool does) makes reading it
- * raise SIGBUS; torn() then maps zeros over the rest, the result is dropped,
- * and the request goes on with a cache miss.
+ * a copy would cost a fresh page of ours for every page of it.  It is used
+ * when its recorded mtime and size match the source (importlib's rule),
+ * when it is as trusted as its directory, and when it was written at least
+ * two seconds after the source last changed (st_ctime, which no tool can
+ * set back): an edit that keeps the size within the same second is never
+ * hidden (git's "racy" rule).  A file cut short while mapped (in place,
+ * which no Python tool does) makes reading it raise SIGBUS; torn() then maps
+ * zeros over the rest, the result is dropped, and the request goes on with
+ * a cache miss.
  */
 static PyObject *
-cache_read(const char *pyc, const struct stat *st)
+cache_read(int dir, const char *name, const struct stat *st, bool root)
 {
 	PyObject		*code = NULL;
 	unsigned char		*buf = MAP_FAILED;
@@ -267,9 +351,11 @@ cache_read(const char *pyc, const struct stat *st)
 	size_t			 size = 0;
 	int			 fd;
 
-	if ((fd = open(pyc, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return NULL;
-	if (fstat(fd, &cst) < 0 || cst.st_size < PYC_HEADER)
+	if (fstat(fd, &cst) < 0 || !S_ISREG(cst.st_mode) ||
+	    !trusted(&cst, 022, root) || cst.st_size < PYC_HEADER ||
+	    cst.st_mtime < st->st_ctime + RACY_SECONDS)
 		goto out;
 	size = (size_t)cst.st_size;
 	if ((buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
@@ -326,18 +412,24 @@ torn(int sig, siginfo_t *si, void *ctx)
 	was_torn = 1;
 }
 
-/* Written to a temporary name and renamed, so readers never see half. */
+/*
+ * Written to a temporary name and renamed, so readers never see half; dated
+ * when the source was read (now), for cache_read's racy rule; writable by
+ * its owner only, whatever the source's mode.
+ */
 static int
-cache_write(const char *pyc, const struct stat *st, PyObject *code)
+cache_write(int dir, const char *name, const struct stat *st,
+    const struct timespec *now, PyObject *code)
 {
 	PyObject	*data = NULL;
 	unsigned char	 head[PYC_HEADER];
-	char		 tmp[PATH_MAX];
+	struct timespec	 times[2];
+	char		 tmp[NAME_MAX + 1];
 	ssize_t		 len;
 	int		 fd = -1, n;
 	bool		 ok = false;
 
-	n = snprintf(tmp, sizeof(tmp), "%s.%ld", pyc, (long)getpid());
+	n = snprintf(tmp, sizeof(tmp), "%s.%ld", name, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(tmp) ||
 	    (data = PyMarshal_WriteObjectToString(code,
 	    Py_MARSHAL_VERSION)) == NULL)
@@ -346,15 +438,17 @@ cache_write(const char *pyc, const struct stat *st, PyObject *code)
 	put_le32(head + 4, 0);
 	put_le32(head + 8, (uint32_t)st->st_mtime);
 	put_le32(head + 12, (uint32_t)st->st_size);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    st->st_mode & 0666)) < 0)
+	if ((fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, st->st_mode & 0644)) < 0)
 		goto out;
 	len = PyBytes_GET_SIZE(data);
+	times[0] = times[1] = *now;
 	ok = write(fd, head, sizeof(head)) == (ssize_t)sizeof(head) &&
-	    write(fd, PyBytes_AS_STRING(data), (size_t)len) == len;
-	ok = close(fd) == 0 && ok && rename(tmp, pyc) == 0;
+	    write(fd, PyBytes_AS_STRING(data), (size_t)len) == len &&
+	    futimens(fd, times) == 0;
+	ok = close(fd) == 0 && ok && renameat(dir, tmp, dir, name) == 0;
 	if (!ok)
-		(void)unlink(tmp);
+		(void)unlinkat(dir, tmp, 0);
 out:
 	PyErr_Clear();	/* a cache that cannot be written is no error */
 	Py_XDECREF(data);

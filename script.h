@@ -5,6 +5,11 @@
 #ifndef SCRIPT_H
 #define SCRIPT_H
 
+#ifndef PY_SSIZE_T_CLEAN
+#define PY_SSIZE_T_CLEAN
+#endif
+#include <Python.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -38,35 +38,65 @@
 
 #define EXIT_FAILED	1	/* the request failed */
 #define EXIT_USAGE	2	/* usage or start-up error */
-#define MAX_WORDS	32	/* options on a #! line */
+#define MAX_WORDS	32	/* options in one place (#! line, variable) */
+#define PATHS_MAX	16	/* --python-path */
 #define REASON_MAX	1024
+#define LABEL_MAX	(PATH_MAX + 512)
+#define URI_MAX		256	/* of the request's URI in messages */
 #define SHEBANG_MAX	256	/* Linux BINPRM_BUF_SIZE */
+#define OPTIONS_VAR	"WSGI_CGI_OPTIONS"
 #define PYVER		Py_STRINGIFY(PY_MAJOR_VERSION) "." \
 			    Py_STRINGIFY(PY_MINOR_VERSION)
+
+enum opt_result {
+	OPT_OK,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_ERROR	/* why says what */
+};
 
 struct options {
 	const char	*callable;	/* --callable, default "application" */
 	const char	*venv;		/* --venv */
+	const char	*paths[PATHS_MAX];	/* --python-path */
+	size_t		 npaths;
 	bool		 named;		/* --callable was given */
 	bool		 check;		/* --check */
 	bool		 debug;		/* --debug */
-	int		 script;	/* index of SCRIPT in argv, or argc */
+};
+
+/* The script's own #! line. */
+struct shebang {
+	char		 interp[SHEBANG_MAX + 1];	/* its first word */
+	char		 text[SHEBANG_MAX + 1];	/* after the interpreter */
+	bool		 ours;		/* the interpreter is wsgi-cgi */
 };
 
 static void	 usage(FILE *);
+static void	 version(void);
 static void	 fds_open(void);
-static int	 parse_options(int, char *[], struct options *);
-static int	 parse_word(char *, struct options *);
-static int	 option(char **, int, int *, struct options *);
-static bool	 shebang_has(const char *, const char *);
-static bool	 same_file(const char *, const char *);
-static const char *choose_script(int, char *[], const struct cgi_request *,
+static int	 fds_private(int *, int *);
+static int	 parse_argv(int, char *[], struct options *, char *, size_t,
+		    int *);
+static int	 parse_words(char *, struct options *, char *, size_t);
+static int	 option(char **, int, int *, struct options *, char *, size_t);
+static int	 gather_options(bool, int, char *[], const struct shebang *,
 		    struct options *, char *, size_t);
+static bool	 read_shebang(const char *, struct shebang *);
+static bool	 same_file(const char *, const char *);
+static const char *choose_script(int, char *[], struct cgi_request *,
+		    struct shebang *, char *, size_t);
+static const char *action_script(struct cgi_request *, char *, size_t);
+static void	 label_request(const struct cgi_request *, char *, size_t);
 static void	 refuse(struct response *, const char *, const char *, int);
+static int	 check_interpreter(const char *, const struct shebang *);
 static int	 serve(const struct options *, const struct cgi_request *,
-		    struct response *, const char *);
-static int	 py_start(const char *, int, char *[], const char *);
-static int	 add_site_dirs(const char *);
+		    struct response *, const char *, const char *, int);
+static int	 py_start(const char *, const char *, int, char *[],
+		    const struct options *);
+static int	 path_add(PyObject *, const char *, Py_ssize_t);
+static int	 add_site_dirs(const struct options *);
+static int	 use_venv(const char *, bool *);
 static int	 py_stop(int);
 #ifndef WSGI_CGI_SANITIZE
 static void	 py_finish(void);
@@ -76,7 +106,7 @@ extern char	**environ;
 
 static const char synopsis[] =
     "usage: wsgi-cgi [-hV] [--check] [--debug] [--callable name] "
-    "[--venv dir] script [word ...]\n";
+    "[--python-path dir] [--venv dir] script [word ...]\n";
 
 static void
 usage(FILE *f)
@@ -84,132 +114,190 @@ usage(FILE *f)
 	(void)fputs(synopsis, f);
 	if (f == stdout)
 		(void)fputs("\n"
-		    "  --callable name  the WSGI callable in the script "
+		    "  --callable name     the WSGI callable in the script "
 		    "(default: application)\n"
-		    "  --check          load the script and check the "
+		    "  --check             load the script and check the "
 		    "callable, then exit\n"
-		    "  --debug          put tracebacks in 500 responses\n"
-		    "  --venv dir       use the packages of a virtual "
-		    "environment\n"
-		    "  -h, --help       print this help and exit\n"
-		    "  -V, --version    print the version and exit\n", f);
+		    "  --debug             put tracebacks in 500 responses\n"
+		    "  --python-path dir   put dir on sys.path (repeatable)\n"
+		    "  --venv dir          use a virtual environment\n"
+		    "  -h, --help          print this help and exit\n"
+		    "  -V, --version       print the version and exit\n", f);
+}
+
+static void
+version(void)
+{
+	printf("wsgi-cgi %s (Python %.*s)\n", WSGI_CGI_VERSION,
+	    (int)strcspn(Py_GetVersion(), " "), Py_GetVersion());
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct options		 o = { "application", NULL, false, false,
-				    false, 0 };
+	struct options		 o = { "application", NULL, { NULL }, 0,
+				    false, false, false }, first_pass = o;
 	struct cgi_request	 req;
 	struct response		 resp;
+	struct shebang		 sb = { "", "", false };
 	const char		*script;
-	char			 reason[REASON_MAX];
-	bool			 gateway;
-	int			 e, fd;
+	char			 reason[REASON_MAX], label[LABEL_MAX];
+	char			 request[URI_MAX + 64];
+	int			 e, fd, in, first = argc;
 
 	/* RFC 3875 leaves fds 0-2 to the server: make sure they exist. */
 	fds_open();
 	program_invocation_short_name = (char *)"wsgi-cgi";
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EXIT_USAGE, "signal");
+	e = cgi_env_parse(environ, &req);
 
-	gateway = getenv("GATEWAY_INTERFACE") != NULL;
-	if (!gateway && (o.script = parse_options(argc, argv, &o)) >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
+	/* From a shell, argv has the options: --help, --version, mistakes. */
+	if (!req.gateway) {
+		switch (parse_argv(argc, argv, &first_pass, reason,
+		    sizeof(reason), &first)) {
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			version();
+			return 0;
+		case OPT_ERROR:
+			warnx("%s", reason);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		if (first >= argc) {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
 	}
-
-	/*
-	 * The response gets a private descriptor; fd 1 becomes stderr, so
-	 * print(), C extensions and children write to the error log.
-	 */
-	if ((fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)) < 0 ||
-	    dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
-		err(EXIT_USAGE, "dup");
-	resp_init(&resp, fd, "wsgi-cgi");
 
 	/* php-cgi's lesson: fd 0 listening is FastCGI; never block on it. */
 	if (getpeername(STDIN_FILENO, NULL, NULL) < 0 && errno == ENOTCONN)
 		errx(EXIT_USAGE, "stdin is a listening socket (FastCGI?): "
 		    "wsgi-cgi speaks CGI only");
-
-	if ((e = cgi_env_parse(environ, &req)) != CGI_OK) {
-		(void)snprintf(reason, sizeof(reason),
-		    "bad CGI environment: %s", cgi_env_strerror(e));
-		refuse(&resp, gateway ? NULL : argv[o.script], reason,
-		    cgi_env_status(e));
-		return EXIT_FAILED;
-	}
-	script = choose_script(argc, argv, &req, &o, reason, sizeof(reason));
-	if (script == NULL) {
-		refuse(&resp, NULL, reason, 500);
-		return EXIT_FAILED;
-	}
-	resp.name = script;
+	if (fds_private(&fd, &in) < 0)
+		err(EXIT_USAGE, "dup");
+	resp_init(&resp, fd, "wsgi-cgi");
 	resp.head = req.head;
 	resp.protocol = req.protocol;
 	resp.proto_major = req.included ? 1 : req.proto_major;
 	resp.proto_minor = req.included ? 0 : req.proto_minor;
+
+	label_request(&req, request, sizeof(request));
+	if (e != CGI_OK) {
+		(void)snprintf(reason, sizeof(reason),
+		    "bad CGI environment: %s", cgi_env_strerror(e));
+		refuse(&resp, request, reason, cgi_env_status(e));
+		return EXIT_FAILED;
+	}
+	if (req.gateway)
+		script = choose_script(argc, argv, &req, &sb, reason,
+		    sizeof(reason));
+	else {
+		script = argv[first];
+		(void)read_shebang(script, &sb);
+	}
+	if (script == NULL) {
+		refuse(&resp, request, reason, 500);
+		return EXIT_FAILED;
+	}
+	(void)snprintf(label, sizeof(label), "%s: %s", script, request);
+	resp.name = label;
+	if ((e = gather_options(req.gateway, argc, argv, &sb, &o, reason,
+	    sizeof(reason))) != OPT_OK) {
+		if (e != OPT_ERROR)
+			(void)snprintf(reason, sizeof(reason), "--help and "
+			    "--version belong on the command line only");
+		/* Under a server every outcome is a response. */
+		if (req.gateway) {
+			refuse(&resp, label, reason, 500);
+			return EXIT_FAILED;
+		}
+		warnx("%s: %s", script, reason);
+		return EXIT_USAGE;
+	}
+	/* From a shell, --check is about the script, not a request. */
+	if (o.check && !req.gateway)
+		(void)snprintf(label, sizeof(label), "%s", script);
+	if (req.gateway && o.check) {
+		refuse(&resp, label, "--check is not for a web server: "
+		    "refusing", 500);
+		return EXIT_FAILED;
+	}
+	if (o.check && check_interpreter(script, &sb) < 0)
+		return EXIT_FAILED;
 	resp.nph = strncmp(strrchr(script, '/') ? strrchr(script, '/') + 1 :
 	    script, "nph-", 4) == 0;
 
-	if (gateway)
-		e = py_start(script, 0, NULL, o.venv);
+	if (req.gateway)
+		e = py_start(script, label, 0, NULL, &o);
 	else
-		e = py_start(script, argc - o.script - 1, argv + o.script + 1,
-		    o.venv);
+		e = py_start(script, label, argc - first - 1, argv + first + 1,
+		    &o);
 	if (e < 0) {
+		/* py_start() has said why. */
 		if (!o.check)
-			refuse(&resp, script, "cannot start Python", 500);
+			(void)resp_fail(&resp, 500, NULL, 0);
 		return EXIT_USAGE;
 	}
-	return py_stop(serve(&o, &req, &resp, script));
+	return py_stop(serve(&o, &req, &resp, script, label, in));
 }
 
 /*
  * Loads the script and, unless --check, calls its application with the
- * request; returns the exit status.  The response is closed on return.
+ * request, whose body is on fd in; returns the exit status.  The request
+ * owns the response from here; it ends, closed, before the return.
  */
 static int
 serve(const struct options *o, const struct cgi_request *req,
-    struct response *resp, const char *script)
+    struct response *resp, const char *script, const char *label, int in)
 {
-	struct wsgi_ctx	 ctx = { script, o->debug, false, resp };
-	PyObject	*app = NULL, *input = NULL, *env = NULL;
+	PyObject	*app = NULL, *input = NULL, *env = NULL, *sr = NULL;
 	char		 reason[REASON_MAX];
 	bool		 tb;
 	int		 rc = EXIT_FAILED;
 
+	if (!o->check && (sr = wsgi_request_new(resp, label, o->debug)) ==
+	    NULL) {
+		wsgi_report(label, "cannot start the request", true);
+		(void)resp_fail(resp, 500, NULL, 0);
+		return EXIT_FAILED;
+	}
 	app = script_load(script, o->callable, o->named, reason,
 	    sizeof(reason), &tb);
 	if (o->check) {
 		if (app == NULL)
-			wsgi_report(script, reason, tb);
+			wsgi_report(label, reason, tb);
 		rc = app == NULL ? EXIT_FAILED : 0;
 		goto out;
 	}
 	if (app == NULL) {
-		wsgi_fail(&ctx, reason, tb);
+		wsgi_fail(sr, reason, tb);
 		goto out;
 	}
 	/* A body from a terminal is empty: never wait for a user typing. */
-	if (!req->gateway && isatty(STDIN_FILENO))
-		input = input_new(STDIN_FILENO, true, 0);
+	if (!req->gateway && isatty(in))
+		input = wsgi_input_new(in, true, 0);
 	else
-		input = input_new(STDIN_FILENO, req->has_length,
+		input = wsgi_input_new(in, req->has_length,
 		    req->content_length);
 	if (input == NULL || (env = wsgi_environ(environ, req, input)) ==
 	    NULL) {
-		wsgi_fail(&ctx, "cannot build environ", true);
+		wsgi_fail(sr, "cannot build environ", true);
 		goto out;
 	}
-	rc = wsgi_run(&ctx, app, env);
+	rc = wsgi_run(sr, app, env);
 out:
+	if (sr != NULL)
+		wsgi_request_end(sr);
+	if (input != NULL)
+		wsgi_input_detach(input);
 	Py_XDECREF(app);
 	Py_XDECREF(input);
 	Py_XDECREF(env);
-	if (resp->state != RESP_CLOSED && !o->check)
-		(void)resp_fail(resp, "500 Internal Server Error", "", 0);
+	Py_XDECREF(sr);
 	return rc;
 }
 
@@ -226,166 +314,237 @@ fds_open(void)
 }
 
 /*
- * Options come only before SCRIPT.  A first word with blanks is a #! line's
- * single argument and is split (as env -S does).  Returns the index of
- * SCRIPT.
+ * The response and the body get private close-on-exec descriptors (*out,
+ * *in); fd 0 becomes /dev/null and fd 1 a copy of stderr, so that print(),
+ * C extensions and children write to the error log, and nothing that
+ * writes to fd 0 (under mod_cgid the response socket) reaches the client.
+ * When stderr is the response itself (a server that merges them), it
+ * becomes /dev/null: diagnostics never go into a response.
  */
 static int
-parse_options(int argc, char *argv[], struct options *o)
+fds_private(int *out, int *in)
 {
-	int	i = 1, r;
+	struct stat	so, se;
+	int		null;
 
-	if (argc > 1 && argv[1][0] == '-' && strpbrk(argv[1], " \t")) {
-		if ((r = parse_word(argv[1], o)) != 0)
-			return r;
-		return 2;
-	}
-	while (i < argc && argv[i][0] == '-' && argv[i][1] != '\0') {
-		if (strcmp(argv[i], "--") == 0)
-			return i + 1;
-		if ((r = option(argv, argc, &i, o)) != 0)
-			return r;
-	}
-	return i;
+	if ((*out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)) < 0 ||
+	    (*in = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)) < 0 ||
+	    (null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(*out, &so) == 0 && fstat(STDERR_FILENO, &se) == 0 &&
+	    so.st_dev == se.st_dev && so.st_ino == se.st_ino &&
+	    !isatty(STDERR_FILENO) && dup2(null, STDERR_FILENO) < 0)
+		return -1;
+	if (dup2(null, STDIN_FILENO) < 0 ||
+	    dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		return -1;
+	(void)close(null);
+	return 0;
 }
 
-/* The options of one #! word; 0, or what option() returns. */
+/*
+ * The options on a shell's command line, up to SCRIPT (*first).  A first
+ * word with blanks is a #! line's single argument and is split (as env -S
+ * does).
+ */
 static int
-parse_word(char *word, struct options *o)
+parse_argv(int argc, char *argv[], struct options *o, char *why,
+    size_t len, int *first)
+{
+	/* The options point into it: it outlives the call. */
+	static char	 word[SHEBANG_MAX + 1];
+	int		 i = 1, r;
+
+	*first = argc;
+	if (argc > 1 && argv[1][0] == '-' && strpbrk(argv[1], " \t")) {
+		(void)snprintf(word, sizeof(word), "%s", argv[1]);
+		if ((r = parse_words(word, o, why, len)) != OPT_OK)
+			return r;
+		*first = 2;
+		return OPT_OK;
+	}
+	while (i < argc && argv[i][0] == '-' && argv[i][1] != '\0') {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if ((r = option(argv, argc, &i, o, why, len)) != OPT_OK)
+			return r;
+	}
+	*first = i;
+	return OPT_OK;
+}
+
+/* Blank-separated options: a #! line's text or WSGI_CGI_OPTIONS. */
+static int
+parse_words(char *text, struct options *o, char *why, size_t len)
 {
 	char	*w[MAX_WORDS + 1];
-	char	*p;
+	char	*p, *save = NULL;
 	int	 n = 0, i = 0, r;
 
-	for (p = strtok_r(word, " \t", &word); p != NULL && n < MAX_WORDS;
-	    p = strtok_r(NULL, " \t", &word))
+	for (p = strtok_r(text, " \t", &save); p != NULL && n < MAX_WORDS;
+	    p = strtok_r(NULL, " \t", &save))
 		w[n++] = p;
 	w[n] = NULL;
 	while (i < n) {
-		if (w[i][0] != '-')
-			errx(EXIT_USAGE, "%s: not an option", w[i]);
-		if ((r = option(w, n, &i, o)) != 0)
+		if (w[i][0] != '-') {
+			(void)snprintf(why, len, "%s: not an option", w[i]);
+			return OPT_ERROR;
+		}
+		if ((r = option(w, n, &i, o, why, len)) != OPT_OK)
 			return r;
 	}
-	return 0;
+	return OPT_OK;
 }
 
 /* argv[*i] is an option; advances *i past it and its value. */
 static int
-option(char **argv, int argc, int *i, struct options *o)
+option(char **argv, int argc, int *i, struct options *o, char *why,
+    size_t len)
 {
+	static const char *const valued[] = {
+		"--callable", "--python-path", "--venv"
+	};
 	const char	*arg = argv[*i], *val = NULL;
-	size_t		 n;
+	size_t		 n, k;
 
 	if (strncmp(arg, "--", 2) == 0 && (val = strchr(arg, '=')) != NULL)
 		n = (size_t)(val++ - arg);
 	else
 		n = strlen(arg);
 	(*i)++;
-	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-		usage(stdout);
-		exit(0);
-	}
-	if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
-		printf("wsgi-cgi %s (Python %.*s)\n", WSGI_CGI_VERSION,
-		    (int)strcspn(Py_GetVersion(), " "), Py_GetVersion());
-		exit(0);
-	}
-	if (strcmp(arg, "--check") == 0)
+	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+		return OPT_HELP;
+	if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0)
+		return OPT_VERSION;
+	if (strcmp(arg, "--check") == 0) {
 		o->check = true;
-	else if (strcmp(arg, "--debug") == 0)
-		o->debug = true;
-	else if ((n == 10 && strncmp(arg, "--callable", n) == 0) ||
-	    (n == 6 && strncmp(arg, "--venv", n) == 0)) {
-		if (val == NULL && *i < argc)
-			val = argv[(*i)++];
-		if (val == NULL || *val == '\0')
-			errx(EXIT_USAGE, "%.*s needs a value", (int)n, arg);
-		if (n == 6)
-			o->venv = val;
-		else {
-			o->callable = val;
-			o->named = true;
-		}
-	} else {
-		warnx("unknown option %s", arg);
-		usage(stderr);
-		exit(EXIT_USAGE);
+		return OPT_OK;
 	}
-	return 0;
+	if (strcmp(arg, "--debug") == 0) {
+		o->debug = true;
+		return OPT_OK;
+	}
+	for (k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+		if (strlen(valued[k]) == n && strncmp(arg, valued[k], n) == 0)
+			break;
+	if (k == sizeof(valued) / sizeof(valued[0])) {
+		(void)snprintf(why, len, "unknown option %s", arg);
+		return OPT_ERROR;
+	}
+	if (val == NULL && *i < argc)
+		val = argv[(*i)++];
+	if (val == NULL || *val == '\0') {
+		(void)snprintf(why, len, "%.*s needs a value", (int)n, arg);
+		return OPT_ERROR;
+	}
+	if (k == 0) {
+		o->callable = val;
+		o->named = true;
+	} else if (k == 2)
+		o->venv = val;
+	else if (o->npaths == PATHS_MAX) {
+		(void)snprintf(why, len, "--python-path: at most %d",
+		    PATHS_MAX);
+		return OPT_ERROR;
+	} else
+		o->paths[o->npaths++] = val;
+	return OPT_OK;
 }
 
 /*
- * The script to run.  From a shell, SCRIPT from argv.  Under a server the
- * client must never choose it (spec 1.3a): argv's script must be the file
- * SCRIPT_FILENAME names, options are taken only when they are the script's
- * own #! argument, and when wsgi-cgi is itself the CGI program (Apache
- * Action) the target is PATH_TRANSLATED, only after an internal redirect.
+ * The options in force, each source over the one before: WSGI_CGI_OPTIONS
+ * (the server's configuration), the script's own #! line (its author's,
+ * however the script was started), then from a shell the command line
+ * (unless it is that #! line again, as the kernel passes it).
  */
-static const char *
-choose_script(int argc, char *argv[], const struct cgi_request *req,
-    struct options *o, char *reason, size_t len)
+static int
+gather_options(bool gateway, int argc, char *argv[],
+    const struct shebang *sb, struct options *o, char *why, size_t len)
 {
-	const char	*sf = req->script_filename;
-	int		 i = 1;
+	/* The options point into these: they outlive the call. */
+	static char	 vtext[REASON_MAX], stext[SHEBANG_MAX + 1];
+	const char	*var = getenv(OPTIONS_VAR), *where = OPTIONS_VAR;
+	char		 inner[REASON_MAX / 2];
+	int		 r = OPT_OK, first;
 
-	if (!req->gateway)
-		return argv[o->script];
-	if (sf != NULL && same_file(sf, "/proc/self/exe")) {
-		if (req->redirected && req->path_translated != NULL &&
-		    *req->path_translated != '\0')
-			return req->path_translated;
-		(void)snprintf(reason, len, "run as the CGI program itself "
-		    "without REDIRECT_STATUS and PATH_TRANSLATED: refusing "
-		    "direct access");
-		return NULL;
+	if (var != NULL) {
+		(void)snprintf(vtext, sizeof(vtext), "%s", var);
+		r = parse_words(vtext, o, inner, sizeof(inner));
 	}
-	if (argc > 1 && argv[1][0] == '-') {
-		if (argc < 3 || !shebang_has(argv[2], argv[1])) {
-			(void)snprintf(reason, len, "argv[1] \"%.200s\" is not "
-			    "the script's #! argument: refusing options from "
-			    "the request", argv[1]);
-			return NULL;
-		}
-		(void)parse_word(argv[1], o);
-		i = 2;
+	if (r == OPT_OK && sb->ours) {
+		(void)snprintf(stext, sizeof(stext), "%s", sb->text);
+		r = parse_words(stext, o, inner, sizeof(inner));
+		where = "the #! line";
 	}
-	if (i >= argc) {
-		(void)snprintf(reason, len, "no script named in argv");
-		return NULL;
+	if (r != OPT_OK) {
+		(void)snprintf(why, len, "%s: %.400s", where, inner);
+		return r;
 	}
-	if (sf != NULL && !same_file(sf, argv[i])) {
-		(void)snprintf(reason, len, "argv names \"%.200s\" but "
-		    "SCRIPT_FILENAME is \"%.200s\": refusing", argv[i], sf);
-		return NULL;
-	}
-	return argv[i];
+	if (gateway || (argc > 1 && sb->ours && strcmp(argv[1], sb->text) == 0))
+		return OPT_OK;
+	return parse_argv(argc, argv, o, why, len, &first);
 }
 
-/* The kernel passes a #! line's text after the interpreter as one word. */
+/*
+ * Reads the script's #! line.  Only a regular file is opened, and without
+ * blocking (a FIFO would hang).  The interpreter is ours when its name
+ * begins with wsgi-cgi, directly or through env(1).
+ */
 static bool
-shebang_has(const char *script, const char *word)
+read_shebang(const char *script, struct shebang *sb)
 {
-	char	 line[SHEBANG_MAX + 1];
-	char	*p, *end;
-	ssize_t	 n;
-	int	 fd;
+	char		 line[SHEBANG_MAX + 1];
+	char		*p, *end, *word, *base;
+	struct stat	 st;
+	ssize_t		 n;
+	size_t		 w;
+	int		 fd;
 
-	if ((fd = open(script, O_RDONLY | O_CLOEXEC)) < 0)
+	sb->interp[0] = sb->text[0] = '\0';
+	sb->ours = false;
+	if ((fd = open(script, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return false;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		(void)close(fd);
+		return false;
+	}
 	n = read(fd, line, SHEBANG_MAX);
-	close(fd);
+	(void)close(fd);
 	if (n < 2 || line[0] != '#' || line[1] != '!')
 		return false;
 	line[n] = '\0';
 	line[strcspn(line, "\n")] = '\0';
-	p = line + 2 + strspn(line + 2, " \t");
-	p += strcspn(p, " \t");
-	p += strspn(p, " \t");
-	for (end = p + strlen(p); end > p && strchr(" \t\r", end[-1]); end--)
+	for (end = line + strlen(line); end > line &&
+	    strchr(" \t\r", end[-1]) != NULL; end--)
 		;
 	*end = '\0';
-	return *p != '\0' && strcmp(p, word) == 0;
+	p = line + 2 + strspn(line + 2, " \t");
+	(void)snprintf(sb->interp, sizeof(sb->interp), "%.*s",
+	    (int)strcspn(p, " \t"), p);
+	for (;;) {
+		word = p;
+		w = strcspn(p, " \t");
+		p += w;
+		p += strspn(p, " \t");
+		for (base = word; word + w > base &&
+		    memchr(base, '/', (size_t)(word + w - base)) != NULL;)
+			base = (char *)memchr(base, '/',
+			    (size_t)(word + w - base)) + 1;
+		w = (size_t)(word + w - base);
+		/* env(1): skip it and its -S, and read the next word. */
+		if (w == 3 && strncmp(base, "env", 3) == 0) {
+			if (strncmp(p, "-S", 2) == 0 &&
+			    (p[2] == ' ' || p[2] == '\t'))
+				p += 2 + strspn(p + 2, " \t");
+			continue;
+		}
+		break;
+	}
+	sb->ours = w >= 8 && strncmp(base, "wsgi-cgi", 8) == 0;
+	(void)snprintf(sb->text, sizeof(sb->text), "%s", p);
+	return true;
 }
 
 static bool
@@ -397,24 +556,161 @@ same_file(const char *a, const char *b)
 	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/*
+ * The script, under a server, where the client must never choose it (spec
+ * 1.3a): argv's script must be the file SCRIPT_FILENAME names (compared
+ * before anything opens it), an option-looking argv[1] must be the
+ * script's own #! text, and when wsgi-cgi is itself the CGI program
+ * (Apache's Action) the script comes from PATH_TRANSLATED.  sb gets the
+ * script's #! line.
+ */
+static const char *
+choose_script(int argc, char *argv[], struct cgi_request *req,
+    struct shebang *sb, char *reason, size_t len)
+{
+	const char	*sf = req->script_filename, *script;
+	int		 i = 1;
+
+	if (sf != NULL && same_file(sf, "/proc/self/exe")) {
+		if ((script = action_script(req, reason, len)) != NULL)
+			(void)read_shebang(script, sb);
+		return script;
+	}
+	if (argc > 1 && argv[1][0] == '-')
+		i = 2;
+	if (i >= argc) {
+		(void)snprintf(reason, len, "no script named in argv");
+		return NULL;
+	}
+	if (sf != NULL && !same_file(sf, argv[i])) {
+		(void)snprintf(reason, len, "argv names \"%.200s\" but "
+		    "SCRIPT_FILENAME is \"%.200s\": refusing", argv[i], sf);
+		return NULL;
+	}
+	(void)read_shebang(argv[i], sb);
+	if (i == 2 && strcmp(sb->text, argv[1]) != 0) {
+		(void)snprintf(reason, len, "argv[1] \"%.200s\" is not the "
+		    "script's #! argument: refusing options from the request",
+		    argv[1]);
+		return NULL;
+	}
+	return argv[i];
+}
+
+/*
+ * Apache's Action: the client asked for /app.wsgi/extra, Apache redirected
+ * internally to wsgi-cgi (REDIRECT_STATUS, REDIRECT_URL and
+ * REDIRECT_HANDLER are set; lighttpd sets REDIRECT_STATUS on every request
+ * and the others never).  The script is the longest regular file that
+ * begins PATH_TRANSLATED (php's cgi.fix_pathinfo); the rest is the
+ * application's PATH_INFO, and SCRIPT_NAME is the script's own URL.
+ */
+static const char *
+action_script(struct cgi_request *req, char *reason, size_t len)
+{
+	static char	 path[PATH_MAX], name[PATH_MAX];
+	const char	*pt = req->path_translated, *pi = req->path_info;
+	const char	*tail;
+	struct stat	 st;
+	size_t		 n, t;
+	char		*slash;
+
+	if (!req->redirected || req->redirect_url == NULL ||
+	    req->redirect_handler == NULL || pt == NULL || *pt != '/') {
+		(void)snprintf(reason, len, "run as the CGI program itself "
+		    "without an Action redirect (REDIRECT_STATUS, "
+		    "REDIRECT_URL, REDIRECT_HANDLER) and PATH_TRANSLATED: "
+		    "refusing direct access");
+		return NULL;
+	}
+	if ((n = strlen(pt)) >= sizeof(path))
+		goto none;
+	memcpy(path, pt, n + 1);
+	while (stat(path, &st) < 0) {
+		if ((errno != ENOENT && errno != ENOTDIR) ||
+		    (slash = strrchr(path, '/')) == NULL || slash == path)
+			goto none;
+		*slash = '\0';
+	}
+	if (!S_ISREG(st.st_mode))
+		goto none;
+	tail = pt + strlen(path);
+	t = strlen(tail);
+	if (pi != NULL && (n = strlen(pi)) >= t &&
+	    strcmp(pi + n - t, tail) == 0 && n - t < sizeof(name)) {
+		memcpy(name, pi, n - t);
+		name[n - t] = '\0';
+		if (!cgi_env_set(req, "SCRIPT_NAME", name) ||
+		    !cgi_env_set(req, "PATH_INFO", pi + n - t) ||
+		    !cgi_env_set(req, "SCRIPT_FILENAME", path))
+			goto none;
+	}
+	return path;
+none:
+	(void)snprintf(reason, len, "Action: no script in PATH_TRANSLATED "
+	    "\"%.200s\"", pt);
+	return NULL;
+}
+
+/*
+ * "METHOD URI", for every message about the request, so that a line in a
+ * server's error log can be tied to its request: REQUEST_URI, or the URI
+ * made of SCRIPT_NAME, PATH_INFO and QUERY_STRING; control bytes as '?'.
+ */
+static void
+label_request(const struct cgi_request *req, char *out, size_t len)
+{
+	const char	*m = req->method != NULL && *req->method != '\0' ?
+			    req->method : "-";
+	const char	*q = req->query_string;
+	char		 uri[URI_MAX + 4];
+	size_t		 i;
+	int		 n;
+
+	if (req->request_uri != NULL)
+		n = snprintf(uri, sizeof(uri), "%s", req->request_uri);
+	else
+		n = snprintf(uri, sizeof(uri), "%s%s%s%s",
+		    req->script_name != NULL ? req->script_name : "",
+		    req->path_info != NULL ? req->path_info : "",
+		    q != NULL && *q != '\0' ? "?" : "", q != NULL ? q : "");
+	if (n < 0)
+		uri[0] = '\0';
+	else if ((size_t)n > URI_MAX)
+		memcpy(uri + URI_MAX, "...", 4);
+	if (uri[0] == '\0')
+		memcpy(uri, "/", 2);
+	for (i = 0; uri[i] != '\0'; i++)
+		if ((unsigned char)uri[i] < 0x20 || uri[i] == 0x7f)
+			uri[i] = '?';
+	(void)snprintf(out, len, "%.40s %s", m, uri);
+	for (i = 0; out[i] != '\0'; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = '?';
+}
+
 /* A request refused before the application: the reason, then 400 or 500. */
 static void
-refuse(struct response *resp, const char *name, const char *reason, int code)
+refuse(struct response *resp, const char *label, const char *reason,
+    int code)
 {
-	static const char bad_request[] = "Bad Request";
-	static const char server_error[] =
-	    "A server error occurred.  Please contact the administrator.";
+	(void)fprintf(stderr, "wsgi-cgi: %s: %s\n", label, reason);
+	(void)resp_fail(resp, code, NULL, 0);
+}
 
-	if (name != NULL)
-		(void)fprintf(stderr, "wsgi-cgi: %s: %s\n", name, reason);
-	else
-		(void)fprintf(stderr, "wsgi-cgi: %s\n", reason);
-	if (code == 400)
-		(void)resp_fail(resp, "400 Bad Request", bad_request,
-		    sizeof(bad_request) - 1);
-	else
-		(void)resp_fail(resp, "500 Internal Server Error",
-		    server_error, sizeof(server_error) - 1);
+/*
+ * --check: a #! line that names an interpreter which is not there fails
+ * every request with the kernel's "No such file or directory", which
+ * servers blame on the script.
+ */
+static int
+check_interpreter(const char *script, const struct shebang *sb)
+{
+	if (sb->interp[0] == '/' && access(sb->interp, X_OK) < 0) {
+		warn("%s: the #! line names %s", script, sb->interp);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -423,7 +719,8 @@ refuse(struct response *resp, const char *name, const char *reason, int code)
  * package directories are added directly.
  */
 static int
-py_start(const char *script, int nwords, char *words[], const char *venv)
+py_start(const char *script, const char *label, int nwords, char *words[],
+    const struct options *o)
 {
 	PyPreConfig	 pre;
 	PyConfig	 c;
@@ -459,8 +756,8 @@ py_start(const char *script, int nwords, char *words[], const char *venv)
 	if (PyStatus_Exception(st))
 		goto fail;
 	if (wsgi_ready() < 0 || wsgi_catch_sigterm() < 0 ||
-	    add_site_dirs(venv) < 0) {
-		wsgi_report(script, "cannot start Python", true);
+	    add_site_dirs(o) < 0) {
+		wsgi_report(label, "cannot start Python", true);
 		return -1;
 	}
 	return 0;
@@ -470,12 +767,31 @@ fail:
 	return -1;
 }
 
+/* dir on sys.path at index at (-1: the end), when it is a directory. */
+static int
+path_add(PyObject *path, const char *dir, Py_ssize_t at)
+{
+	PyObject	*d;
+	struct stat	 st;
+	int		 rc;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	if ((d = PyUnicode_DecodeFSDefault(dir)) == NULL)
+		return -1;
+	rc = at < 0 ? PyList_Append(path, d) : PyList_Insert(path, at, d);
+	Py_DECREF(d);
+	return rc;
+}
+
 /*
- * What Debian's site.py appends (dist-packages in /usr/local and /usr), for
- * a fraction of its cost; a virtual environment's packages come first.
+ * --python-path directories first (before the standard library, as
+ * PYTHONPATH's are); then a virtual environment's packages, then what
+ * Debian's site.py appends (dist-packages in /usr/local and /usr), unless
+ * the environment excludes the system's, for a fraction of site's cost.
  */
 static int
-add_site_dirs(const char *venv)
+add_site_dirs(const struct options *o)
 {
 	static const char *const dirs[] = {
 		PYTHON_PREFIX "/local/lib/python" PYVER "/dist-packages",
@@ -483,41 +799,78 @@ add_site_dirs(const char *venv)
 		PYTHON_PREFIX "/lib/python" PYVER "/dist-packages",
 		PYTHON_PREFIX "/lib/python" PYVER "/site-packages",
 	};
-	PyObject	*path, *dir;
-	struct stat	 st;
-	char		 vdir[PATH_MAX];
+	PyObject	*path;
+	bool		 system = true;
 	size_t		 i;
-	int		 n;
 
 	if ((path = PySys_GetObject("path")) == NULL)		/* borrowed */
 		return -1;
-	if (venv != NULL) {
-		n = snprintf(vdir, sizeof(vdir), "%s/lib/python" PYVER
-		    "/site-packages", venv);
-		if (n < 0 || (size_t)n >= sizeof(vdir) ||
-		    stat(vdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			PyErr_Format(PyExc_FileNotFoundError, "--venv %s: no "
-			    "lib/python" PYVER "/site-packages in it", venv);
+	for (i = 0; i < o->npaths; i++)
+		if (path_add(path, o->paths[i], (Py_ssize_t)i) < 0)
 			return -1;
-		}
-		if ((dir = PyUnicode_DecodeFSDefault(vdir)) == NULL ||
-		    PyList_Append(path, dir) < 0) {
-			Py_XDECREF(dir);
+	if (o->venv != NULL && use_venv(o->venv, &system) < 0)
+		return -1;
+	for (i = 0; system && i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (path_add(path, dirs[i], -1) < 0)
 			return -1;
-		}
-		Py_DECREF(dir);
-	}
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if (stat(dirs[i], &st) < 0 || !S_ISDIR(st.st_mode))
-			continue;
-		if ((dir = PyUnicode_FromString(dirs[i])) == NULL ||
-		    PyList_Append(path, dir) < 0) {
-			Py_XDECREF(dir);
-			return -1;
-		}
-		Py_DECREF(dir);
-	}
 	return 0;
+}
+
+/*
+ * What the environment's own python does: its site-packages with their
+ * .pth files (site.addsitedir, as pip install -e needs), sys.prefix and
+ * sys.executable in it, and the system's packages only when pyvenv.cfg
+ * says include-system-site-packages = true (*system).
+ */
+static int
+use_venv(const char *venv, bool *system)
+{
+	PyObject	*site = NULL, *r = NULL, *v = NULL;
+	char		 dir[PATH_MAX], line[PATH_MAX], *k;
+	struct stat	 st;
+	FILE		*f;
+	int		 n, rc = -1;
+
+	*system = false;
+	n = snprintf(dir, sizeof(dir), "%s/pyvenv.cfg", venv);
+	if (n > 0 && (size_t)n < sizeof(dir) &&
+	    (f = fopen(dir, "re")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			k = line + strspn(line, " \t");
+			if (strncmp(k, "include-system-site-packages", 28) != 0)
+				continue;
+			k += 28 + strspn(k + 28, " \t=");
+			*system = strncasecmp(k, "true", 4) == 0;
+		}
+		(void)fclose(f);
+	}
+	n = snprintf(dir, sizeof(dir), "%s/lib/python" PYVER "/site-packages",
+	    venv);
+	if (n < 0 || (size_t)n >= sizeof(dir) || stat(dir, &st) < 0 ||
+	    !S_ISDIR(st.st_mode)) {
+		PyErr_Format(PyExc_FileNotFoundError, "--venv %s: no "
+		    "lib/python" PYVER "/site-packages in it", venv);
+		return -1;
+	}
+	if ((site = PyImport_ImportModule("site")) == NULL ||
+	    (r = PyObject_CallMethod(site, "addsitedir", "s", dir)) == NULL ||
+	    (v = PyUnicode_DecodeFSDefault(venv)) == NULL ||
+	    PySys_SetObject("prefix", v) < 0 ||
+	    PySys_SetObject("exec_prefix", v) < 0)
+		goto out;
+	n = snprintf(line, sizeof(line), "%s/bin/python", venv);
+	if (n > 0 && (size_t)n < sizeof(line) && access(line, X_OK) == 0) {
+		Py_CLEAR(v);
+		if ((v = PyUnicode_DecodeFSDefault(line)) == NULL ||
+		    PySys_SetObject("executable", v) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	Py_XDECREF(site);
+	Py_XDECREF(r);
+	Py_XDECREF(v);
+	return rc;
 }
 
 /*

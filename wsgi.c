@@ -13,6 +13,7 @@
 #include <err.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,12 +26,23 @@
 
 #define PYFUNC(f)	((PyCFunction)(void (*)(void))(f))
 #define BLKSIZE_DEFAULT	8192
+#define ENDED		(-1)	/* not a resp_err: the request is over */
 
-/* PEP 3333's start_response, holding the response it feeds. */
+/*
+ * PEP 3333's start_response, and the request's state: it owns the response.
+ * Threads of the application may call it and write() at once: the lock
+ * makes them take turns on the response, and is never waited for with the
+ * GIL held, nor held while Python code runs.
+ */
 struct start_response {
 	PyObject_HEAD
-	struct wsgi_ctx	*ctx;
+	struct response	 resp;
+	pthread_mutex_t	 lock;
+	char		*label;		/* "script: METHOD URI", for messages */
+	bool		 debug;		/* tracebacks in 500 bodies */
+	bool		 gone;		/* the response could not be written */
 	bool		 called;
+	bool		 ended;		/* detached: the request is over */
 };
 
 /* wsgi.file_wrapper: iter(filelike.read, b'') that can be sent by sendfile. */
@@ -42,14 +54,23 @@ struct file_wrapper {
 
 static int	 env_set(PyObject *, const char *, PyObject *);
 static PyObject	*env_value(const char *, size_t, const char *);
+static void	 lock(struct start_response *);
+static void	 unlock(struct start_response *);
+static int	 raise_resp(struct start_response *, int, int);
 static PyObject	*start_response_call(PyObject *, PyObject *, PyObject *);
-static int	 set_status(struct response *, PyObject *);
-static int	 set_headers(struct response *, PyObject *);
+static int	 check_exc_info(PyObject *);
+static int	 check_status(PyObject *);
+static PyObject	*check_headers(PyObject *);
+static int	 set_response(struct start_response *, PyObject *, PyObject *,
+		    Py_ssize_t *);
 static PyObject	*start_response_write(PyObject *, PyObject *);
 static void	 start_response_dealloc(PyObject *);
-static int	 send_chunk(struct wsgi_ctx *, PyObject *);
-static int	 send_result(struct wsgi_ctx *, PyObject *);
-static int	 send_file(struct wsgi_ctx *, struct file_wrapper *, bool *);
+static int	 send_chunk(struct start_response *, PyObject *);
+static int	 send_result(struct start_response *, PyObject *, PyObject *);
+static void	 str_body(struct start_response *, PyObject *, PyObject *,
+		    PyObject *);
+static int	 send_file(struct start_response *, struct file_wrapper *,
+		    bool *);
 static int	 call_close(PyObject *);
 static PyObject	*file_wrapper_new(PyTypeObject *, PyObject *, PyObject *);
 static PyObject	*file_wrapper_next(PyObject *);
@@ -63,13 +84,17 @@ static PyObject	*sigterm_raise(PyObject *, PyObject *const *, Py_ssize_t);
 /* The result's close() is running: it must finish, SIGTERM or not. */
 static bool	 closing;
 
+/*
+ * The response is closed: a SIGTERM now (lighttpd sends one to a CGI
+ * program still running after its response) has nothing to cut short and
+ * must not disturb the clean-up that remains.
+ */
+static volatile sig_atomic_t	 responded;
+
 static PyMethodDef sigterm_def = {
 	"sigterm", PYFUNC(sigterm_raise), METH_FASTCALL,
 	"raises SystemExit in the main thread"
 };
-
-static const char generic_error[] =
-    "A server error occurred.  Please contact the administrator.";
 
 static PyMethodDef start_response_methods[] = {
 	{ "write", PYFUNC(start_response_write), METH_O,
@@ -113,13 +138,14 @@ wsgi_ready(void)
 	if (PyType_Ready(&StartResponseType) < 0 ||
 	    PyType_Ready(&FileWrapperType) < 0)
 		return -1;
-	return input_ready();
+	return wsgi_input_ready();
 }
 
 /*
  * A server sends SIGTERM when the client goes away (lighttpd) or a request
  * times out.  It becomes SystemExit in the application, so iteration stops
- * and close() still runs; a write blocked on the response gives up.
+ * and close() still runs; a write blocked on the response gives up.  Once
+ * the response is closed it is ignored.
  */
 int
 wsgi_catch_sigterm(void)
@@ -151,6 +177,8 @@ out:
 static void
 on_sigterm(int sig)
 {
+	if (responded)
+		return;
 	resp_interrupted = 1;
 	(void)PyErr_SetInterruptEx(sig);
 }
@@ -161,7 +189,7 @@ sigterm_raise(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
 	(void)unused;
 	(void)args;
 	(void)nargs;
-	if (closing)
+	if (closing || responded)
 		Py_RETURN_NONE;
 	PyErr_SetString(PyExc_SystemExit, "terminated by SIGTERM");
 	return NULL;
@@ -229,18 +257,17 @@ wsgi_environ(char *const envp[], const struct cgi_request *req,
 			goto out;
 	if ((errors = PySys_GetObject("stderr")) == NULL)	/* borrowed */
 		errors = Py_None;
-	Py_INCREF(errors);
-	Py_INCREF(input);
-	Py_INCREF(&FileWrapperType);
+	/* Each new reference is taken where env_set() steals it. */
 	if (env_set(d, "wsgi.version", Py_BuildValue("(ii)", 1, 0)) < 0 ||
 	    env_set(d, "wsgi.url_scheme", PyUnicode_FromString(req->https ?
 	    "https" : "http")) < 0 ||
-	    env_set(d, "wsgi.input", input) < 0 ||
-	    env_set(d, "wsgi.errors", errors) < 0 ||
+	    env_set(d, "wsgi.input", Py_NewRef(input)) < 0 ||
+	    env_set(d, "wsgi.errors", Py_NewRef(errors)) < 0 ||
 	    env_set(d, "wsgi.multithread", PyBool_FromLong(0)) < 0 ||
 	    env_set(d, "wsgi.multiprocess", PyBool_FromLong(1)) < 0 ||
 	    env_set(d, "wsgi.run_once", PyBool_FromLong(1)) < 0 ||
-	    env_set(d, "wsgi.file_wrapper", (PyObject *)&FileWrapperType) < 0 ||
+	    env_set(d, "wsgi.file_wrapper",
+	    Py_NewRef((PyObject *)&FileWrapperType)) < 0 ||
 	    env_set(d, "wsgi.input_terminated", PyBool_FromLong(1)) < 0)
 		goto out;
 	result = d;
@@ -253,53 +280,137 @@ out:
 }
 
 /*
+ * The request's state, owning the response from here on (resp is left
+ * empty).  label names the script and the request in every message.
+ */
+PyObject *
+wsgi_request_new(struct response *resp, const char *label, bool debug)
+{
+	struct start_response	*sr;
+
+	if ((sr = PyObject_New(struct start_response, &StartResponseType)) ==
+	    NULL)
+		return NULL;
+	if ((sr->label = strdup(label)) == NULL ||
+	    pthread_mutex_init(&sr->lock, NULL) != 0) {
+		free(sr->label);
+		PyObject_Free(sr);
+		return PyErr_NoMemory();
+	}
+	resp_move(&sr->resp, resp);
+	sr->resp.name = sr->label;
+	sr->debug = debug;
+	sr->gone = sr->called = sr->ended = false;
+	return (PyObject *)sr;
+}
+
+/*
+ * The one place a request ends: the response is completed (a 500 if the
+ * application never answered) and closed, and what the application may
+ * still hold (write, start_response) is detached.
+ */
+void
+wsgi_request_end(PyObject *self)
+{
+	struct start_response	*sr = (struct start_response *)self;
+
+	lock(sr);
+	if (sr->resp.state != RESP_CLOSED)
+		(void)resp_fail(&sr->resp, 500, NULL, 0);
+	sr->ended = true;
+	responded = 1;
+	unlock(sr);
+}
+
+/* Takes the lock, letting other threads run while it is busy. */
+static void
+lock(struct start_response *sr)
+{
+	if (pthread_mutex_trylock(&sr->lock) == 0)
+		return;
+	Py_BEGIN_ALLOW_THREADS
+	(void)pthread_mutex_lock(&sr->lock);
+	Py_END_ALLOW_THREADS
+}
+
+static void
+unlock(struct start_response *sr)
+{
+	(void)pthread_mutex_unlock(&sr->lock);
+}
+
+/* The exception for a resp_err (saved is the errno of a failed write). */
+static int
+raise_resp(struct start_response *sr, int e, int saved)
+{
+	switch (e) {
+	case ENDED:
+		PyErr_SetString(PyExc_RuntimeError, "the request has ended: "
+		    "write() and start_response() work only during it");
+		break;
+	case RESP_EWRITE:
+		sr->gone = true;
+		/* FALLTHROUGH */
+	case RESP_EREAD:
+		errno = saved;
+		PyErr_SetFromErrno(PyExc_OSError);
+		break;
+	case RESP_ENOSTATUS:
+		PyErr_SetString(PyExc_RuntimeError, "the application sent "
+		    "body data before calling start_response()");
+		break;
+	case RESP_ENOMEM:
+		PyErr_NoMemory();
+		break;
+	default:
+		PyErr_SetString(PyExc_ValueError, resp_strerror(e));
+	}
+	return -1;
+}
+
+/*
  * Calls the application once and sends what it returns.  Returns the exit
  * status: 0 for a complete response, 1 otherwise.
  */
 int
-wsgi_run(struct wsgi_ctx *ctx, PyObject *app, PyObject *environ)
+wsgi_run(PyObject *self, PyObject *app, PyObject *environ)
 {
-	struct start_response	*sr = NULL;
+	struct start_response	*sr = (struct start_response *)self;
 	PyObject		*result = NULL;
 	int			 rc = 1, e;
 
-	sr = PyObject_New(struct start_response, &StartResponseType);
-	if (sr == NULL) {
-		wsgi_fail(ctx, "cannot start the request", true);
-		goto out;
-	}
-	sr->ctx = ctx;
-	sr->called = false;
-	result = PyObject_CallFunctionObjArgs(app, environ, (PyObject *)sr,
-	    NULL);
+	result = PyObject_CallFunctionObjArgs(app, environ, self, NULL);
 	if (result == NULL) {
-		wsgi_fail(ctx, "application error", true);
+		wsgi_fail(self, "application error", true);
 		goto out;
 	}
-	if (send_result(ctx, result) < 0) {
+	if (send_result(sr, app, result) < 0) {
 		if (call_close(result) < 0)
-			wsgi_report(ctx->script, "error in close()", true);
+			wsgi_report(sr->label, "error in close()", true);
 		goto out;
 	}
-	e = resp_finish(ctx->resp);
+	lock(sr);
+	e = resp_finish(&sr->resp);
+	if (e == RESP_OK && !sr->resp.failed)
+		responded = 1;
+	unlock(sr);
 	if (e == RESP_ENOSTATUS) {
-		wsgi_fail(ctx, "the application returned without calling "
+		wsgi_fail(self, "the application returned without calling "
 		    "start_response()", false);
 		(void)call_close(result);
 		goto out;
 	}
 	if (e != RESP_OK) {
-		errno = ctx->resp->saved_errno;
-		warn("%s: cannot write the response", ctx->script);
+		errno = sr->resp.saved_errno;
+		warn("%s: %s", sr->label, resp_strerror(RESP_EWRITE));
 	}
 	if (call_close(result) < 0) {
-		wsgi_report(ctx->script, "error in close()", true);
+		wsgi_report(sr->label, "error in close()", true);
 		goto out;
 	}
-	rc = e == RESP_OK && !ctx->resp->failed ? 0 : 1;
+	rc = e == RESP_OK && !sr->resp.failed ? 0 : 1;
 out:
 	Py_XDECREF(result);
-	Py_XDECREF(sr);
 	return rc;
 }
 
@@ -308,63 +419,59 @@ out:
  * then answers 500 if nothing was sent yet, or cuts the response short.
  */
 void
-wsgi_fail(struct wsgi_ctx *ctx, const char *reason, bool traceback)
+wsgi_fail(PyObject *self, const char *reason, bool traceback)
 {
-	PyObject	*type = NULL, *value = NULL, *tb = NULL;
-	char		*body = NULL;
-	size_t		 len = 0;
+	struct start_response	*sr = (struct start_response *)self;
+	PyObject		*type = NULL, *value = NULL, *tb = NULL;
+	char			*body = NULL;
+	size_t			 len = 0;
 
 	/* Set by the C handler, before the Python one raised SystemExit. */
 	if (resp_interrupted) {
 		PyErr_Clear();
-		warnx("%s: terminated by SIGTERM%s", ctx->script,
-		    ctx->resp->started ? "; response cut short" : "");
+		warnx("%s: terminated by SIGTERM%s", sr->label,
+		    sr->resp.started ? "; response cut short" : "");
 		/* Nothing was written: the short 500 fits the empty pipe. */
-		if (!ctx->resp->started)
+		if (!sr->resp.started)
 			resp_interrupted = 0;
-		(void)resp_fail(ctx->resp, "500 Internal Server Error",
-		    generic_error, sizeof(generic_error) - 1);
+		lock(sr);
+		(void)resp_fail(&sr->resp, 500, NULL, 0);
+		unlock(sr);
 		return;
 	}
-	if (ctx->gone) {
+	if (sr->gone) {
 		PyErr_Clear();
-		errno = ctx->resp->saved_errno;
-		warn("%s: cannot write the response", ctx->script);
+		errno = sr->resp.saved_errno;
+		warn("%s: %s", sr->label, resp_strerror(RESP_EWRITE));
 		return;
 	}
-	if (ctx->debug && PyErr_Occurred()) {
+	if (sr->debug && PyErr_Occurred()) {
 		PyErr_Fetch(&type, &value, &tb);
 		PyErr_NormalizeException(&type, &value, &tb);
 		body = format_traceback(type, value, tb, &len);
 		PyErr_Restore(type, value, tb);	/* steals all three */
 	}
-	if (ctx->resp->started)
-		wsgi_report(ctx->script, "response cut short by an "
-		    "application error", traceback);
-	else
-		wsgi_report(ctx->script, reason, traceback);
-	if (body == NULL)
-		(void)resp_fail(ctx->resp, "500 Internal Server Error",
-		    generic_error, sizeof(generic_error) - 1);
-	else
-		(void)resp_fail(ctx->resp, "500 Internal Server Error", body,
-		    len);
+	wsgi_report(sr->label, sr->resp.started ? "response cut short by an "
+	    "application error" : reason, traceback);
+	lock(sr);
+	(void)resp_fail(&sr->resp, 500, body, len);
+	unlock(sr);
 	PyMem_Free(body);
 }
 
 /*
- * One line "wsgi-cgi: SCRIPT: reason[: Type: message]" on stderr, then the
+ * One line "wsgi-cgi: LABEL: reason[: Type: message]" on stderr, then the
  * traceback of the pending exception, which is cleared.
  */
 void
-wsgi_report(const char *script, const char *reason, bool traceback)
+wsgi_report(const char *label, const char *reason, bool traceback)
 {
 	PyObject	*type = NULL, *value = NULL, *tb = NULL, *msg = NULL;
 	const char	*name, *text = NULL;
 
 	PyErr_Fetch(&type, &value, &tb);
 	if (type == NULL) {
-		(void)fprintf(stderr, "wsgi-cgi: %s: %s\n", script, reason);
+		(void)fprintf(stderr, "wsgi-cgi: %s: %s\n", label, reason);
 		return;
 	}
 	PyErr_NormalizeException(&type, &value, &tb);
@@ -376,10 +483,10 @@ wsgi_report(const char *script, const char *reason, bool traceback)
 	PyErr_Clear();
 	(void)fflush(stderr);
 	if (text != NULL && *text != '\0')
-		(void)fprintf(stderr, "wsgi-cgi: %s: %s: %s: %s\n", script,
+		(void)fprintf(stderr, "wsgi-cgi: %s: %s: %s: %s\n", label,
 		    reason, name, text);
 	else
-		(void)fprintf(stderr, "wsgi-cgi: %s: %s: %s\n", script,
+		(void)fprintf(stderr, "wsgi-cgi: %s: %s: %s\n", label,
 		    reason, name);
 	if (traceback)
 		PyErr_Display(type, value, tb);
@@ -395,27 +502,32 @@ start_response_call(PyObject *self, PyObject *args, PyObject *kwds)
 	static char		*kwlist[] = { "status", "response_headers",
 				    "exc_info", NULL };
 	struct start_response	*sr = (struct start_response *)self;
-	struct response		*resp = sr->ctx->resp;
 	PyObject		*status, *headers, *exc_info = Py_None;
-	PyObject		*type, *value, *tb;
+	PyObject		*items = NULL, *result = NULL;
+	Py_ssize_t		 bad = -1;
+	bool			 sent;
+	int			 e;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|O:start_response",
 	    kwlist, &status, &headers, &exc_info))
 		return NULL;
+	if (sr->ended) {
+		(void)raise_resp(sr, ENDED, 0);
+		return NULL;
+	}
 	if (exc_info != Py_None) {
-		if (!PyTuple_Check(exc_info) || PyTuple_GET_SIZE(exc_info) != 3)
-			return PyErr_Format(PyExc_TypeError, "exc_info must be "
-			    "a (type, value, traceback) tuple, not %R",
-			    exc_info);
+		if (check_exc_info(exc_info) < 0)
+			return NULL;
+		lock(sr);
+		sent = sr->resp.state >= RESP_SENT;
+		unlock(sr);
 		/* PEP 3333: too late to change the status; re-raise. */
-		if (resp->state >= RESP_SENT) {
-			type = PyTuple_GET_ITEM(exc_info, 0);
-			value = PyTuple_GET_ITEM(exc_info, 1);
-			tb = PyTuple_GET_ITEM(exc_info, 2);
-			Py_INCREF(type);
-			Py_INCREF(value);
-			Py_XINCREF(tb == Py_None ? NULL : tb);
-			PyErr_Restore(type, value, tb == Py_None ? NULL : tb);
+		if (sent) {
+			PyErr_Restore(
+			    Py_NewRef(PyTuple_GET_ITEM(exc_info, 0)),
+			    Py_NewRef(PyTuple_GET_ITEM(exc_info, 1)),
+			    PyTuple_GET_ITEM(exc_info, 2) == Py_None ? NULL :
+			    Py_NewRef(PyTuple_GET_ITEM(exc_info, 2)));
 			return NULL;
 		}
 	} else if (sr->called)
@@ -424,21 +536,49 @@ start_response_call(PyObject *self, PyObject *args, PyObject *kwds)
 		    "called again without exc_info");
 	/* PEP 3333: a failed first call still counts as a call. */
 	sr->called = true;
-	if (set_status(resp, status) < 0 || set_headers(resp, headers) < 0) {
-		resp->state = RESP_NEW;
-		return NULL;
+	if (check_status(status) < 0 || (items = check_headers(headers)) ==
+	    NULL)
+		goto out;
+	if ((e = set_response(sr, status, items, &bad)) != RESP_OK) {
+		if (e == RESP_ENOMEM || e == ENDED)
+			(void)raise_resp(sr, e, 0);
+		else if (bad < 0)
+			PyErr_Format(PyExc_ValueError, "status %R: %s", status,
+			    resp_strerror(e));
+		else
+			PyErr_Format(PyExc_ValueError, "header %R: %s",
+			    PyTuple_GET_ITEM(items, bad), resp_strerror(e));
+		goto out;
 	}
-	return PyObject_GetAttrString(self, "write");
+	result = PyObject_GetAttrString(self, "write");
+out:
+	Py_XDECREF(items);
+	return result;
 }
 
-/* The status as latin-1 bytes, checked by response.c. */
+/* PEP 3333: exc_info is what sys.exc_info() returns inside an except. */
 static int
-set_status(struct response *resp, PyObject *status)
+check_exc_info(PyObject *exc_info)
 {
-	const char	*s;
-	Py_ssize_t	 len;
-	int		 e;
+	PyObject	*tb;
 
+	if (PyTuple_Check(exc_info) && PyTuple_GET_SIZE(exc_info) == 3) {
+		tb = PyTuple_GET_ITEM(exc_info, 2);
+		if (PyExceptionClass_Check(PyTuple_GET_ITEM(exc_info, 0)) &&
+		    PyExceptionInstance_Check(PyTuple_GET_ITEM(exc_info, 1)) &&
+		    (tb == Py_None || PyTraceBack_Check(tb)))
+			return 0;
+	}
+	PyErr_Format(PyExc_TypeError, "exc_info must be the (type, value, "
+	    "traceback) of sys.exc_info() in an except block, not %R",
+	    exc_info);
+	return -1;
+}
+
+/* The status is a str of latin-1 characters (response.c checks the rest). */
+static int
+check_status(PyObject *status)
+{
 	if (!PyUnicode_Check(status)) {
 		PyErr_Format(PyExc_TypeError, "status must be str, not %s: %R",
 		    Py_TYPE(status)->tp_name, status);
@@ -449,72 +589,93 @@ set_status(struct response *resp, PyObject *status)
 		    status);
 		return -1;
 	}
-	s = (const char *)PyUnicode_1BYTE_DATA(status);
-	len = PyUnicode_GET_LENGTH(status);
-	if ((e = resp_status(resp, s, (size_t)len)) != RESP_OK) {
-		PyErr_Format(e == RESP_ENOMEM ? PyExc_MemoryError :
-		    PyExc_ValueError, "status %R: %s", status,
-		    resp_strerror(e));
-		return -1;
-	}
 	return 0;
 }
 
-/* A list of (str, str) tuples, each as latin-1 bytes, checked by response.c. */
-static int
-set_headers(struct response *resp, PyObject *headers)
+/*
+ * A tuple of the headers (a new reference, so that no other thread can
+ * change them while they are copied), each a (str, str) of latin-1.
+ */
+static PyObject *
+check_headers(PyObject *headers)
 {
-	PyObject	*item, *name, *value;
+	PyObject	*items, *item, *name, *value;
 	Py_ssize_t	 i;
-	int		 e;
 
 	if (!PyList_Check(headers)) {
 		PyErr_Format(PyExc_TypeError, "response_headers must be a list "
 		    "of (name, value) tuples, not %s",
 		    Py_TYPE(headers)->tp_name);
-		return -1;
+		return NULL;
 	}
-	for (i = 0; i < PyList_GET_SIZE(headers); i++) {
-		item = PyList_GET_ITEM(headers, i);	/* borrowed */
+	if ((items = PyList_AsTuple(headers)) == NULL)
+		return NULL;
+	for (i = 0; i < PyTuple_GET_SIZE(items); i++) {
+		item = PyTuple_GET_ITEM(items, i);	/* borrowed */
 		if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
 			PyErr_Format(PyExc_TypeError, "header must be a "
 			    "(name, value) tuple, not %R", item);
-			return -1;
+			goto fail;
 		}
 		name = PyTuple_GET_ITEM(item, 0);
 		value = PyTuple_GET_ITEM(item, 1);
 		if (!PyUnicode_Check(name) || !PyUnicode_Check(value)) {
 			PyErr_Format(PyExc_TypeError, "header name and value "
 			    "must be str: %R", item);
-			return -1;
+			goto fail;
 		}
 		if (PyUnicode_KIND(name) != PyUnicode_1BYTE_KIND ||
 		    PyUnicode_KIND(value) != PyUnicode_1BYTE_KIND) {
 			PyErr_Format(PyExc_ValueError, "header %R is not "
 			    "ISO-8859-1", item);
-			return -1;
+			goto fail;
 		}
-		e = resp_header(resp, (const char *)PyUnicode_1BYTE_DATA(name),
+	}
+	return items;
+fail:
+	Py_DECREF(items);
+	return NULL;
+}
+
+/*
+ * Hands the checked status and headers to response.c, under the lock and
+ * without calling Python.  On a refusal *bad is the header's index (-1: the
+ * status) and no status is left set.
+ */
+static int
+set_response(struct start_response *sr, PyObject *status, PyObject *items,
+    Py_ssize_t *bad)
+{
+	PyObject	*name, *value;
+	Py_ssize_t	 i;
+	int		 e;
+
+	lock(sr);
+	e = sr->ended ? ENDED : resp_status(&sr->resp,
+	    (const char *)PyUnicode_1BYTE_DATA(status),
+	    (size_t)PyUnicode_GET_LENGTH(status));
+	for (i = 0; e == RESP_OK && i < PyTuple_GET_SIZE(items); i++) {
+		name = PyTuple_GET_ITEM(PyTuple_GET_ITEM(items, i), 0);
+		value = PyTuple_GET_ITEM(PyTuple_GET_ITEM(items, i), 1);
+		e = resp_header(&sr->resp,
+		    (const char *)PyUnicode_1BYTE_DATA(name),
 		    (size_t)PyUnicode_GET_LENGTH(name),
 		    (const char *)PyUnicode_1BYTE_DATA(value),
 		    (size_t)PyUnicode_GET_LENGTH(value));
-		if (e != RESP_OK) {
-			PyErr_Format(e == RESP_ENOMEM ? PyExc_MemoryError :
-			    PyExc_ValueError, "header %R: %s", item,
-			    resp_strerror(e));
-			return -1;
-		}
+		if (e != RESP_OK)
+			*bad = i;
 	}
-	return 0;
+	if (e != RESP_OK && e != ENDED && sr->resp.state == RESP_READY)
+		sr->resp.state = RESP_NEW;
+	unlock(sr);
+	return e;
 }
 
 /* PEP 3333 write(): as though the bytes were yielded by the result. */
 static PyObject *
 start_response_write(PyObject *self, PyObject *data)
 {
-	struct start_response	*sr = (struct start_response *)self;
-
-	if (send_chunk(sr->ctx, data) < 0)
+	if (send_chunk((struct start_response *)self, data) < 0)
 		return NULL;
 	Py_RETURN_NONE;
 }
@@ -522,15 +683,23 @@ start_response_write(PyObject *self, PyObject *data)
 static void
 start_response_dealloc(PyObject *self)
 {
+	struct start_response	*sr = (struct start_response *)self;
+
+	(void)resp_fail(&sr->resp, 500, NULL, 0);	/* if still open */
+	(void)pthread_mutex_destroy(&sr->lock);
+	free(sr->label);
 	PyObject_Free(self);
 }
 
-/* One block of body: bytes, bytearray or memoryview; never str. */
+/*
+ * One block of body: bytes, bytearray or memoryview; never str.  Written
+ * without the GIL, under the lock.
+ */
 static int
-send_chunk(struct wsgi_ctx *ctx, PyObject *chunk)
+send_chunk(struct start_response *sr, PyObject *chunk)
 {
 	Py_buffer	view;
-	int		e;
+	int		e, saved = 0;
 
 	if (PyUnicode_Check(chunk)) {
 		PyErr_Format(PyExc_TypeError, "response body must be bytes, "
@@ -543,29 +712,23 @@ send_chunk(struct wsgi_ctx *ctx, PyObject *chunk)
 		    "not %s", Py_TYPE(chunk)->tp_name);
 		return -1;
 	}
+	if (sr->ended)
+		return raise_resp(sr, ENDED, 0);
 	if (PyObject_GetBuffer(chunk, &view, PyBUF_SIMPLE) < 0)
 		return -1;
 	Py_BEGIN_ALLOW_THREADS
-	e = resp_body(ctx->resp, view.buf, (size_t)view.len);
+	(void)pthread_mutex_lock(&sr->lock);
+	e = resp_body(&sr->resp, view.buf, (size_t)view.len);
+	saved = sr->resp.saved_errno;
+	(void)pthread_mutex_unlock(&sr->lock);
 	Py_END_ALLOW_THREADS
 	PyBuffer_Release(&view);
-	if (e == RESP_OK)
-		return 0;
-	if (e == RESP_EWRITE) {
-		ctx->gone = true;
-		errno = ctx->resp->saved_errno;
-		PyErr_SetFromErrno(PyExc_OSError);
-	} else if (e == RESP_ENOSTATUS)
-		PyErr_SetString(PyExc_RuntimeError, "the application sent "
-		    "body data before calling start_response()");
-	else
-		PyErr_NoMemory();
-	return -1;
+	return e == RESP_OK ? 0 : raise_resp(sr, e, saved);
 }
 
 /* Iterates the result into the response; on error reports and fails. */
 static int
-send_result(struct wsgi_ctx *ctx, PyObject *result)
+send_result(struct start_response *sr, PyObject *app, PyObject *result)
 {
 	PyObject	*it = NULL, *chunk = NULL;
 	Py_ssize_t	 n;
@@ -573,15 +736,17 @@ send_result(struct wsgi_ctx *ctx, PyObject *result)
 	int		 rc = -1;
 
 	if (Py_IS_TYPE(result, &FileWrapperType)) {
-		if (send_file(ctx, (struct file_wrapper *)result, &done) < 0)
+		if (send_file(sr, (struct file_wrapper *)result, &done) < 0)
 			goto fail;
 		if (done)
 			return 0;
 	}
 	/* wsgiref: a one-block result's length is the Content-Length. */
-	if ((n = PyObject_Size(result)) == 1)
-		resp_single(ctx->resp);
-	else if (n < 0) {
+	if ((n = PyObject_Size(result)) == 1) {
+		lock(sr);
+		resp_single(&sr->resp);
+		unlock(sr);
+	} else if (n < 0) {
 		if (!PyErr_ExceptionMatches(PyExc_TypeError) &&
 		    !PyErr_ExceptionMatches(PyExc_AttributeError) &&
 		    !PyErr_ExceptionMatches(PyExc_NotImplementedError))
@@ -591,7 +756,11 @@ send_result(struct wsgi_ctx *ctx, PyObject *result)
 	if ((it = PyObject_GetIter(result)) == NULL)
 		goto fail;
 	while ((chunk = PyIter_Next(it)) != NULL) {
-		if (send_chunk(ctx, chunk) < 0)
+		if (PyUnicode_Check(chunk)) {
+			str_body(sr, app, it, chunk);
+			goto out;
+		}
+		if (send_chunk(sr, chunk) < 0)
 			goto fail;
 		Py_CLEAR(chunk);
 	}
@@ -600,7 +769,7 @@ send_result(struct wsgi_ctx *ctx, PyObject *result)
 	rc = 0;
 	goto out;
 fail:
-	wsgi_fail(ctx, "application error", true);
+	wsgi_fail((PyObject *)sr, "application error", true);
 out:
 	Py_XDECREF(chunk);
 	Py_XDECREF(it);
@@ -608,24 +777,75 @@ out:
 }
 
 /*
+ * A str in the result (the classic Python 2 examples return one): one line
+ * naming the fix and where the application is, since no traceback can:
+ * the generator's line, or the callable's definition.
+ */
+static void
+str_body(struct start_response *sr, PyObject *app, PyObject *it,
+    PyObject *chunk)
+{
+	PyObject	*code = NULL, *frame = NULL, *fn = NULL, *repr = NULL;
+	char		 reason[512];
+	const char	*file = NULL, *text = NULL;
+	long		 line = 0;
+
+	if (PyGen_Check(it) && (frame = PyObject_GetAttrString(it,
+	    "gi_frame")) != NULL && PyFrame_Check(frame)) {
+		code = (PyObject *)PyFrame_GetCode((PyFrameObject *)frame);
+		line = PyFrame_GetLineNumber((PyFrameObject *)frame);
+	} else {
+		fn = PyMethod_Check(app) ? Py_NewRef(PyMethod_GET_FUNCTION(app)) :
+		    PyObject_GetAttrString(app, "__call__");
+		if (PyFunction_Check(app))
+			code = Py_NewRef(PyFunction_GET_CODE(app));
+		else if (fn != NULL && PyFunction_Check(fn))
+			code = Py_NewRef(PyFunction_GET_CODE(fn));
+		else if (fn != NULL && PyMethod_Check(fn) &&
+		    PyFunction_Check(PyMethod_GET_FUNCTION(fn)))
+			code = Py_NewRef(PyFunction_GET_CODE(
+			    PyMethod_GET_FUNCTION(fn)));
+		if (code != NULL)
+			line = ((PyCodeObject *)code)->co_firstlineno;
+	}
+	if (code != NULL)
+		file = PyUnicode_AsUTF8(((PyCodeObject *)code)->co_filename);
+	PyErr_Clear();
+	if ((repr = PyObject_ASCII(chunk)) != NULL)
+		text = PyUnicode_AsUTF8(repr);
+	PyErr_Clear();
+	(void)PyOS_snprintf(reason, sizeof(reason), "application error: "
+	    "response body must be bytes, not str (%.40s): write b'...' or "
+	    "call .encode() (%s, line %ld)", text != NULL ? text : "?",
+	    file != NULL ? file : "the application", line);
+	Py_XDECREF(repr);
+	Py_XDECREF(code);
+	Py_XDECREF(frame);
+	Py_XDECREF(fn);
+	wsgi_fail((PyObject *)sr, reason, false);
+}
+
+/*
  * The file_wrapper fast path: a regular file with fileno() and tell() goes
  * out by sendfile(2) from its current position; *done says it was sent.
+ * A file whose size is not its length (procfs, sysfs: 0 or a page) is
+ * read like any other iterable instead.
  */
 static int
-send_file(struct wsgi_ctx *ctx, struct file_wrapper *fw, bool *done)
+send_file(struct start_response *sr, struct file_wrapper *fw, bool *done)
 {
 	PyObject	*r = NULL;
 	struct stat	 st;
 	long long	 pos;
 	long		 fd;
 	uint64_t	 count;
-	int		 e, rc = -1;
+	int		 e, saved, rc = -1;
 
 	*done = false;
 	if ((r = PyObject_CallMethod(fw->filelike, "fileno", NULL)) == NULL ||
 	    (fd = PyLong_AsLong(r)) < 0 || fd > INT_MAX ||
-	    fstat((int)fd, &st) < 0 ||
-	    !S_ISREG(st.st_mode)) {
+	    fstat((int)fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    !resp_true_size((int)fd, &st)) {
 		PyErr_Clear();
 		rc = 0;
 		goto out;
@@ -637,27 +857,22 @@ send_file(struct wsgi_ctx *ctx, struct file_wrapper *fw, bool *done)
 		rc = 0;
 		goto out;
 	}
-	if (ctx->resp->state == RESP_NEW) {
-		PyErr_SetString(PyExc_RuntimeError, "the application returned "
-		    "a file without calling start_response()");
-		goto out;
-	}
 	count = pos < st.st_size ? (uint64_t)(st.st_size - pos) : 0;
-	if (resp_default_length(ctx->resp, count) != RESP_OK) {
-		PyErr_NoMemory();
+	if (sr->ended) {
+		rc = raise_resp(sr, ENDED, 0);
 		goto out;
 	}
 	Py_BEGIN_ALLOW_THREADS
-	e = resp_sendfile(ctx->resp, (int)fd, (off_t)pos, count);
+	(void)pthread_mutex_lock(&sr->lock);
+	e = sr->resp.state == RESP_NEW ? RESP_ENOSTATUS :
+	    resp_default_length(&sr->resp, count);
+	if (e == RESP_OK)
+		e = resp_sendfile(&sr->resp, (int)fd, (off_t)pos, count);
+	saved = sr->resp.saved_errno;
+	(void)pthread_mutex_unlock(&sr->lock);
 	Py_END_ALLOW_THREADS
-	if (e == RESP_EWRITE) {
-		ctx->gone = true;
-		errno = ctx->resp->saved_errno;
-		PyErr_SetFromErrno(PyExc_OSError);
-		goto out;
-	}
 	if (e != RESP_OK) {
-		PyErr_NoMemory();
+		rc = raise_resp(sr, e, saved);
 		goto out;
 	}
 	*done = true;

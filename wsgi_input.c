@@ -18,11 +18,11 @@
 #define PYFUNC(f)	((PyCFunction)(void (*)(void))(f))
 #define INPUT_BUFSIZE	65536
 #define READ_INITIAL	65536		/* first allocation, length unknown */
-#define READ_BIG	(1U << 28)	/* first allocation, length known */
+#define READ_KNOWN	(1U << 20)	/* first allocation, length known */
 
 struct input {
 	PyObject_HEAD
-	int		 fd;
+	int		 fd;		/* -1: detached, the request is over */
 	bool		 bounded;	/* CONTENT_LENGTH was given */
 	bool		 eof;
 	uint64_t	 remaining;	/* unread bytes of CONTENT_LENGTH */
@@ -31,6 +31,7 @@ struct input {
 	size_t		 len;
 };
 
+static int		 check_open(const struct input *);
 static Py_ssize_t	 raw_read(struct input *, char *, size_t);
 static int		 fill(struct input *);
 static size_t		 available(const struct input *);
@@ -70,14 +71,14 @@ static PyTypeObject InputType = {
 };
 
 int
-input_ready(void)
+wsgi_input_ready(void)
 {
 	return PyType_Ready(&InputType);
 }
 
 /* A reader of fd; bounded to length bytes when bounded is true. */
 PyObject *
-input_new(int fd, bool bounded, uint64_t length)
+wsgi_input_new(int fd, bool bounded, uint64_t length)
 {
 	struct input	*in;
 
@@ -90,6 +91,27 @@ input_new(int fd, bool bounded, uint64_t length)
 	in->buf = NULL;
 	in->pos = in->len = 0;
 	return (PyObject *)in;
+}
+
+/* The request is over: the body, read or not, is no longer the app's. */
+void
+wsgi_input_detach(PyObject *self)
+{
+	struct input	*in = (struct input *)self;
+
+	in->fd = -1;
+	in->eof = true;
+	in->pos = in->len = 0;
+}
+
+static int
+check_open(const struct input *in)
+{
+	if (in->fd >= 0)
+		return 0;
+	PyErr_SetString(PyExc_ValueError, "wsgi.input: the request has "
+	    "ended");
+	return -1;
 }
 
 /*
@@ -151,8 +173,8 @@ available(const struct input *in)
 
 /*
  * Up to limit bytes: the buffered ones, then read(2) straight into the
- * result.  With a known length the result is allocated once (large sizes
- * cost address space only until touched); without one it grows by doubling.
+ * result, which grows by doubling as bytes arrive: a CONTENT_LENGTH that
+ * promises more than comes costs nothing up front.
  */
 static PyObject *
 read_upto(struct input *in, size_t limit)
@@ -166,7 +188,7 @@ read_upto(struct input *in, size_t limit)
 	if (in->bounded && limit > available(in) &&
 	    limit - available(in) > in->remaining)
 		limit = available(in) + (size_t)in->remaining;
-	size = in->bounded ? READ_BIG : READ_INITIAL;
+	size = in->bounded ? READ_KNOWN : READ_INITIAL;
 	if (size > limit)
 		size = limit;
 	if ((b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size)) == NULL)
@@ -206,7 +228,7 @@ input_read(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 	struct input	*in = (struct input *)self;
 	Py_ssize_t	 size;
 
-	if (size_arg(args, nargs, "read", &size) < 0)
+	if (size_arg(args, nargs, "read", &size) < 0 || check_open(in) < 0)
 		return NULL;
 	return read_upto(in, size < 0 ? SIZE_MAX : (size_t)size);
 }
@@ -216,7 +238,8 @@ input_readline(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
 	Py_ssize_t	size;
 
-	if (size_arg(args, nargs, "readline", &size) < 0)
+	if (size_arg(args, nargs, "readline", &size) < 0 ||
+	    check_open((struct input *)self) < 0)
 		return NULL;
 	return readline((struct input *)self, size);
 }
@@ -228,6 +251,7 @@ input_readlines(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 	Py_ssize_t	 hint, total = 0;
 
 	if (size_arg(args, nargs, "readlines", &hint) < 0 ||
+	    check_open((struct input *)self) < 0 ||
 	    (list = PyList_New(0)) == NULL)
 		goto out;
 	for (;;) {
@@ -255,7 +279,8 @@ input_next(PyObject *self)
 {
 	PyObject	*line;
 
-	if ((line = readline((struct input *)self, -1)) == NULL)
+	if (check_open((struct input *)self) < 0 ||
+	    (line = readline((struct input *)self, -1)) == NULL)
 		return NULL;
 	if (PyBytes_GET_SIZE(line) > 0)
 		return line;

@@ -29,9 +29,33 @@ teardown_file() {
 	assert_line 'Hello World!'
 }
 
-@test "apache: stdin and stdout are one socket (mod_cgid), and it works" {
+@test "apache: under mod_cgid the app's fd 0 is /dev/null, not the response socket" {
 	run curl -sS "$APACHE_URL/lifecycle.py/stdin-kind"
-	assert_output 'stdin is a socket'
+	assert_output 'stdin is /dev/null'
+	# An app (or a child) writing a redirect to fd 0 is not answered by it.
+	run curl -sS -i "$APACHE_URL/lifecycle.py/fd0-redirect"
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+	refute_output --partial evil.example
+	assert_line done
+}
+
+@test "apache: the Action shape with a path after the script (/act/app.wsgi/extra)" {
+	mkdir -p "$DIR/www/act"
+	cp "$APPS/environ.py" "$DIR/www/act/app.wsgi"
+	chmod 755 "$DIR/www/act"
+	run curl -sS "$APACHE_URL/act/app.wsgi/extra/more?q=1"
+	assert_success
+	assert_line "SCRIPT_NAME='/act/app.wsgi'"
+	assert_line "PATH_INFO='/extra/more'"
+	assert_line "SCRIPT_FILENAME='$DIR/www/act/app.wsgi'"
+	assert_line "QUERY_STRING='q=1'"
+	assert_line "__file__='$DIR/www/act/app.wsgi'"
+	run curl -sS "$APACHE_URL/act/app.wsgi"
+	assert_success
+	assert_line "SCRIPT_NAME='/act/app.wsgi'"
+	# The copy called directly, a file named after it: never run.
+	run curl -sS -i "$APACHE_URL/cgi-bin/wsgi-cgi/act/app.wsgi"
+	assert_line --index 0 $'HTTP/1.1 500 Internal Server Error\r'
 }
 
 @test "apache: a query without '=' becomes argv words, which are ignored" {

@@ -8,7 +8,7 @@ load helpers
 	synopsis=$(mandoc -Tascii -O width=200 "$TESTS/../man/wsgi-cgi.1" |
 	    sed 's/.\x08//g' | sed -n '/^SYNOPSIS/{n;p;}' | sed 's/^ *//')
 	assert_line --index 0 "usage: $synopsis"
-	for opt in --callable --check --debug --venv --help --version; do
+	for opt in --callable --check --debug --python-path --venv --help --version; do
 		assert_output --partial -- "$opt"
 		grep -q -- "Fl \\\\-${opt#--}" "$TESTS/../man/wsgi-cgi.1"
 	done
@@ -121,5 +121,69 @@ load helpers
 	assert_line venv
 	run --separate-stderr cgi_run -- --venv /nonexistent "$APPS/hello.py"
 	assert_failure 2
-	assert_stderr_line 0 "wsgi-cgi: $APPS/hello.py: cannot start Python: FileNotFoundError: --venv /nonexistent: no lib/python$ver/site-packages in it"
+	assert_stderr_line 0 "wsgi-cgi: $APPS/hello.py: GET /: cannot start Python: FileNotFoundError: --venv /nonexistent: no lib/python$ver/site-packages in it"
+}
+
+@test "--venv DIR is what the venv's own python sees: pyvenv.cfg, .pth files, sys.prefix" {
+	venv=$BATS_TEST_TMPDIR/venv
+	"$PYTHON3" -m venv --without-pip "$venv"
+	site=$(echo "$venv"/lib/python3*/site-packages)
+	# pip install -e leaves a .pth file naming the project's directory.
+	mkdir "$BATS_TEST_TMPDIR/project"
+	echo 'WHERE = "editable"' >"$BATS_TEST_TMPDIR/project/editable.py"
+	echo "$BATS_TEST_TMPDIR/project" >"$site/__editable__.pth"
+	cat >"$BATS_TEST_TMPDIR/app.py" <<-'APP'
+	import sys
+	import editable
+	def application(environ, start_response):
+	    try:
+	        import flask
+	        system = 'system packages visible'
+	    except ImportError:
+	        system = 'system packages hidden'
+	    start_response('200 OK', [])
+	    return [('%s\n%s\nprefix=%s\n' % (editable.WHERE, system,
+	             sys.prefix)).encode()]
+	APP
+	run --separate-stderr cgi_run -- --venv "$venv" "$BATS_TEST_TMPDIR/app.py"
+	assert_success
+	assert_line editable
+	assert_line 'system packages hidden'
+	assert_line "prefix=$venv"
+	sed -i 's/^include-system-site-packages = false/include-system-site-packages = true/' \
+	    "$venv/pyvenv.cfg"
+	run --separate-stderr cgi_run -- --venv "$venv" "$BATS_TEST_TMPDIR/app.py"
+	assert_success
+	assert_line 'system packages visible'
+}
+
+@test "--python-path DIR (repeatable) puts directories first on sys.path" {
+	mkdir "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two"
+	echo 'X = 1' >"$BATS_TEST_TMPDIR/one/mod_one.py"
+	echo 'X = 2' >"$BATS_TEST_TMPDIR/two/mod_two.py"
+	cat >"$BATS_TEST_TMPDIR/app.py" <<-'APP'
+	import sys, mod_one, mod_two
+	def application(environ, start_response):
+	    start_response('200 OK', [])
+	    return [('%d %d\n%r\n' % (mod_one.X, mod_two.X, sys.path[:3])).encode()]
+	APP
+	run --separate-stderr cgi_run -- --python-path "$BATS_TEST_TMPDIR/one" \
+	    --python-path="$BATS_TEST_TMPDIR/two" "$BATS_TEST_TMPDIR/app.py"
+	assert_success
+	assert_line '1 2'
+	run --separate-stderr cgi_run -- "$BATS_TEST_TMPDIR/app.py"
+	assert_failure 1
+	assert_stderr_line 0 --partial "No module named 'mod_one'"
+}
+
+@test "--check names a #! interpreter that is not installed (a copied config's No such file or directory)" {
+	script=$BATS_TEST_TMPDIR/app.py
+	{ echo '#!/nonexistent/bin/wsgi-cgi'; cat "$APPS/hello.py"; } >"$script"
+	run --separate-stderr wsgi_cgi --check "$script"
+	assert_failure 1
+	assert_equal "$stderr" "wsgi-cgi: $script: the #! line names /nonexistent/bin/wsgi-cgi: No such file or directory"
+	{ echo "#!$WSGI_CGI"; cat "$APPS/hello.py"; } >"$script"
+	run --separate-stderr wsgi_cgi --check "$script"
+	assert_success
+	assert_equal "$stderr" ""
 }

@@ -88,7 +88,7 @@ load helpers
 	    SERVER_PROTOCOL=HTTP/1.1 "SCRIPT_FILENAME=$APPS/environ.py" -- \
 	    "$APPS/environ.py"
 	assert_failure 1
-	assert_equal "$stderr" "wsgi-cgi: bad CGI environment: REQUEST_METHOD is missing or empty"
+	assert_equal "$stderr" "wsgi-cgi: - /: bad CGI environment: REQUEST_METHOD is missing or empty"
 	run raw_output
 	assert_output 'Status: 500 Internal Server Error\r
 Content-Type: text/plain\r
@@ -102,7 +102,7 @@ A server error occurred.  Please contact the administrator.'
 	    REQUEST_METHOD=GET SERVER_PROTOCOL=SPDY \
 	    "SCRIPT_FILENAME=$APPS/environ.py" -- "$APPS/environ.py"
 	assert_failure 1
-	assert_equal "$stderr" "wsgi-cgi: bad CGI environment: SERVER_PROTOCOL is not HTTP/x.y or INCLUDED"
+	assert_equal "$stderr" "wsgi-cgi: GET /: bad CGI environment: SERVER_PROTOCOL is not HTTP/x.y or INCLUDED"
 	run --separate-stderr cgi_run GATEWAY_INTERFACE=CGI/1.1 \
 	    REQUEST_METHOD=GET SERVER_PROTOCOL=INCLUDED \
 	    "SCRIPT_FILENAME=$APPS/environ.py" -- "$APPS/environ.py"
@@ -116,7 +116,7 @@ A server error occurred.  Please contact the administrator.'
 		STDIN=$BATS_TEST_TMPDIR/body run --separate-stderr cgi_raw \
 		    "CONTENT_LENGTH=$v" -- "$APPS/environ.py"
 		assert_failure 1
-		assert_equal "$stderr" "wsgi-cgi: $APPS/environ.py: bad CGI environment: CONTENT_LENGTH is not a decimal number of bytes"
+		assert_equal "$stderr" "wsgi-cgi: GET /: bad CGI environment: CONTENT_LENGTH is not a decimal number of bytes"
 		run raw_output
 		assert_output 'Status: 400 Bad Request\r
 Content-Type: text/plain\r

@@ -42,7 +42,7 @@ sys.exit(out.returncode)' "$WSGI_CGI" "$APPS/environ.py" "$BATS_TEST_TMPDIR/out"
 	run --separate-stderr cgi_run REQUEST_METHOD=$'G\xffT' -- \
 	    "$APPS/environ.py"
 	assert_failure 1
-	assert_equal "$stderr" "wsgi-cgi: $APPS/environ.py: bad CGI environment: REQUEST_METHOD is not an HTTP method token"
+	assert_equal "$stderr" "wsgi-cgi: GÿT /: bad CGI environment: REQUEST_METHOD is not an HTTP method token"
 }
 
 # endless PATH: the app never returns; the server's timeout sends SIGTERM
@@ -63,7 +63,7 @@ endless() {
 	run endless /hang
 	assert_failure 1
 	run cat "$BATS_TEST_TMPDIR/err"
-	assert_output "wsgi-cgi: $APPS/response.py: terminated by SIGTERM; response cut short"
+	assert_output "wsgi-cgi: $APPS/response.py: GET /hang: terminated by SIGTERM; response cut short"
 	# It declared 8 bytes and sent 4: no client takes it for complete.
 	run raw_output
 	assert_output 'Status: 200 OK\r
@@ -76,7 +76,7 @@ half'
 	run endless /hang-before
 	assert_failure 1
 	run cat "$BATS_TEST_TMPDIR/err"
-	assert_output "wsgi-cgi: $APPS/response.py: terminated by SIGTERM"
+	assert_output "wsgi-cgi: $APPS/response.py: GET /hang-before: terminated by SIGTERM"
 	run raw_output
 	assert_line --index 0 'Status: 500 Internal Server Error\r'
 }

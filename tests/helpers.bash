@@ -145,7 +145,8 @@ assert_gone() {
 
 # apache_start DIR: Debian's apache2 in the foreground with its own config,
 # mpm_event and mod_cgid (stdin and stdout one socket), on 127.0.0.1 and a
-# free port, serving DIR/www: .py files run by their #! line, as cgi-script.
+# free port, serving DIR/www: .py files run by their #! line, as cgi-script,
+# and .wsgi files in DIR/www/act by Action through /cgi-bin/wsgi-cgi.
 # Apache runs CGI programs as www-data, so DIR must be world-readable and
 # the scripts' #! line should name DIR/bin/wsgi-cgi, a copy of the binary.
 # Sets APACHE_URL; CGI stderr goes to DIR/error.log.
@@ -166,6 +167,8 @@ apache_start() {
 	LoadModule authz_core_module $mods/mod_authz_core.so
 	LoadModule mime_module $mods/mod_mime.so
 	LoadModule cgid_module $mods/mod_cgid.so
+	LoadModule actions_module $mods/mod_actions.so
+	LoadModule alias_module $mods/mod_alias.so
 	User www-data
 	Group www-data
 	ScriptSock "$dir/cgid.sock"
@@ -175,6 +178,15 @@ apache_start() {
 	    Options +ExecCGI
 	    AddHandler cgi-script .py
 	    Require all granted
+	</Directory>
+	# The Action shape: .wsgi files handed to the copy in cgi-bin.
+	ScriptAlias /cgi-bin/ "$dir/bin/"
+	<Directory "$dir/bin">
+	    Require all granted
+	</Directory>
+	<Directory "$dir/www/act">
+	    AddHandler wsgi-script .wsgi
+	    Action wsgi-script /cgi-bin/wsgi-cgi
 	</Directory>
 	CONF
 	apache2 -DFOREGROUND -f "$dir/httpd.conf" >>"$dir/error.log" 2>&1 3>&- &

@@ -11,8 +11,15 @@ setup_file() {
 	{ echo "#!$WSGI_CGI"; cat "$APPS/environ.py"; } >"$DIR/www/cgi-bin/env"
 	chmod +x "$DIR/www/cgi-bin/env"
 	head -c 50000000 /dev/urandom >"$DIR/www/blob"
+	# wsgi-cgi copied into cgi-bin (the Action shape), and a file that a
+	# client could have uploaded.
+	cp "$WSGI_CGI" "$DIR/www/cgi-bin/wsgi-cgi"
+	mkdir "$DIR/www/uploads"
+	printf '%s\n' 'def application(environ, start_response):' \
+	    "    start_response('200 OK', [])" "    return [b'PWNED']" \
+	    >"$DIR/www/uploads/avatar.txt"
 	lighttpd_start "$DIR" \
-	    "setenv.add-environment = ( \"CLOSE_LOG\" => \"$DIR/close.log\", \"MARKER\" => \"$DIR/marker\" )"
+	    "setenv.add-environment = ( \"CLOSE_LOG\" => \"$DIR/close.log\", \"MARKER\" => \"$DIR/marker\", \"CLEANUP_LOG\" => \"$DIR/cleanup.log\", \"APP_LOG\" => \"$DIR/app.log\" )"
 }
 
 teardown_file() {
@@ -90,7 +97,7 @@ teardown_file() {
 	assert_line 'A server error occurred.  Please contact the administrator.'
 	refute_output --partial Traceback
 	run cat "$DIR/error.log"
-	assert_line "wsgi-cgi: $DIR/www/raise.py: application error: ZeroDivisionError: division by zero"
+	assert_line "wsgi-cgi: $DIR/www/raise.py: GET /raise.py: application error: ZeroDivisionError: division by zero"
 	assert_line 'Traceback (most recent call last):'
 }
 
@@ -121,4 +128,34 @@ teardown_file() {
 	assert_gone "$DIR/www/response.py"
 	run cat "$DIR/close.log"
 	assert_output closed
+}
+
+@test "lighttpd: a copy in cgi-bin never runs a file named in the URL (REDIRECT_STATUS=200 is not an Action)" {
+	for url in /cgi-bin/wsgi-cgi/uploads/avatar.txt \
+	    /cgi-bin/wsgi-cgi/uploads/avatar.txt/x \
+	    "/cgi-bin/wsgi-cgi?$DIR/www/uploads/avatar.txt"; do
+		run curl -sS -i "$LIGHTTPD_URL$url"
+		assert_line --index 0 $'HTTP/1.1 500 Internal Server Error\r'
+		refute_output --partial PWNED
+	done
+	run grep -c 'refusing direct access' "$DIR/error.log"
+	refute_output 0
+}
+
+@test "lighttpd: 100 complete responses end clean: no SIGTERM report, atexit finished" {
+	: >"$DIR/cleanup.log"
+	before=$(wc -l <"$DIR/error.log")
+	for i in $(seq 100); do
+		curl -sS -o /dev/null -w '%{http_code}\n' \
+		    "$LIGHTTPD_URL/clean_exit.py/$i"
+	done >"$BATS_TEST_TMPDIR/codes"
+	run sort -u "$BATS_TEST_TMPDIR/codes"
+	assert_output 200
+	assert_gone "$DIR/www/clean_exit.py"
+	# lighttpd sent each process still running after its response a
+	# SIGTERM: the clean-up still ran to the end, and nothing was logged.
+	run wc -l <"$DIR/cleanup.log"
+	assert_output 100
+	run tail -n "+$((before + 1))" "$DIR/error.log"
+	assert_output ""
 }

@@ -86,7 +86,27 @@ sys.exit(p.wait())' "$WSGI_CGI" "$APPS/input.py"
 	    kill $reader
 	    exit $status' "$WSGI_CGI" "$APPS/response.py" "$BATS_TEST_TMPDIR"
 	assert_failure 1
-	assert_equal "$stderr" "wsgi-cgi: $APPS/response.py: terminated by SIGTERM; response cut short"
+	assert_equal "$stderr" "wsgi-cgi: $APPS/response.py: GET /forever: terminated by SIGTERM; response cut short"
 	run cat "$BATS_TEST_TMPDIR/close.log"
 	assert_output closed
+}
+
+@test "when stderr is the response itself (mini_httpd), diagnostics never reach the client" {
+	# fds 1 and 2 one file: print(), a traceback and our own lines.
+	run bash -c 'env -i PATH_INFO=/print "$1" "$2" >"$3" 2>&1' _ \
+	    "$WSGI_CGI" "$APPS/response.py" "$BATS_TEST_TMPDIR/out"
+	assert_success
+	run raw_output
+	assert_output 'Status: 200 OK\r
+Content-Type: text/plain\r
+Content-Length: 6\r
+\r
+clean'
+	run bash -c 'env -i "$1" "$2" >"$3" 2>&1' _ "$WSGI_CGI" \
+	    "$APPS/raise.py" "$BATS_TEST_TMPDIR/out"
+	assert_failure 1
+	run raw_output
+	refute_output --partial Traceback
+	refute_output --partial ZeroDivisionError
+	assert_line --index 0 'Status: 500 Internal Server Error\r'
 }

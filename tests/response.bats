@@ -94,7 +94,7 @@ Content-Type: text/plain\r
 \r
 partial'
 	assert_equal "$(head -n 1 <<<"$stderr")" \
-	    "wsgi-cgi: $APPS/response.py: response cut short by an application error: KeyError: 'late'"
+	    "wsgi-cgi: $APPS/response.py: GET /exc-info-after-sent: response cut short by an application error: KeyError: 'late'"
 }
 
 @test "headers wait for the first non-empty block: b'' then an error is a 500" {
@@ -121,7 +121,7 @@ one two'
 	assert_stderr_line 0 --partial "application error: RuntimeError: the application sent body data before calling start_response()"
 	run --separate-stderr respond /no-start
 	assert_failure 1
-	assert_equal "$stderr" "wsgi-cgi: $APPS/response.py: the application returned without calling start_response()"
+	assert_equal "$stderr" "wsgi-cgi: $APPS/response.py: GET /no-start: the application returned without calling start_response()"
 	run raw_output
 	assert_output --partial 'Status: 500 Internal Server Error\r'
 }
@@ -166,7 +166,7 @@ Content-Length: 0\r
 @test "never more body than the declared Content-Length" {
 	run --separate-stderr respond /declared-long
 	assert_success
-	assert_equal "$stderr" "wsgi-cgi: $APPS/response.py: body longer than its Content-Length (3 bytes): truncated"
+	assert_equal "$stderr" "wsgi-cgi: $APPS/response.py: GET /declared-long: body longer than its Content-Length (3 bytes): truncated"
 	run raw_output
 	assert_output 'Status: 200 OK\r
 Content-Length: 3\r
@@ -177,13 +177,15 @@ hel'
 @test "a body shorter than its Content-Length is logged, exit 1" {
 	run --separate-stderr respond /declared-short
 	assert_failure 1
-	assert_equal "$stderr" "wsgi-cgi: $APPS/response.py: body shorter than its Content-Length (3 of 10 bytes)"
+	assert_equal "$stderr" "wsgi-cgi: $APPS/response.py: GET /declared-short: body shorter than its Content-Length (3 of 10 bytes)"
 }
 
 @test "a str body chunk is an error that names the fix" {
 	run --separate-stderr respond /str-chunk
 	assert_failure 1
-	assert_stderr_line 0 "wsgi-cgi: $APPS/response.py: application error: TypeError: response body must be bytes, not str ('text'): write b'...' or call .encode()"
+	# Written once, naming the request and where the app is (a list has
+	# no line of its own: the callable's definition).
+	assert_equal "$stderr" "wsgi-cgi: $APPS/response.py: GET /str-chunk: application error: response body must be bytes, not str ('text'): write b'...' or call .encode() ($APPS/response.py, line $(grep -n "^def application" "$APPS/response.py" | cut -d: -f1))"
 	run raw_output
 	assert_output --partial 'Status: 500 Internal Server Error\r'
 }
@@ -217,7 +219,7 @@ hel'
 	rm "$BATS_TEST_TMPDIR/close.log"
 	run --separate-stderr respond /close close
 	assert_failure 1
-	assert_stderr_line 0 "wsgi-cgi: $APPS/response.py: error in close(): RuntimeError: failed in close"
+	assert_stderr_line 0 "wsgi-cgi: $APPS/response.py: GET /close?close: error in close(): RuntimeError: failed in close"
 	run cat "$BATS_TEST_TMPDIR/close.log"
 	assert_output closed
 }
@@ -267,7 +269,7 @@ Content-Length: 7\r
 @test "sys.exit() in the application is an application error" {
 	run --separate-stderr respond /exit
 	assert_failure 1
-	assert_stderr_line 0 "wsgi-cgi: $APPS/response.py: application error: SystemExit: 3"
+	assert_stderr_line 0 "wsgi-cgi: $APPS/response.py: GET /exit: application error: SystemExit: 3"
 }
 
 @test "wsgi.errors takes any str, lone surrogates included" {
@@ -318,4 +320,32 @@ Content-Length: 7\r
 	sed '1,/^\r$/d' "$BATS_TEST_TMPDIR/out" >"$BATS_TEST_TMPDIR/body"
 	run stat -c %s "$BATS_TEST_TMPDIR/body"
 	assert_output $((65536 * 64))
+}
+
+@test "HEAD: the app runs as usual but no body byte is written (RFC 3875 4.3.2)" {
+	run --separate-stderr cgi_raw REQUEST_METHOD=HEAD PATH_INFO=/close \
+	    "CLOSE_LOG=$BATS_TEST_TMPDIR/close.log" -- "$APPS/response.py"
+	assert_success
+	run raw_output
+	assert_output 'Status: 200 OK\r
+Content-Type: text/plain\r
+\r'
+	run cat "$BATS_TEST_TMPDIR/close.log"
+	assert_output closed
+	# Content-Length stays what the body would have had.
+	run --separate-stderr cgi_raw REQUEST_METHOD=HEAD -- "$APPS/hello.py"
+	assert_success
+	run raw_output
+	assert_output 'Status: 200 OK\r
+Content-Type: text/plain\r
+Content-Length: 13\r
+\r'
+	# A streamed body, and a file_wrapper body: none of it.
+	run --separate-stderr cgi_raw REQUEST_METHOD=HEAD PATH_INFO=/proc \
+	    FILE=/etc/passwd -- "$APPS/lifetime.py"
+	assert_success
+	run raw_output
+	assert_output "Status: 200 OK\\r
+Content-Length: $(stat -c %s /etc/passwd)\\r
+\\r"
 }

@@ -26,10 +26,21 @@ def application(environ, start_response):
             time.sleep(30)
             os._exit(0)
     elif path == '/stdin-kind':
-        mode = os.fstat(0).st_mode
+        st = os.fstat(0)
+        null = os.stat(os.devnull)
         start_response('200 OK', [('Content-Type', 'text/plain')])
-        return [b'stdin is a socket\n' if stat.S_ISSOCK(mode)
-                else b'stdin is not a socket\n']
+        if (st.st_dev, st.st_ino) == (null.st_dev, null.st_ino):
+            return [b'stdin is /dev/null\n']
+        return [b'stdin is a socket\n' if stat.S_ISSOCK(st.st_mode)
+                else b'stdin is something else\n']
+    elif path == '/fd0-redirect':
+        # Under mod_cgid fd 0 was the response socket: this must not
+        # become the response.
+        try:
+            os.write(0, b'Status: 302 Found\r\n'
+                     b'Location: http://evil.example/\r\n\r\n')
+        except OSError:
+            pass
     elif path == '/sys-stdin':
         data = sys.stdin.buffer.read()
         start_response('200 OK', [('Content-Type', 'text/plain')])

@@ -138,8 +138,9 @@ content_length(void)
 	struct cgi_request	req;
 	size_t			i;
 
+	/* RFC 3875 4.1.2: empty means no body is attached, not "to EOF". */
 	CHECK(parse(&req, "CONTENT_LENGTH=", NULL, NULL) == CGI_OK &&
-	    !req.has_length);
+	    req.has_length && req.content_length == 0);
 	CHECK(parse(&req, NULL, NULL, NULL) == CGI_OK && !req.has_length);
 	CHECK(parse(&req, "CONTENT_LENGTH=0", NULL, NULL) == CGI_OK &&
 	    req.has_length && req.content_length == 0);

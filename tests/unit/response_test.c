@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,7 +53,7 @@ static void
 status_rules(void)
 {
 	static const char *const good[] = {
-		"200 OK", "404 Not Found", "599 X", "100 Continue",
+		"200 OK", "404 Not Found", "599 X",
 		"200 \xc9t\xe9", "200 A\tB",
 	};
 	static const char *const bad[] = {
@@ -69,6 +70,13 @@ status_rules(void)
 		    RESP_ESTATUS);
 	/* A NUL inside is a control character too. */
 	CHECK(resp_check_status("200 O\0K", 7) == RESP_ESTATUS);
+	/* Interim statuses are the server's (issue: 100 Continue then a
+	 * body that looked like a response became the response). */
+	CHECK(resp_check_status("100 Continue", 12) == RESP_EINTERIM);
+	CHECK(resp_check_status("101 Switching Protocols", 23) ==
+	    RESP_EINTERIM);
+	CHECK(resp_check_status("103 Early Hints", 15) == RESP_EINTERIM);
+	CHECK(resp_check_status("199 X", 5) == RESP_EINTERIM);
 }
 
 static void
@@ -268,7 +276,7 @@ fail_before_and_after(void)
 
 	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
 	CHECK(hdr(&r, "X-Lost", "1") == RESP_OK);
-	CHECK(resp_fail(&r, "500 Internal Server Error", "oops", 4) ==
+	CHECK(resp_fail(&r, 500, "oops", 4) ==
 	    RESP_OK);
 	CHECK(r.failed && r.state == RESP_CLOSED);
 	CHECK(strcmp(read_out(fd), "Status: 500 Internal Server Error\r\n"
@@ -276,11 +284,60 @@ fail_before_and_after(void)
 	fd = open_out(&r);
 	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
 	CHECK(resp_body(&r, "part", 4) == RESP_OK);
-	CHECK(resp_fail(&r, "500 Internal Server Error", "oops", 4) ==
+	CHECK(resp_fail(&r, 500, "oops", 4) ==
 	    RESP_OK);
 	CHECK(r.failed);
 	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n\r\npart") == 0);
 	CHECK(resp_body(&r, "x", 1) == RESP_EWRITE);
+}
+
+/* RFC 3875 4.3.2: no body for HEAD in CGI style either; lengths hold. */
+static void
+head_no_body(void)
+{
+	struct response	r;
+	int		fd = open_out(&r), in = memfd_create("in", 0);
+
+	r.head = true;
+	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
+	resp_single(&r);
+	CHECK(resp_body(&r, "hello", 5) == RESP_OK);
+	CHECK(resp_finish(&r) == RESP_OK && !r.failed);
+	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n"
+	    "Content-Length: 5\r\n\r\n") == 0);
+	fd = open_out(&r);
+	r.head = true;
+	CHECK(write(in, "0123456789", 10) == 10);
+	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
+	CHECK(resp_default_length(&r, 10) == RESP_OK);
+	CHECK(resp_sendfile(&r, in, 0, 10) == RESP_OK);
+	CHECK(resp_finish(&r) == RESP_OK && !r.failed);
+	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n"
+	    "Content-Length: 10\r\n\r\n") == 0);
+	close(in);
+	fd = open_out(&r);
+	r.head = true;
+	CHECK(resp_fail(&r, 500, NULL, 0) == RESP_OK);
+	CHECK(strcmp(read_out(fd), "Status: 500 Internal Server Error\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 59\r\n\r\n") ==
+	    0);
+}
+
+/* A file that cannot be read cuts the response short: not a success. */
+static void
+unreadable_file(void)
+{
+	struct response	r;
+	int		fd = open_out(&r), dir = open(".", O_RDONLY);
+
+	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
+	CHECK(resp_default_length(&r, 100) == RESP_OK);
+	/* sendfile(2) refuses a directory (EINVAL), then pread(2) fails. */
+	CHECK(resp_sendfile(&r, dir, 0, 100) == RESP_EREAD);
+	CHECK(r.failed && r.state == RESP_CLOSED &&
+	    r.saved_errno == EISDIR);
+	close(dir);
+	(void)read_out(fd);
 }
 
 static void
@@ -339,6 +396,10 @@ const struct unit_test response_tests[] = {
 	    fail_before_and_after },
 	{ "response: sendfile from a file offset (5.1)",
 	    sendfile_from_offset },
+	{ "response: HEAD writes no body in CGI style; lengths hold (4.2a)",
+	    head_no_body },
+	{ "response: a failed read of the file is a failure, not success",
+	    unreadable_file },
 	{ "response: EPIPE closes and marks the response (6.3)",
 	    client_gone },
 	{ NULL, NULL }
