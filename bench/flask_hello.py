@@ -1,4 +1,4 @@
-#!/usr/bin/wsgi-cgi --callable app
+#!/usr/local/bin/wsgi-cgi --callable app
 # Flask's hello world, for wsgi-cgi --callable app and for python3.
 from flask import Flask
 
