@@ -40,7 +40,7 @@
 #define NAMES_MAX	256
 
 static char	*read_file(int, size_t, size_t *);
-static int	 line_of(const char *, size_t);
+static int	 line_of(const char *, const char *);
 static int	 cache_dir(const char *, int, bool, char *, size_t);
 static int	 open_dir(const char *, bool, mode_t, mode_t, bool);
 static bool	 trusted(const struct stat *, mode_t, bool);
@@ -156,6 +156,7 @@ compile_script(const char *path, const char *real, const struct stat *st,
 	struct timespec	 now;
 	char		 name[NAME_MAX + 1];
 	char		*src = NULL;
+	const char	*nul;
 	size_t		 len;
 	int		 i, dir;
 
@@ -173,11 +174,10 @@ compile_script(const char *path, const char *real, const struct stat *st,
 	    (fn = PyUnicode_DecodeFSDefault(path)) == NULL)
 		goto out;
 	/* As python3 3.12 does; a C string would end at the NUL. */
-	if (memchr(src, '\0', len) != NULL) {
+	if ((nul = memchr(src, '\0', len)) != NULL) {
 		PyErr_SetString(PyExc_SyntaxError, "source code cannot contain "
 		    "null bytes");
-		PyErr_SyntaxLocationObject(fn, line_of(src,
-		    (size_t)((char *)memchr(src, '\0', len) - src)), 0);
+		PyErr_SyntaxLocationObject(fn, line_of(src, nul), 0);
 		goto out;
 	}
 	if ((code = Py_CompileStringObject(src, fn, Py_file_input, NULL,
@@ -195,16 +195,16 @@ out:
 	return code;
 }
 
-/* The 1-based line of src[at]. */
+/* The 1-based line of *end, which lies in src. */
 static int
-line_of(const char *src, size_t at)
+line_of(const char *src, const char *end)
 {
-	size_t	i;
-	int	line = 1;
+	const char	*p;
+	int		 line = 1;
 
-	for (i = 0; i < at; i++)
-		if (src[i] == '\n')
-			line++;
+	for (p = src; p < end && (p = memchr(p, '\n',
+	    (size_t)(end - p))) != NULL; p++)
+		line++;
 	return line;
 }
 
