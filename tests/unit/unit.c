@@ -21,7 +21,8 @@ unit_fail(const char *file, int line, const char *cond)
 int
 main(void)
 {
-	const struct unit_test	*suites[] = { cgi_env_tests, response_tests };
+	const struct unit_test	*suites[] = { cgi_env_tests, response_tests,
+				    proto_tests };
 	const struct unit_test	*t;
 	size_t			 i;
 	int			 pass = 0, fail = 0;

@@ -25,5 +25,6 @@ void	unit_fail(const char *, int, const char *);
 
 extern const struct unit_test	cgi_env_tests[];
 extern const struct unit_test	response_tests[];
+extern const struct unit_test	proto_tests[];
 
 #endif /* UNIT_H */
