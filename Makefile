@@ -69,20 +69,21 @@ PROG_CFLAGS =	$(PY_PIE)
 ASAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -O1 -g -DWSGI_CGI_SANITIZE
 
-HDR =		cgi_env.h http.h response.h script.h wsgi.h
-SRC =		wsgi-cgi.c cgi_env.c http.c response.c script.c wsgi.c \
-		wsgi_input.c
+HDR =		cgi_env.h fcgi.h http.h params.h response.h scgi.h script.h \
+		server.h uwsgi.h wsgi.h
+SRC =		wsgi-cgi.c cgi_env.c fcgi.c http.c params.c response.c scgi.c \
+		script.c server.c uwsgi.c wsgi.c wsgi_input.c
 OBJ =		$(SRC:.c=.o)
-PURE_OBJ =	cgi_env.o http.o response.o
+PURE_OBJ =	cgi_env.o fcgi.o http.o params.o response.o scgi.o uwsgi.o
 UNIT_SRC =	tests/unit/unit.c tests/unit/cgi_env_test.c \
-		tests/unit/response_test.c
+		tests/unit/response_test.c tests/unit/proto_test.c
 BIN =		wsgi-cgi
 UNIT_BIN =	tests/unit/unit
 
 # libFuzzer targets for the plain-C modules (clang).
 FUZZ_CC ?=	clang
 FUZZ_FLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I.
-FUZZ_TARGETS =	cgi_env response
+FUZZ_TARGETS =	cgi_env response proto
 FUZZ_BIN =	$(FUZZ_TARGETS:%=tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?=	60
 
@@ -117,10 +118,15 @@ tests/fuzz/fuzz_cgi_env: tests/fuzz/fuzz_cgi_env.c cgi_env.c http.c cgi_env.h \
 	    http.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_cgi_env.c cgi_env.c http.c
 
+tests/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c fcgi.c params.c scgi.c uwsgi.c \
+	    fcgi.h params.h scgi.h uwsgi.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_proto.c fcgi.c params.c \
+	    scgi.c uwsgi.c
+
 tests/fuzz/fuzz_response: tests/fuzz/fuzz_response.c response.c http.c \
-	    response.h http.h
+	    fcgi.c params.c response.h http.h fcgi.h params.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_response.c response.c \
-	    http.c
+	    http.c fcgi.c params.c
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
@@ -146,8 +152,10 @@ fuzz: $(FUZZ_BIN)
 	done
 
 # Timings are reported, never asserted: ratios of medians from one run.
+# bench/servers.py adds the server modes against uWSGI, through lighttpd.
 bench: $(BIN)
 	$(PYTHON_EXE) bench/run.py ./$(BIN) $(BENCH_ROUNDS)
+	$(PYTHON_EXE) bench/servers.py ./$(BIN) $(BENCH_SERVER_ROUNDS)
 
 demo: $(BIN)
 	./$(BIN) examples/hello.py

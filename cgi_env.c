@@ -35,7 +35,7 @@ enum cgi_key {
 	K_COUNT
 };
 
-static const char	*match_var(const char *, const char *);
+static size_t		 key_of(const char *, const char **);
 static bool		 parse_protocol(const char *, struct cgi_request *);
 static bool		 is_https(const char *, const char *);
 static void		 add_defaults(struct cgi_request *,
@@ -88,10 +88,12 @@ static const char *const error_text[] = {
 
 /*
  * Fills req from envp.  Pointers in req point into envp (or at constants)
- * and stay valid as long as envp does.  Returns CGI_OK or a cgi_err.
+ * and stay valid as long as envp does.  server: a gateway protocol's
+ * variables, which are a server's whether GATEWAY_INTERFACE is among them
+ * or not.  Returns CGI_OK or a cgi_err.
  */
 int
-cgi_env_parse(char *const envp[], struct cgi_request *req)
+cgi_env_parse(char *const envp[], struct cgi_request *req, bool server)
 {
 	const char	*v[K_COUNT] = { NULL };
 	const char	*val;
@@ -99,14 +101,10 @@ cgi_env_parse(char *const envp[], struct cgi_request *req)
 
 	memset(req, 0, sizeof(*req));
 	for (i = 0; envp[i] != NULL; i++)
-		for (k = 0; k < K_COUNT; k++)
-			if (v[k] == NULL &&
-			    (val = match_var(envp[i], key_names[k])) != NULL) {
-				v[k] = val;
-				break;
-			}
+		if ((k = key_of(envp[i], &val)) < K_COUNT && v[k] == NULL)
+			v[k] = val;
 
-	req->gateway = v[K_GATEWAY_INTERFACE] != NULL;
+	req->gateway = server || v[K_GATEWAY_INTERFACE] != NULL;
 	req->https = is_https(v[K_HTTPS], v[K_REQUEST_SCHEME]);
 	req->query_string = v[K_QUERY_STRING];
 	req->script_filename = v[K_SCRIPT_FILENAME];
@@ -198,15 +196,29 @@ cgi_env_is_request_var(const char *name, size_t len)
 	return false;
 }
 
-/* "NAME=value" names name: returns the value, else NULL. */
-static const char *
-match_var(const char *entry, const char *name)
+/*
+ * The key that "NAME=value" names (K_COUNT for none), and *val its value:
+ * the lengths compared first, so that a request's thirty variables cost
+ * little more than thirty strchr(3)s.
+ */
+static size_t
+key_of(const char *entry, const char **val)
 {
-	size_t	n = strlen(name);
+	static size_t	 key_len[K_COUNT];
+	const char	*eq;
+	size_t		 k, n;
 
-	if (strncmp(entry, name, n) == 0 && entry[n] == '=')
-		return entry + n + 1;
-	return NULL;
+	if (key_len[0] == 0)
+		for (k = 0; k < K_COUNT; k++)
+			key_len[k] = strlen(key_names[k]);
+	if ((eq = strchr(entry, '=')) == NULL)
+		return K_COUNT;
+	n = (size_t)(eq - entry);
+	*val = eq + 1;
+	for (k = 0; k < K_COUNT; k++)
+		if (key_len[k] == n && memcmp(entry, key_names[k], n) == 0)
+			return k;
+	return K_COUNT;
 }
 
 /*

@@ -50,7 +50,7 @@ struct cgi_request {
 	size_t		 ndefaults;
 };
 
-int		 cgi_env_parse(char *const[], struct cgi_request *);
+int		 cgi_env_parse(char *const[], struct cgi_request *, bool);
 const char	*cgi_env_strerror(int);
 int		 cgi_env_status(int);
 bool		 cgi_env_is_request_var(const char *, size_t);

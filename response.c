@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fcgi.h"
 #include "http.h"
 #include "response.h"
 
@@ -45,6 +47,10 @@ static int	 append_length(struct response *, uint64_t);
 static int	 preamble(struct response *, char **, size_t *);
 static int	 emit(struct response *, const void *, size_t);
 static int	 write_all(struct response *, const struct iovec *, int);
+static int	 write_records(struct response *, const struct iovec *, int);
+static int	 write_raw(struct response *, const struct iovec *, int);
+static int	 end_records(struct response *);
+static bool	 writable(struct response *);
 static int	 copy_fd(struct response *, int, off_t, uint64_t);
 static int	 cut_short(struct response *, int);
 static int	 close_fd(struct response *);
@@ -109,6 +115,8 @@ resp_init(struct response *r, int fd, const char *name)
 	r->name = name;
 	r->protocol = "HTTP/1.0";
 	r->proto_major = 1;
+	r->wait_ms = -1;
+	r->stderr_fd = -1;
 }
 
 /* The response moves into dst; src is left closed and owns nothing. */
@@ -299,7 +307,10 @@ resp_true_size(int fd, const struct stat *st)
 	return true;
 }
 
-/* The body from a file: sendfile(2), or read and write where it refuses. */
+/*
+ * The body from a file: sendfile(2), or read and write where it refuses or
+ * the body is framed.
+ */
 int
 resp_sendfile(struct response *r, int in, off_t off, uint64_t count)
 {
@@ -316,6 +327,9 @@ resp_sendfile(struct response *r, int in, off_t off, uint64_t count)
 		r->sent += count;
 		return RESP_OK;
 	}
+	/* FastCGI frames the body in records: it is copied. */
+	if (r->fcgi_id != 0)
+		return copy_fd(r, in, off, count);
 	while (count > 0) {
 		if (resp_interrupted) {
 			errno = EINTR;
@@ -328,7 +342,7 @@ resp_sendfile(struct response *r, int in, off_t off, uint64_t count)
 			r->sent += (uint64_t)n;
 		} else if (n == 0)
 			break;
-		else if (errno == EINTR || errno == EAGAIN)
+		else if (errno == EINTR || (errno == EAGAIN && writable(r)))
 			continue;
 		else if (errno == EINVAL || errno == ENOSYS)
 			return copy_fd(r, in, off, count);
@@ -503,7 +517,8 @@ preamble(struct response *r, char **out, size_t *outlen)
 	len = r->status_len + r->hdr_len + strlen(proto) + sizeof("Status: ");
 	if ((p = malloc(len)) == NULL)
 		return RESP_ENOMEM;
-	n = snprintf(p, len, "%s %s\r\n", r->nph ? proto : "Status:",
+	n = snprintf(p, len, "%s %s\r\n", r->nph || r->status_line ? proto :
+	    "Status:",
 	    r->status);
 	if (n < 0 || (size_t)n + r->hdr_len > len) {
 		free(p);
@@ -545,11 +560,66 @@ emit(struct response *r, const void *buf, size_t len)
 	return e;
 }
 
-/* writev until done, across EINTR and short writes. */
+/* The body goes out as it is, or in FastCGI STDOUT records. */
 static int
 write_all(struct response *r, const struct iovec *iov, int n)
 {
-	struct iovec	v[2];
+	return r->fcgi_id != 0 ? write_records(r, iov, n) :
+	    write_raw(r, iov, n);
+}
+
+/*
+ * iov[0..n) (n <= 2) in STDOUT records of at most FCGI_MAX_CONTENT bytes,
+ * each header and its content in one writev(2).
+ */
+static int
+write_records(struct response *r, const struct iovec *iov, int n)
+{
+	unsigned char	hdr[FCGI_HEADER_LEN];
+	struct iovec	v[2], out[3];
+	size_t		room, take;
+	int		i = 0, k, e;
+
+	/* FCGI_ABORT_REQUEST: the server wants only END_REQUEST now. */
+	if (r->aborted != NULL && *r->aborted)
+		return RESP_OK;
+	/*
+	 * What went to stderr first: lighttpd closes once it has the body,
+	 * and would never read STDERR records sent after it.
+	 */
+	if ((e = resp_stderr(r)) != RESP_OK)
+		return e;
+	memcpy(v, iov, (size_t)n * sizeof(v[0]));
+	while (i < n) {
+		out[0].iov_base = hdr;
+		out[0].iov_len = FCGI_HEADER_LEN;
+		room = FCGI_MAX_CONTENT;
+		for (k = 1; i < n && room > 0; ) {
+			take = v[i].iov_len < room ? v[i].iov_len : room;
+			if (take > 0) {
+				out[k].iov_base = v[i].iov_base;
+				out[k++].iov_len = take;
+				room -= take;
+			}
+			v[i].iov_base = (char *)v[i].iov_base + take;
+			if ((v[i].iov_len -= take) == 0)
+				i++;
+		}
+		if (k == 1)
+			break;
+		fcgi_make_header(hdr, FCGI_STDOUT, r->fcgi_id,
+		    FCGI_MAX_CONTENT - room);
+		if ((e = write_raw(r, out, k)) != RESP_OK)
+			return e;
+	}
+	return RESP_OK;
+}
+
+/* writev until done, across EINTR and short writes. */
+static int
+write_raw(struct response *r, const struct iovec *iov, int n)
+{
+	struct iovec	v[3];
 	ssize_t		w;
 	size_t		done;
 	int		i = 0;
@@ -566,7 +636,7 @@ write_all(struct response *r, const struct iovec *iov, int n)
 			return cut_short(r, RESP_EWRITE);
 		}
 		if ((w = writev(r->fd, v + i, n - i)) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || (errno == EAGAIN && writable(r)))
 				continue;
 			return cut_short(r, RESP_EWRITE);
 		}
@@ -578,6 +648,79 @@ write_all(struct response *r, const struct iovec *iov, int n)
 		}
 	}
 	return RESP_OK;
+}
+
+/*
+ * FastCGI: what the request wrote to stderr so far (the file stderr_fd,
+ * which is fd 2 while it runs) goes to the web server's log in STDERR
+ * records, as php-cgi sends its errors; the file is emptied.  Called before
+ * each STDOUT record and before END_REQUEST.
+ */
+int
+resp_stderr(struct response *r)
+{
+	unsigned char	 hdr[FCGI_HEADER_LEN];
+	struct iovec	 iov[2];
+	char		 buf[FCGI_MAX_CONTENT];
+	ssize_t		 n;
+	off_t		 off = 0;
+	int		 e = RESP_OK;
+
+	if (r->stderr_fd < 0 || r->fd < 0 || r->broken)
+		return RESP_OK;
+	while (e == RESP_OK &&
+	    (n = pread(r->stderr_fd, buf, sizeof(buf), off)) > 0) {
+		fcgi_make_header(hdr, FCGI_STDERR, r->fcgi_id, (size_t)n);
+		iov[0].iov_base = hdr;
+		iov[0].iov_len = sizeof(hdr);
+		iov[1].iov_base = buf;
+		iov[1].iov_len = (size_t)n;
+		e = write_raw(r, iov, 2);
+		off += n;
+	}
+	if (off > 0)
+		(void)ftruncate(r->stderr_fd, 0);
+	return e;
+}
+
+/*
+ * A non-blocking descriptor (a server mode's connection) can take more
+ * within wait_ms; false sets errno (ETIMEDOUT: the peer stopped reading).
+ */
+static bool
+writable(struct response *r)
+{
+	struct pollfd	pfd;
+	int		n;
+
+	pfd.fd = r->fd;
+	pfd.events = POLLOUT;
+	while ((n = poll(&pfd, 1, r->wait_ms)) < 0 && errno == EINTR)
+		if (resp_interrupted)
+			return false;
+	if (n == 0)
+		errno = ETIMEDOUT;
+	return n > 0;
+}
+
+/*
+ * FastCGI: the empty STDOUT record that ends the stream, and END_REQUEST
+ * with the exit status a CGI program would have had.
+ */
+static int
+end_records(struct response *r)
+{
+	unsigned char	buf[FCGI_HEADER_LEN * 3];
+	struct iovec	iov;
+	size_t		n;
+
+	fcgi_make_header(buf, FCGI_STDOUT, r->fcgi_id, 0);
+	n = FCGI_HEADER_LEN + fcgi_make_end(buf + FCGI_HEADER_LEN,
+	    r->fcgi_id, r->failed ? 1 : 0, FCGI_REQUEST_COMPLETE);
+	iov.iov_base = buf;
+	iov.iov_len = n;
+	r->fcgi_id = 0;
+	return write_raw(r, &iov, 1);
 }
 
 static int
@@ -623,6 +766,8 @@ cut_short(struct response *r, int e)
 {
 	r->saved_errno = errno;
 	r->failed = true;
+	if (e == RESP_EWRITE)
+		r->broken = true;
 	(void)close_fd(r);
 	errno = r->saved_errno;
 	return e;
@@ -635,6 +780,7 @@ cut_short(struct response *r, int e)
 static int
 close_fd(struct response *r)
 {
+	bool	complete;
 	int	e = RESP_OK;
 
 	free(r->status);
@@ -646,6 +792,34 @@ close_fd(struct response *r)
 	if (r->state == RESP_CLOSED || r->fd < 0)
 		return RESP_OK;
 	r->state = RESP_CLOSED;
+	if (r->fcgi_id != 0 && !r->broken) {
+		(void)resp_stderr(r);
+		complete = !r->failed;
+		/* lighttpd closes once it has the whole body: no failure. */
+		if (end_records(r) != RESP_OK) {
+			if (complete && (r->saved_errno == EPIPE ||
+			    r->saved_errno == ECONNRESET)) {
+				r->failed = false;
+				r->saved_errno = 0;
+			} else
+				e = RESP_EWRITE;
+		}
+	}
+	/*
+	 * A server mode's connection: its owner closes or reuses it.  SCGI
+	 * and uwsgi end a response by ending the stream.
+	 */
+	if (r->keep) {
+		/* Without a length, the end is what says it is complete. */
+		if (r->shut && !r->has_length &&
+		    shutdown(r->fd, SHUT_WR) == -1 &&
+		    errno != ENOTCONN && r->saved_errno == 0) {
+			r->saved_errno = errno;
+			e = RESP_EWRITE;
+		}
+		r->fd = -1;
+		return e;
+	}
 	if (shutdown(r->fd, SHUT_WR) == -1 && errno != ENOTSOCK &&
 	    errno != ENOTCONN && r->saved_errno == 0) {
 		r->saved_errno = errno;

@@ -42,6 +42,14 @@ struct response {
 	int		 fd;
 	enum resp_state	 state;
 	bool		 nph;		/* write an HTTP status line (RFC 3875 5) */
+	bool		 status_line;	/* uwsgi: a status line, nothing added */
+	bool		 keep;		/* the fd is a connection's: left open */
+	bool		 shut;		/* with keep: the end is shutdown(2) */
+	bool		 broken;	/* a write failed: nothing more goes out */
+	unsigned	 fcgi_id;	/* FastCGI: STDOUT records of this id */
+	const bool	*aborted;	/* FastCGI: the server gave up on it */
+	int		 wait_ms;	/* a non-blocking fd's poll(2); -1 */
+	int		 stderr_fd;	/* FastCGI: what went to stderr, or -1 */
 	bool		 head;		/* HEAD request: no body bytes are written */
 	bool		 single;	/* the result holds exactly one block */
 	bool		 has_length;	/* a Content-Length header is held */
@@ -81,6 +89,7 @@ bool		 resp_true_size(int, const struct stat *);
 int		 resp_sendfile(struct response *, int, off_t, uint64_t);
 int		 resp_finish(struct response *);
 int		 resp_fail(struct response *, int, const char *, size_t);
+int		 resp_stderr(struct response *);
 const char	*resp_strerror(int);
 
 #endif /* RESPONSE_H */

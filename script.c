@@ -468,8 +468,15 @@ set_path(const char *real)
 	slash = strrchr(real, '/');
 	if ((syspath = PySys_GetObject("path")) == NULL ||	/* borrowed */
 	    (dir = PyUnicode_DecodeFSDefaultAndSize(real,
-	    slash == real ? 1 : slash - real)) == NULL ||
-	    PyList_Insert(syspath, 0, dir) < 0)
+	    slash == real ? 1 : slash - real)) == NULL)
+		goto out;
+	/* Loaded again (a server mode's fresh code): there already. */
+	if (PyList_GET_SIZE(syspath) > 0 &&
+	    PyUnicode_Compare(PyList_GET_ITEM(syspath, 0), dir) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (PyList_Insert(syspath, 0, dir) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -8,6 +8,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -24,6 +25,7 @@
 #include "cgi_env.h"
 #include "response.h"
 #include "script.h"
+#include "server.h"
 #include "wsgi.h"
 
 #ifndef WSGI_CGI_VERSION
@@ -45,6 +47,8 @@
 #define URI_MAX		256	/* of the request's URI in messages */
 #define SHEBANG_MAX	256	/* Linux BINPRM_BUF_SIZE */
 #define OPTIONS_VAR	"WSGI_CGI_OPTIONS"
+#define WORKERS_MAX	1024
+#define TIMEOUT_DEFAULT	60	/* seconds a gateway peer may stall */
 #define PYVER		Py_STRINGIFY(PY_MAJOR_VERSION) "." \
 			    Py_STRINGIFY(PY_MINOR_VERSION)
 
@@ -63,6 +67,27 @@ struct options {
 	bool		 named;		/* --callable was given */
 	bool		 check;		/* --check */
 	bool		 debug;		/* --debug */
+	/* Server modes */
+	const char	*listen;	/* --listen */
+	unsigned	 socket_mode;	/* --socket-mode */
+	unsigned	 protocols;	/* --protocol, enum srv_proto bits */
+	unsigned	 workers;	/* --workers; 0: not given */
+	unsigned	 max_requests;	/* --max-requests; 0: no limit */
+	unsigned	 timeout;	/* --timeout */
+	bool		 max_given;
+};
+
+/* A server mode's process: its script, loaded once, and fresh. */
+struct persistent {
+	const struct options	*o;
+	const char		*script;
+	PyObject		*app;
+	char			 reason[REASON_MAX];
+	bool			 traceback;
+	struct stat		 st;	/* the script when it was loaded */
+	PyThreadState		*ts;	/* while no request runs */
+	int			 err_file;	/* FastCGI: a request's stderr */
+	int			 err_saved;	/* the process's stderr */
 };
 
 /* The script's own #! line. */
@@ -80,6 +105,8 @@ static int	 parse_argv(int, char *[], struct options *, char *, size_t,
 		    int *);
 static int	 parse_words(char *, struct options *, char *, size_t);
 static int	 option(char **, int, int *, struct options *, char *, size_t);
+static int	 server_option(size_t, const char *, const char *,
+		    struct options *, char *, size_t);
 static int	 gather_options(bool, int, char *[], const struct shebang *,
 		    struct options *, char *, size_t);
 static bool	 read_shebang(const char *, struct shebang *);
@@ -92,8 +119,16 @@ static void	 refuse(struct response *, const char *, const char *, int);
 static int	 check_interpreter(const char *, const struct shebang *);
 static int	 serve(const struct options *, const struct cgi_request *,
 		    struct response *, const char *, const char *, int);
+static int	 persist(struct options *, const char *, char *[]);
+static int	 persist_init(void *);
+static void	 persist_load(struct persistent *);
+static int	 persist_handle(void *, const struct srv_request *);
+static void	 persist_stderr(struct persistent *);
+static int	 persist_fini(void *, int);
+static void	 persist_fork(void *, int);
+static bool	 uint_arg(const char *, unsigned, unsigned, int, unsigned *);
 static int	 py_start(const char *, const char *, int, char *[],
-		    const struct options *);
+		    const struct options *, bool);
 static int	 path_add(PyObject *, const char *, Py_ssize_t);
 static int	 add_site_dirs(const struct options *);
 static int	 use_venv(const char *, bool *);
@@ -106,7 +141,9 @@ extern char	**environ;
 
 static const char synopsis[] =
     "usage: wsgi-cgi [-hV] [--check] [--debug] [--callable name] "
-    "[--python-path dir] [--venv dir] script [word ...]\n";
+    "[--python-path dir] [--venv dir] [--listen addr] [--socket-mode mode] "
+    "[--protocol name] [--workers n] [--max-requests n] [--timeout seconds] "
+    "script [word ...]\n";
 
 static void
 usage(FILE *f)
@@ -121,6 +158,17 @@ usage(FILE *f)
 		    "  --debug             put tracebacks in 500 responses\n"
 		    "  --python-path dir   put dir on sys.path (repeatable)\n"
 		    "  --venv dir          use a virtual environment\n"
+		    "server modes (also when fd 0 is a listening socket):\n"
+		    "  --listen addr       serve on /path, unix:path or "
+		    "host:port\n"
+		    "  --socket-mode mode  the Unix socket's mode (octal)\n"
+		    "  --protocol name     accept only fastcgi, scgi, uwsgi "
+		    "(repeatable)\n"
+		    "  --workers n         processes serving (default 1)\n"
+		    "  --max-requests n    a worker's requests before it is "
+		    "renewed\n"
+		    "  --timeout seconds   how long a peer may stall "
+		    "(default 60)\n"
 		    "  -h, --help          print this help and exit\n"
 		    "  -V, --version       print the version and exit\n", f);
 }
@@ -136,21 +184,22 @@ int
 main(int argc, char *argv[])
 {
 	struct options		 o = { "application", NULL, { NULL }, 0,
-				    false, false, false }, first_pass = o;
+				    false, false, false, NULL, 0, SRV_ALL, 0, 0,
+				    TIMEOUT_DEFAULT, false }, first_pass = o;
 	struct cgi_request	 req;
 	struct response		 resp;
 	struct shebang		 sb = { "", "", false };
-	const char		*script;
+	const char		*script = NULL;
 	char			 reason[REASON_MAX], label[LABEL_MAX];
 	char			 request[URI_MAX + 64];
-	int			 e, fd, in, first = argc;
+	int			 e, r, fd, in, first = argc;
 
 	/* RFC 3875 leaves fds 0-2 to the server: make sure they exist. */
 	fds_open();
 	program_invocation_short_name = (char *)"wsgi-cgi";
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EXIT_USAGE, "signal");
-	e = cgi_env_parse(environ, &req);
+	e = cgi_env_parse(environ, &req, false);
 
 	/* From a shell, argv has the options: --help, --version, mistakes. */
 	if (!req.gateway) {
@@ -171,12 +220,22 @@ main(int argc, char *argv[])
 			usage(stderr);
 			return EXIT_USAGE;
 		}
+		script = argv[first];
+		(void)read_shebang(script, &sb);
+		if ((r = gather_options(false, argc, argv, &sb, &o, reason,
+		    sizeof(reason))) != OPT_OK) {
+			if (r != OPT_ERROR)
+				(void)snprintf(reason, sizeof(reason), "--help "
+				    "and --version belong on the command line "
+				    "only");
+			warnx("%s: %s", script, reason);
+			return EXIT_USAGE;
+		}
+		/* php-cgi's convention: fd 0 listening is a gateway server. */
+		if (o.listen != NULL || server_fd0_listening())
+			return persist(&o, script, argv);
 	}
 
-	/* php-cgi's lesson: fd 0 listening is FastCGI; never block on it. */
-	if (getpeername(STDIN_FILENO, NULL, NULL) < 0 && errno == ENOTCONN)
-		errx(EXIT_USAGE, "stdin is a listening socket (FastCGI?): "
-		    "wsgi-cgi speaks CGI only");
 	if (fds_private(&fd, &in) < 0)
 		err(EXIT_USAGE, "dup");
 	resp_init(&resp, fd, "wsgi-cgi");
@@ -195,28 +254,20 @@ main(int argc, char *argv[])
 	if (req.gateway)
 		script = choose_script(argc, argv, &req, &sb, reason,
 		    sizeof(reason));
-	else {
-		script = argv[first];
-		(void)read_shebang(script, &sb);
-	}
 	if (script == NULL) {
 		refuse(&resp, request, reason, 500);
 		return EXIT_FAILED;
 	}
 	(void)snprintf(label, sizeof(label), "%s: %s", script, request);
 	resp.name = label;
-	if ((e = gather_options(req.gateway, argc, argv, &sb, &o, reason,
-	    sizeof(reason))) != OPT_OK) {
-		if (e != OPT_ERROR)
+	/* Under a server every outcome is a response. */
+	if (req.gateway && (r = gather_options(true, argc, argv, &sb, &o,
+	    reason, sizeof(reason))) != OPT_OK) {
+		if (r != OPT_ERROR)
 			(void)snprintf(reason, sizeof(reason), "--help and "
 			    "--version belong on the command line only");
-		/* Under a server every outcome is a response. */
-		if (req.gateway) {
-			refuse(&resp, label, reason, 500);
-			return EXIT_FAILED;
-		}
-		warnx("%s: %s", script, reason);
-		return EXIT_USAGE;
+		refuse(&resp, label, reason, 500);
+		return EXIT_FAILED;
 	}
 	/* From a shell, --check is about the script, not a request. */
 	if (o.check && !req.gateway)
@@ -232,10 +283,10 @@ main(int argc, char *argv[])
 	    script, "nph-", 4) == 0;
 
 	if (req.gateway)
-		e = py_start(script, label, 0, NULL, &o);
+		e = py_start(script, label, 0, NULL, &o, true);
 	else
 		e = py_start(script, label, argc - first - 1, argv + first + 1,
-		    &o);
+		    &o, true);
 	if (e < 0) {
 		/* py_start() has said why. */
 		if (!o.check)
@@ -254,51 +305,274 @@ static int
 serve(const struct options *o, const struct cgi_request *req,
     struct response *resp, const char *script, const char *label, int in)
 {
-	PyObject	*app = NULL, *input = NULL, *env = NULL, *sr = NULL;
-	char		 reason[REASON_MAX];
-	bool		 tb;
-	int		 rc = EXIT_FAILED;
+	struct wsgi_call	 call;
+	PyObject		*app;
+	char			 reason[REASON_MAX];
+	bool			 tb;
+	int			 rc;
 
-	if (!o->check && (sr = wsgi_request_new(resp, label, o->debug)) ==
-	    NULL) {
-		wsgi_report(label, "cannot start the request", true);
-		(void)resp_fail(resp, 500, NULL, 0);
-		return EXIT_FAILED;
-	}
 	app = script_load(script, o->callable, o->named, reason,
 	    sizeof(reason), &tb);
 	if (o->check) {
 		if (app == NULL)
 			wsgi_report(label, reason, tb);
-		rc = app == NULL ? EXIT_FAILED : 0;
-		goto out;
+		Py_XDECREF(app);
+		return app == NULL ? EXIT_FAILED : 0;
 	}
-	if (app == NULL) {
-		wsgi_fail(sr, reason, tb);
-		goto out;
-	}
+	memset(&call, 0, sizeof(call));
+	call.app = app;
+	call.reason = reason;
+	call.traceback = tb;
+	call.envp = environ;
+	call.req = req;
+	call.src.fd = in;
 	/* A body from a terminal is empty: never wait for a user typing. */
-	if (!req->gateway && isatty(in))
-		input = wsgi_input_new(in, true, 0);
-	else
-		input = wsgi_input_new(in, req->has_length,
-		    req->content_length);
-	if (input == NULL || (env = wsgi_environ(environ, req, input)) ==
-	    NULL) {
-		wsgi_fail(sr, "cannot build environ", true);
+	call.bounded = req->has_length || (!req->gateway && isatty(in));
+	call.length = req->has_length ? req->content_length : 0;
+	call.label = label;
+	call.debug = o->debug;
+	call.run_once = true;
+	call.multiprocess = true;
+	rc = wsgi_serve(&call, resp);
+	Py_XDECREF(app);
+	return rc;
+}
+
+/*
+ * Server modes (fd 0 a listening socket, or --listen): the script is
+ * served persistently.  lighttpd and php-cgi's PHP_FCGI_CHILDREN and
+ * PHP_FCGI_MAX_REQUESTS are honoured when a server spawned us and no
+ * option says otherwise.  fd 1 goes to the error log, as under CGI.
+ */
+static int
+persist(struct options *o, const char *script, char *argv[])
+{
+	struct srv_options	 so;
+	struct persistent	 p;
+	const char		*v;
+
+	if (o->check)
+		errx(EXIT_USAGE, "--check does not serve: leave out --listen");
+	if (o->listen == NULL && o->workers == 0 &&
+	    (v = getenv("PHP_FCGI_CHILDREN")) != NULL &&
+	    !uint_arg(v, 1, WORKERS_MAX, 10, &o->workers))
+		errx(EXIT_USAGE, "PHP_FCGI_CHILDREN=%s: not 1-%d", v,
+		    WORKERS_MAX);
+	if (o->listen == NULL && !o->max_given &&
+	    (v = getenv("PHP_FCGI_MAX_REQUESTS")) != NULL &&
+	    !uint_arg(v, 0, UINT_MAX, 10, &o->max_requests))
+		errx(EXIT_USAGE, "PHP_FCGI_MAX_REQUESTS=%s: not a number", v);
+	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		err(EXIT_USAGE, "dup2");
+	memset(&p, 0, sizeof(p));
+	p.o = o;
+	p.script = script;
+	memset(&so, 0, sizeof(so));
+	so.listen = o->listen;
+	so.socket_mode = o->socket_mode;
+	so.protocols = o->protocols;
+	so.workers = o->workers == 0 ? 1 : o->workers;
+	so.max_requests = o->max_requests;
+	so.timeout = o->timeout;
+	so.argv = argv;
+	so.init = persist_init;
+	so.handle = persist_handle;
+	so.fini = persist_fini;
+	so.fork = persist_fork;
+	so.ctx = &p;
+	return server_run(&so);
+}
+
+/* In each serving process: the interpreter, and the script loaded once. */
+static int
+persist_init(void *ctx)
+{
+	struct persistent	*p = ctx;
+
+	if (py_start(p->script, p->script, 0, NULL, p->o, false) < 0)
+		return -1;
+	p->err_file = memfd_create("wsgi-cgi-stderr", MFD_CLOEXEC);
+	p->err_saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	persist_load(p);
+	if (p->app == NULL)
+		wsgi_report(p->script, p->reason, p->traceback);
+	p->ts = PyEval_SaveThread();
+	return 0;
+}
+
+/*
+ * The script (again), when it was not loaded or its file changed since:
+ * an edit or a touch is served by the next request.  A script that does
+ * not load is tried again at each request, which answers 500 meanwhile.
+ */
+static void
+persist_load(struct persistent *p)
+{
+	struct stat	st;
+
+	if (stat(p->script, &st) == 0 && p->app != NULL &&
+	    st.st_dev == p->st.st_dev && st.st_ino == p->st.st_ino &&
+	    st.st_size == p->st.st_size &&
+	    st.st_mtim.tv_sec == p->st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == p->st.st_mtim.tv_nsec &&
+	    st.st_ctim.tv_sec == p->st.st_ctim.tv_sec &&
+	    st.st_ctim.tv_nsec == p->st.st_ctim.tv_nsec)
+		return;
+	Py_CLEAR(p->app);
+	p->st = st;
+	p->app = script_load(p->script, p->o->callable, p->o->named,
+	    p->reason, sizeof(p->reason), &p->traceback);
+}
+
+/* One request of a server mode, through the same core as CGI's. */
+static int
+persist_handle(void *ctx, const struct srv_request *sr)
+{
+	struct persistent	*p = ctx;
+	struct cgi_request	 req;
+	struct response		 resp;
+	struct wsgi_call	 call;
+	char			 request[URI_MAX + 64], label[LABEL_MAX];
+	char			 reason[REASON_MAX];
+	int			 e, rc = EXIT_FAILED;
+
+	PyEval_RestoreThread(p->ts);
+	e = cgi_env_parse(sr->envp, &req, true);
+	label_request(&req, request, sizeof(request));
+	(void)snprintf(label, sizeof(label), "%s: %s", p->script, request);
+	resp_init(&resp, sr->fd, label);
+	/* The connection is the server's; SCGI and uwsgi end by shutdown. */
+	resp.keep = true;
+	resp.shut = sr->proto != SRV_FASTCGI;
+	resp.fcgi_id = sr->fcgi_id;
+	resp.aborted = sr->proto == SRV_FASTCGI ? sr->aborted : NULL;
+	resp.wait_ms = sr->wait_ms;
+	/* FastCGI: stderr goes to the web server's log in STDERR records. */
+	if (sr->proto == SRV_FASTCGI && p->err_file >= 0 &&
+	    p->err_saved >= 0 && fflush(stderr) == 0 &&
+	    dup2(p->err_file, STDERR_FILENO) >= 0)
+		resp.stderr_fd = p->err_file;
+	resp.status_line = sr->proto == SRV_UWSGI;
+	resp.head = req.head;
+	resp.protocol = req.protocol;
+	resp.proto_major = req.included ? 1 : req.proto_major;
+	resp.proto_minor = req.included ? 0 : req.proto_minor;
+	if (e != CGI_OK) {
+		(void)snprintf(reason, sizeof(reason), "bad request "
+		    "variables: %s", cgi_env_strerror(e));
+		refuse(&resp, label, reason, cgi_env_status(e));
 		goto out;
 	}
-	rc = wsgi_run(sr, app, env);
+	persist_load(p);
+	memset(&call, 0, sizeof(call));
+	call.app = p->app;
+	call.reason = p->reason;
+	call.traceback = p->traceback;
+	call.envp = sr->envp;
+	call.req = &req;
+	call.src.fd = sr->fd;
+	call.src.read = sr->read;
+	call.src.ctx = sr->ctx;
+	/* The protocol frames the body: CONTENT_LENGTH, or none. */
+	call.bounded = true;
+	call.length = req.has_length ? req.content_length : 0;
+	call.label = label;
+	call.debug = p->o->debug;
+	call.run_once = false;
+	call.multiprocess = p->o->workers > 1;
+	rc = wsgi_serve(&call, &resp);
 out:
-	if (sr != NULL)
-		wsgi_request_end(sr);
-	if (input != NULL)
-		wsgi_input_detach(input);
-	Py_XDECREF(app);
-	Py_XDECREF(input);
-	Py_XDECREF(env);
-	Py_XDECREF(sr);
+	if (resp.stderr_fd >= 0)
+		persist_stderr(p);
+	p->ts = PyEval_SaveThread();
 	return rc;
+}
+
+/*
+ * The master forks a worker: through PyOS_*Fork, so that Python's own
+ * at-fork hooks run; with the objects made so far frozen (gc.freeze), so
+ * that collections in the worker do not write to the pages it shares.
+ * Each worker has its own file for FastCGI stderr.
+ */
+static void
+persist_fork(void *ctx, int stage)
+{
+	struct persistent	*p = ctx;
+	PyObject		*gc, *r;
+
+	switch (stage) {
+	case SRV_FORK_BEFORE:
+		PyEval_RestoreThread(p->ts);
+		if ((gc = PyImport_ImportModule("gc")) != NULL) {
+			r = PyObject_CallMethod(gc, "freeze", NULL);
+			Py_XDECREF(r);
+			Py_DECREF(gc);
+		}
+		PyErr_Clear();
+		PyOS_BeforeFork();
+		break;
+	case SRV_FORK_PARENT:
+		PyOS_AfterFork_Parent();
+		p->ts = PyEval_SaveThread();
+		break;
+	default:
+		PyOS_AfterFork_Child();
+		if (p->err_file >= 0)
+			(void)close(p->err_file);
+		p->err_file = memfd_create("wsgi-cgi-stderr", MFD_CLOEXEC);
+		p->ts = PyEval_SaveThread();
+		break;
+	}
+}
+
+/* A graceful end: the application's atexit handlers run, as at exit. */
+static int
+persist_fini(void *ctx, int rc)
+{
+	struct persistent	*p = ctx;
+
+	PyEval_RestoreThread(p->ts);
+	Py_CLEAR(p->app);
+	return py_stop(rc);
+}
+
+/*
+ * After a FastCGI request: stderr is the process's again, and what was
+ * written after its END_REQUEST (an error in close()) goes there.
+ */
+static void
+persist_stderr(struct persistent *p)
+{
+	char	buf[8192];
+	ssize_t	n;
+	off_t	off = 0;
+
+	(void)fflush(stderr);
+	(void)dup2(p->err_saved, STDERR_FILENO);
+	while ((n = pread(p->err_file, buf, sizeof(buf), off)) > 0) {
+		if (write(STDERR_FILENO, buf, (size_t)n) != n)
+			break;
+		off += n;
+	}
+	if (off > 0)
+		(void)ftruncate(p->err_file, 0);
+}
+
+/* s as a whole number from min to max in base; false if it is not. */
+static bool
+uint_arg(const char *s, unsigned min, unsigned max, int base, unsigned *out)
+{
+	unsigned long	v;
+	char		*end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, base);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return false;
+	*out = (unsigned)v;
+	return true;
 }
 
 /* Any of fds 0-2 that is closed is opened on /dev/null (slowcgi). */
@@ -404,7 +678,9 @@ option(char **argv, int argc, int *i, struct options *o, char *why,
     size_t len)
 {
 	static const char *const valued[] = {
-		"--callable", "--python-path", "--venv"
+		"--callable", "--python-path", "--venv", "--listen",
+		"--socket-mode", "--protocol", "--workers", "--max-requests",
+		"--timeout"
 	};
 	const char	*arg = argv[*i], *val = NULL;
 	size_t		 n, k;
@@ -439,18 +715,72 @@ option(char **argv, int argc, int *i, struct options *o, char *why,
 		(void)snprintf(why, len, "%.*s needs a value", (int)n, arg);
 		return OPT_ERROR;
 	}
-	if (k == 0) {
+	switch (k) {
+	case 0:
 		o->callable = val;
 		o->named = true;
-	} else if (k == 2)
-		o->venv = val;
-	else if (o->npaths == PATHS_MAX) {
-		(void)snprintf(why, len, "--python-path: at most %d",
-		    PATHS_MAX);
-		return OPT_ERROR;
-	} else
+		break;
+	case 1:
+		if (o->npaths == PATHS_MAX) {
+			(void)snprintf(why, len, "--python-path: at most %d",
+			    PATHS_MAX);
+			return OPT_ERROR;
+		}
 		o->paths[o->npaths++] = val;
+		break;
+	case 2:
+		o->venv = val;
+		break;
+	case 3:
+		o->listen = val;
+		break;
+	default:
+		return server_option(k, valued[k], val, o, why, len);
+	}
 	return OPT_OK;
+}
+
+/* The numeric and protocol options of the server modes (option()'s k). */
+static int
+server_option(size_t k, const char *name, const char *val,
+    struct options *o, char *why, size_t len)
+{
+	static const char *const names[] = { "fastcgi", "scgi", "uwsgi" };
+	static const unsigned bits[] = { SRV_FASTCGI, SRV_SCGI, SRV_UWSGI };
+	static bool	 restricted;
+	size_t		 i;
+	bool		 ok = false;
+
+	switch (k) {
+	case 4:
+		ok = uint_arg(val, 0, 07777, 8, &o->socket_mode);
+		break;
+	case 5:
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strcmp(val, names[i]) == 0) {
+				/* The first --protocol restricts; more add. */
+				if (!restricted)
+					o->protocols = 0;
+				restricted = true;
+				o->protocols |= bits[i];
+				ok = true;
+			}
+		break;
+	case 6:
+		ok = uint_arg(val, 1, WORKERS_MAX, 10, &o->workers);
+		break;
+	case 7:
+		ok = uint_arg(val, 0, UINT_MAX, 10, &o->max_requests);
+		o->max_given = true;
+		break;
+	case 8:
+		ok = uint_arg(val, 1, 86400, 10, &o->timeout);
+		break;
+	}
+	if (!ok)
+		(void)snprintf(why, len, "%s: %.100s is not a valid value",
+		    name, val);
+	return ok ? OPT_OK : OPT_ERROR;
 }
 
 /*
@@ -720,7 +1050,7 @@ check_interpreter(const char *script, const struct shebang *sb)
  */
 static int
 py_start(const char *script, const char *label, int nwords, char *words[],
-    const struct options *o)
+    const struct options *o, bool cgi)
 {
 	PyPreConfig	 pre;
 	PyConfig	 c;
@@ -755,7 +1085,7 @@ py_start(const char *script, const char *label, int nwords, char *words[],
 	PyConfig_Clear(&c);
 	if (PyStatus_Exception(st))
 		goto fail;
-	if (wsgi_ready() < 0 || wsgi_catch_sigterm() < 0 ||
+	if (wsgi_ready() < 0 || (cgi && wsgi_catch_sigterm() < 0) ||
 	    add_site_dirs(o) < 0) {
 		wsgi_report(label, "cannot start Python", true);
 		return -1;

@@ -52,8 +52,27 @@ struct file_wrapper {
 	Py_ssize_t	 blksize;
 };
 
+enum wsgi_key {
+	W_VERSION,
+	W_URL_SCHEME,
+	W_INPUT,
+	W_ERRORS,
+	W_MULTITHREAD,
+	W_MULTIPROCESS,
+	W_RUN_ONCE,
+	W_FILE_WRAPPER,
+	W_INPUT_TERMINATED,
+	W_COUNT
+};
+
+static int	 wsgi_keys(void);
+static int	 key_set(PyObject *, enum wsgi_key, PyObject *);
 static int	 env_set(PyObject *, const char *, PyObject *);
 static PyObject	*env_value(const char *, size_t, const char *);
+static PyObject	*wsgi_request_new(struct response *, const char *, bool);
+static void	 wsgi_request_end(PyObject *);
+static int	 wsgi_run(PyObject *, PyObject *, PyObject *);
+static void	 wsgi_fail(PyObject *, const char *, bool);
 static void	 lock(struct start_response *);
 static void	 unlock(struct start_response *);
 static int	 raise_resp(struct start_response *, int, int);
@@ -80,6 +99,21 @@ static char	*format_traceback(PyObject *, PyObject *, PyObject *,
 		    size_t *);
 static void	 on_sigterm(int);
 static PyObject	*sigterm_raise(PyObject *, PyObject *const *, Py_ssize_t);
+
+static const char *const key_text[W_COUNT] = {
+	[W_VERSION] = "wsgi.version",
+	[W_URL_SCHEME] = "wsgi.url_scheme",
+	[W_INPUT] = "wsgi.input",
+	[W_ERRORS] = "wsgi.errors",
+	[W_MULTITHREAD] = "wsgi.multithread",
+	[W_MULTIPROCESS] = "wsgi.multiprocess",
+	[W_RUN_ONCE] = "wsgi.run_once",
+	[W_FILE_WRAPPER] = "wsgi.file_wrapper",
+	[W_INPUT_TERMINATED] = "wsgi.input_terminated",
+};
+
+/* Owned by this file for the process's life (wsgi_keys()). */
+static PyObject	*keys[W_COUNT], *version, *scheme_http, *scheme_https;
 
 /* The result's close() is running: it must finish, SIGTERM or not. */
 static bool	 closing;
@@ -195,6 +229,41 @@ sigterm_raise(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
 	return NULL;
 }
 
+/*
+ * The wsgi.* keys and their constant values, made once per process (a
+ * server mode builds an environ per request) and interned, so that the
+ * application's own lookups compare pointers.
+ */
+static int
+wsgi_keys(void)
+{
+	size_t	i;
+
+	if (version != NULL)
+		return 0;
+	for (i = 0; i < W_COUNT; i++)
+		if ((keys[i] = PyUnicode_InternFromString(key_text[i])) == NULL)
+			return -1;
+	if ((scheme_http = PyUnicode_InternFromString("http")) == NULL ||
+	    (scheme_https = PyUnicode_InternFromString("https")) == NULL ||
+	    (version = Py_BuildValue("(ii)", 1, 0)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Stores v (a new reference, stolen; NULL means it failed) under keys[k]. */
+static int
+key_set(PyObject *d, enum wsgi_key k, PyObject *v)
+{
+	int	rc;
+
+	if (v == NULL)
+		return -1;
+	rc = PyDict_SetItem(d, keys[k], v);
+	Py_DECREF(v);
+	return rc;
+}
+
 /* Stores v (a new reference, stolen; NULL means it failed) under key. */
 static int
 env_set(PyObject *d, const char *key, PyObject *v)
@@ -222,14 +291,15 @@ env_value(const char *name, size_t len, const char *value)
 }
 
 /*
- * Every variable of the process environment (the first of a name wins), the
- * request's ones as bytes-in-str (PEP 3333), then the shell defaults and the
- * wsgi.* keys.  input is borrowed.
+ * Every variable of the request (the process environment under CGI; the
+ * first of a name wins), the request's ones as bytes-in-str (PEP 3333), then
+ * the shell defaults and the wsgi.* keys.  input is borrowed.
  */
 PyObject *
-wsgi_environ(char *const envp[], const struct cgi_request *req,
-    PyObject *input)
+wsgi_environ(const struct wsgi_call *call, PyObject *input)
 {
+	char *const			*envp = call->envp;
+	const struct cgi_request	*req = call->req;
 	PyObject	*d = NULL, *key = NULL, *val = NULL, *result = NULL;
 	PyObject	*errors;
 	const char	*eq;
@@ -258,17 +328,19 @@ wsgi_environ(char *const envp[], const struct cgi_request *req,
 	if ((errors = PySys_GetObject("stderr")) == NULL)	/* borrowed */
 		errors = Py_None;
 	/* Each new reference is taken where env_set() steals it. */
-	if (env_set(d, "wsgi.version", Py_BuildValue("(ii)", 1, 0)) < 0 ||
-	    env_set(d, "wsgi.url_scheme", PyUnicode_FromString(req->https ?
-	    "https" : "http")) < 0 ||
-	    env_set(d, "wsgi.input", Py_NewRef(input)) < 0 ||
-	    env_set(d, "wsgi.errors", Py_NewRef(errors)) < 0 ||
-	    env_set(d, "wsgi.multithread", PyBool_FromLong(0)) < 0 ||
-	    env_set(d, "wsgi.multiprocess", PyBool_FromLong(1)) < 0 ||
-	    env_set(d, "wsgi.run_once", PyBool_FromLong(1)) < 0 ||
-	    env_set(d, "wsgi.file_wrapper",
+	if (wsgi_keys() < 0 ||
+	    key_set(d, W_VERSION, Py_NewRef(version)) < 0 ||
+	    key_set(d, W_URL_SCHEME, Py_NewRef(req->https ? scheme_https :
+	    scheme_http)) < 0 ||
+	    key_set(d, W_INPUT, Py_NewRef(input)) < 0 ||
+	    key_set(d, W_ERRORS, Py_NewRef(errors)) < 0 ||
+	    key_set(d, W_MULTITHREAD, PyBool_FromLong(0)) < 0 ||
+	    key_set(d, W_MULTIPROCESS, PyBool_FromLong(call->multiprocess)) <
+	    0 ||
+	    key_set(d, W_RUN_ONCE, PyBool_FromLong(call->run_once)) < 0 ||
+	    key_set(d, W_FILE_WRAPPER,
 	    Py_NewRef((PyObject *)&FileWrapperType)) < 0 ||
-	    env_set(d, "wsgi.input_terminated", PyBool_FromLong(1)) < 0)
+	    key_set(d, W_INPUT_TERMINATED, PyBool_FromLong(1)) < 0)
 		goto out;
 	result = d;
 	d = NULL;
@@ -280,10 +352,47 @@ out:
 }
 
 /*
+ * One request, from its variables to the end of its response, the same
+ * under CGI and in every server mode.  Returns the exit status a CGI
+ * program has: 0 for a complete response, 1 otherwise.
+ */
+int
+wsgi_serve(const struct wsgi_call *call, struct response *resp)
+{
+	PyObject	*input = NULL, *env = NULL, *sr = NULL;
+	int		 rc = 1;
+
+	if ((sr = wsgi_request_new(resp, call->label, call->debug)) == NULL) {
+		wsgi_report(call->label, "cannot start the request", true);
+		(void)resp_fail(resp, 500, NULL, 0);
+		return 1;
+	}
+	if (call->app == NULL) {
+		wsgi_fail(sr, call->reason, call->traceback);
+		goto out;
+	}
+	if ((input = wsgi_input_new(&call->src, call->bounded,
+	    call->length)) == NULL ||
+	    (env = wsgi_environ(call, input)) == NULL) {
+		wsgi_fail(sr, "cannot build environ", true);
+		goto out;
+	}
+	rc = wsgi_run(sr, call->app, env);
+out:
+	wsgi_request_end(sr);
+	if (input != NULL)
+		wsgi_input_detach(input);
+	Py_XDECREF(input);
+	Py_XDECREF(env);
+	Py_XDECREF(sr);
+	return rc;
+}
+
+/*
  * The request's state, owning the response from here on (resp is left
  * empty).  label names the script and the request in every message.
  */
-PyObject *
+static PyObject *
 wsgi_request_new(struct response *resp, const char *label, bool debug)
 {
 	struct start_response	*sr;
@@ -309,7 +418,7 @@ wsgi_request_new(struct response *resp, const char *label, bool debug)
  * application never answered) and closed, and what the application may
  * still hold (write, start_response) is detached.
  */
-void
+static void
 wsgi_request_end(PyObject *self)
 {
 	struct start_response	*sr = (struct start_response *)self;
@@ -372,7 +481,7 @@ raise_resp(struct start_response *sr, int e, int saved)
  * Calls the application once and sends what it returns.  Returns the exit
  * status: 0 for a complete response, 1 otherwise.
  */
-int
+static int
 wsgi_run(PyObject *self, PyObject *app, PyObject *environ)
 {
 	struct start_response	*sr = (struct start_response *)self;
@@ -418,7 +527,7 @@ out:
  * Reports the pending exception (or, with no exception, just the reason),
  * then answers 500 if nothing was sent yet, or cuts the response short.
  */
-void
+static void
 wsgi_fail(PyObject *self, const char *reason, bool traceback)
 {
 	struct start_response	*sr = (struct start_response *)self;

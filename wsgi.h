@@ -11,30 +11,51 @@
 #endif
 #include <Python.h>
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
 struct cgi_request;
 struct response;
 
+/* Where the body comes from: read(2) of fd, or read(ctx, ...) if set. */
+struct wsgi_source {
+	int		 fd;
+	ssize_t		(*read)(void *, void *, size_t);
+	void		*ctx;
+};
+
+/* One request: what wsgi_serve() needs to run it. */
+struct wsgi_call {
+	PyObject			*app;	/* NULL: reason says why */
+	const char			*reason;
+	bool				 traceback;	/* one is pending */
+	char *const			*envp;	/* environ's variables */
+	const struct cgi_request	*req;
+	struct wsgi_source		 src;	/* the body */
+	bool				 bounded;
+	uint64_t			 length;
+	const char			*label;	/* "script: METHOD URI" */
+	bool				 debug;
+	bool				 run_once;
+	bool				 multiprocess;
+};
+
 /*
  * A request is a Python object (the application's start_response) that owns
- * the response from wsgi_request_new() on; wsgi_request_end() finishes it and
- * detaches it, so what the application keeps raises a clear error after.
+ * the response while wsgi_serve() runs it; at its end it is finished and
+ * detached, so what the application keeps raises a clear error after.
  */
 int		 wsgi_ready(void);
 int		 wsgi_catch_sigterm(void);
-PyObject	*wsgi_request_new(struct response *, const char *, bool);
-void		 wsgi_request_end(PyObject *);
-PyObject	*wsgi_environ(char *const[], const struct cgi_request *,
-		    PyObject *);
-int		 wsgi_run(PyObject *, PyObject *, PyObject *);
-void		 wsgi_fail(PyObject *, const char *, bool);
+int		 wsgi_serve(const struct wsgi_call *, struct response *);
+PyObject	*wsgi_environ(const struct wsgi_call *, PyObject *);
 void		 wsgi_report(const char *, const char *, bool);
 
 /* wsgi_input.c */
 int		 wsgi_input_ready(void);
-PyObject	*wsgi_input_new(int, bool, uint64_t);
+PyObject	*wsgi_input_new(const struct wsgi_source *, bool, uint64_t);
 void		 wsgi_input_detach(PyObject *);
 
 #endif /* WSGI_H */

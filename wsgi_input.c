@@ -22,7 +22,7 @@
 
 struct input {
 	PyObject_HEAD
-	int		 fd;		/* -1: detached, the request is over */
+	struct wsgi_source src;		/* src.fd -1: the request is over */
 	bool		 bounded;	/* CONTENT_LENGTH was given */
 	bool		 eof;
 	uint64_t	 remaining;	/* unread bytes of CONTENT_LENGTH */
@@ -76,15 +76,18 @@ wsgi_input_ready(void)
 	return PyType_Ready(&InputType);
 }
 
-/* A reader of fd; bounded to length bytes when bounded is true. */
+/*
+ * A reader of src (read(2) of its fd, or its read function); bounded to
+ * length bytes when bounded is true.
+ */
 PyObject *
-wsgi_input_new(int fd, bool bounded, uint64_t length)
+wsgi_input_new(const struct wsgi_source *src, bool bounded, uint64_t length)
 {
 	struct input	*in;
 
 	if ((in = PyObject_New(struct input, &InputType)) == NULL)
 		return NULL;
-	in->fd = fd;
+	in->src = *src;
 	in->bounded = bounded;
 	in->remaining = length;
 	in->eof = bounded && length == 0;
@@ -99,7 +102,8 @@ wsgi_input_detach(PyObject *self)
 {
 	struct input	*in = (struct input *)self;
 
-	in->fd = -1;
+	in->src.fd = -1;
+	in->src.read = NULL;
 	in->eof = true;
 	in->pos = in->len = 0;
 }
@@ -107,7 +111,7 @@ wsgi_input_detach(PyObject *self)
 static int
 check_open(const struct input *in)
 {
-	if (in->fd >= 0)
+	if (in->src.fd >= 0)
 		return 0;
 	PyErr_SetString(PyExc_ValueError, "wsgi.input: the request has "
 	    "ended");
@@ -130,7 +134,8 @@ raw_read(struct input *in, char *dst, size_t n)
 		n = (size_t)in->remaining;
 	for (;;) {
 		Py_BEGIN_ALLOW_THREADS
-		r = read(in->fd, dst, n);
+		r = in->src.read != NULL ? in->src.read(in->src.ctx, dst, n) :
+		    read(in->src.fd, dst, n);
 		Py_END_ALLOW_THREADS
 		if (r >= 0 || errno != EINTR)
 			break;

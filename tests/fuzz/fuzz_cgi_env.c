@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		envp[count++] = p;
 	envp[count] = NULL;
 
-	e = cgi_env_parse(envp, &req);
+	e = cgi_env_parse(envp, &req, false);
 	if (cgi_env_strerror(e) == NULL || (cgi_env_status(e) != 400 &&
 	    cgi_env_status(e) != 500))
 		abort();

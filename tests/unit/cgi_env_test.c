@@ -25,7 +25,7 @@ parse(struct cgi_request *req, const char *a, const char *b, const char *c)
 		if (b != NULL)
 			envp[2] = (char *)(uintptr_t)c;
 	}
-	return cgi_env_parse(envp, req);
+	return cgi_env_parse(envp, req, false);
 }
 
 static const char *

@@ -1,0 +1,1034 @@
+/*
+ * Server modes: the listening socket, the workers that share it, graceful
+ * stop and reload, and reading each request from its connection in the
+ * protocol its first byte names (FastCGI, SCGI, uwsgi).  No Python here:
+ * a request is handed to the caller's handle(), its body through a read
+ * function that runs without the interpreter's lock.
+ * SPDX-License-Identifier: MIT
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fcgi.h"
+#include "params.h"
+#include "scgi.h"
+#include "server.h"
+#include "uwsgi.h"
+
+#define BACKLOG		1024
+#define CONN_BUF	65536
+#define RESPAWN_PAUSE	1	/* seconds between crashing workers */
+#define PEER_MAX	128
+#define ACCEPT_WAKE	1	/* seconds */
+
+/* A connection and what has been read from it but not used yet. */
+struct conn {
+	int		 fd;
+	char		 peer[PEER_MAX];
+	unsigned char	 buf[CONN_BUF];
+	size_t		 pos;
+	size_t		 len;
+	/* FastCGI */
+	unsigned	 id;		/* the request's id; 0: none */
+	bool		 keep;		/* FCGI_KEEP_CONN */
+	bool		 stdin_eof;
+	bool		 aborted;
+	size_t		 stdin_left;	/* of the current STDIN record */
+	size_t		 pad_left;
+	unsigned	 workers;
+	int		 wait_ms;	/* how long a peer may stall */
+	/* SCGI, uwsgi: the body's bytes still to come */
+	uint64_t	 body_left;
+};
+
+static int	 listen_on(const char *, unsigned);
+static int	 listen_unix(const char *, unsigned);
+static int	 listen_inet(const char *);
+static bool	 adopt_fd0(const struct sockaddr *, socklen_t);
+static void	 on_signal(int);
+static int	 catch_signals(bool);
+static int	 master(const struct srv_options *);
+static pid_t	 spawn(const struct srv_options *);
+static void	 stop_all(pid_t *, unsigned);
+static int	 worker(const struct srv_options *, bool);
+static void	 reexec(const struct srv_options *);
+static void	 serve_conn(const struct srv_options *, int, unsigned *);
+static ssize_t	 conn_fill(struct conn *);
+static ssize_t	 conn_read(struct conn *, void *, size_t);
+static int	 conn_exact(struct conn *, void *, size_t);
+static ssize_t	 conn_some(struct conn *, void *, size_t);
+static int	 conn_write(struct conn *, const void *, size_t);
+static int	 serve_scgi(const struct srv_options *, struct conn *);
+static int	 serve_uwsgi(const struct srv_options *, struct conn *);
+static ssize_t	 body_read(void *, void *, size_t);
+static int	 serve_fcgi(const struct srv_options *, struct conn *,
+		    unsigned *);
+static int	 fcgi_request(struct conn *, struct params *);
+static int	 fcgi_manage(struct conn *, const struct fcgi_header *,
+		    const unsigned char *);
+static ssize_t	 fcgi_stdin(void *, void *, size_t);
+static int	 fcgi_drain(struct conn *);
+static int	 skip(struct conn *, size_t);
+static const char *peer(struct conn *);
+static void	 logmsg(bool, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static volatile sig_atomic_t	 stopping, reloading, child_exited;
+static int			 log_fd = STDERR_FILENO;
+static const char		*unix_path;	/* ours to unlink */
+
+/* php-cgi's test: fd 0 is a listening socket when a server spawned us. */
+bool
+server_fd0_listening(void)
+{
+	int		on = 0;
+	socklen_t	len = sizeof(on);
+
+	return getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &on,
+	    &len) == 0 && on;
+}
+
+bool
+server_stopping(void)
+{
+	return stopping != 0;
+}
+
+/*
+ * Serves until a SIGTERM: the listening socket on fd 0 (bound here for
+ * --listen), one process or a master and its workers.
+ */
+int
+server_run(const struct srv_options *o)
+{
+	int	fd, rc;
+
+	if (o->listen != NULL) {
+		if ((fd = listen_on(o->listen, o->socket_mode)) < 0)
+			return 2;
+		if (fd != STDIN_FILENO) {
+			if (dup2(fd, STDIN_FILENO) < 0)
+				err(2, "dup2");
+			(void)close(fd);
+		}
+	}
+	if (catch_signals(o->workers > 1) < 0)
+		err(2, "sigaction");
+	/* A FastCGI request's stderr is its own; the server's stays ours. */
+	if ((log_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) < 0)
+		log_fd = STDERR_FILENO;
+	rc = o->workers > 1 ? master(o) : worker(o, false);
+	if (unix_path != NULL)
+		(void)unlink(unix_path);
+	return rc;
+}
+
+/* ADDR: an absolute path or unix:PATH, or HOST:PORT. */
+static int
+listen_on(const char *addr, unsigned mode)
+{
+	if (strncmp(addr, "unix:", 5) == 0)
+		return listen_unix(addr + 5, mode);
+	if (addr[0] == '/')
+		return listen_unix(addr, mode);
+	return listen_inet(addr);
+}
+
+static int
+listen_unix(const char *path, unsigned mode)
+{
+	struct sockaddr_un	sun;
+	struct stat		st;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		warnx("--listen %s: the path is too long", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	/* Executed again on SIGHUP: the socket is already on fd 0. */
+	if (adopt_fd0((struct sockaddr *)&sun, sizeof(sun)))
+		return STDIN_FILENO;
+	/* A socket left by a server that died is replaced; a file is not. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		(void)unlink(path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    (mode != 0 && chmod(path, (mode_t)mode) < 0) ||
+	    listen(fd, BACKLOG) < 0) {
+		warn("--listen %s", path);
+		if (fd >= 0)
+			(void)close(fd);
+		return -1;
+	}
+	unix_path = path;
+	return fd;
+}
+
+static int
+listen_inet(const char *addr)
+{
+	struct addrinfo	 hints, *res = NULL, *ai;
+	char		 host[256];
+	const char	*colon = strrchr(addr, ':'), *h;
+	size_t		 hl;
+	int		 fd = -1, on = 1, e;
+
+	if (colon == NULL || colon == addr || colon[1] == '\0' ||
+	    (size_t)(colon - addr) >= sizeof(host)) {
+		warnx("--listen %s: not HOST:PORT, unix:PATH or /PATH", addr);
+		return -1;
+	}
+	h = addr;
+	hl = (size_t)(colon - addr);
+	if (h[0] == '[' && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((e = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
+		warnx("--listen %s: %s", addr, gai_strerror(e));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (adopt_fd0(ai->ai_addr, ai->ai_addrlen)) {
+			fd = STDIN_FILENO;
+			break;
+		}
+		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol)) < 0)
+			continue;
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+		    sizeof(on)) == 0 && bind(fd, ai->ai_addr,
+		    ai->ai_addrlen) == 0 && listen(fd, BACKLOG) == 0)
+			break;
+		e = errno;
+		(void)close(fd);
+		errno = e;
+		fd = -1;
+	}
+	if (fd < 0)
+		warn("--listen %s", addr);
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* fd 0 is a listening socket bound to addr (we were executed again). */
+static bool
+adopt_fd0(const struct sockaddr *addr, socklen_t len)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if (!server_fd0_listening() ||
+	    getsockname(STDIN_FILENO, (struct sockaddr *)&ss, &sl) < 0)
+		return false;
+	if (addr->sa_family == AF_UNIX)
+		return ss.ss_family == AF_UNIX &&
+		    strcmp(((const struct sockaddr_un *)addr)->sun_path,
+		    ((struct sockaddr_un *)&ss)->sun_path) == 0;
+	return sl == len && memcmp(&ss, addr, len) == 0;
+}
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reloading = 1;
+	else if (sig == SIGCHLD)
+		child_exited = 1;
+	else
+		stopping = 1;
+}
+
+/*
+ * SIGTERM and SIGINT stop gracefully, SIGHUP reloads; without SA_RESTART,
+ * so that a worker waiting in accept(2) sees them at once.
+ */
+static int
+catch_signals(bool is_master)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 ||
+	    sigaction(SIGINT, &sa, NULL) < 0 ||
+	    sigaction(SIGHUP, &sa, NULL) < 0)
+		return -1;
+	if (is_master && sigaction(SIGCHLD, &sa, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The master: loads the application once, so that its workers share the
+ * pages it imported, and forks o->workers workers; replaces one that exits;
+ * passes a SIGTERM on (each finishes its request).  SIGHUP stops the
+ * workers gracefully and executes the master again, which loads everything
+ * afresh; meanwhile connections wait in the listening socket's queue.
+ */
+static int
+master(const struct srv_options *o)
+{
+	pid_t		*pids;
+	time_t		*born;
+	sigset_t	 block, old;
+	unsigned	 i;
+	pid_t		 pid;
+	int		 status;
+
+	if (o->init(o->ctx) < 0)
+		return 1;
+	if ((pids = calloc(o->workers, sizeof(*pids))) == NULL ||
+	    (born = calloc(o->workers, sizeof(*born))) == NULL)
+		err(2, "calloc");
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	(void)sigprocmask(SIG_BLOCK, &block, &old);
+	for (;;) {
+		for (i = 0; !stopping && i < o->workers; i++) {
+			if (pids[i] > 0)
+				continue;
+			/* A worker that dies at once is not a busy loop. */
+			if (born[i] != 0 && time(NULL) - born[i] < RESPAWN_PAUSE)
+				(void)sleep(RESPAWN_PAUSE);
+			born[i] = time(NULL);
+			pids[i] = spawn(o);
+		}
+		if (reloading) {
+			reloading = 0;
+			stop_all(pids, o->workers);
+			(void)sigprocmask(SIG_SETMASK, &old, NULL);
+			reexec(o);
+			(void)sigprocmask(SIG_BLOCK, &block, &old);
+			continue;
+		}
+		if (stopping)
+			break;
+		if (!child_exited)
+			(void)sigsuspend(&old);
+		child_exited = 0;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			for (i = 0; i < o->workers; i++)
+				if (pids[i] == pid) {
+					pids[i] = 0;
+					if (!WIFEXITED(status) ||
+					    WEXITSTATUS(status) != 0)
+						warnx("worker %ld ended (status "
+						    "%d): replacing it",
+						    (long)pid, status);
+				}
+	}
+	stop_all(pids, o->workers);
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	free(pids);
+	free(born);
+	if (unix_path != NULL) {
+		(void)unlink(unix_path);
+		unix_path = NULL;
+	}
+	return o->fini(o->ctx, 0);
+}
+
+/* SIGTERM to every worker, and wait until they have all finished. */
+static void
+stop_all(pid_t *pids, unsigned n)
+{
+	unsigned	i;
+	pid_t		pid;
+	int		status;
+
+	for (i = 0; i < n; i++)
+		if (pids[i] > 0) {
+			(void)kill(pids[i], SIGTERM);
+			pids[i] = 0;
+		}
+	do
+		pid = wait(&status);
+	while (pid > 0 || (pid < 0 && errno == EINTR));
+}
+
+static pid_t
+spawn(const struct srv_options *o)
+{
+	sigset_t	none;
+	pid_t		pid;
+
+	o->fork(o->ctx, SRV_FORK_BEFORE);
+	if ((pid = fork()) < 0) {
+		warn("fork");
+		o->fork(o->ctx, SRV_FORK_PARENT);
+		return 0;
+	}
+	o->fork(o->ctx, pid == 0 ? SRV_FORK_CHILD : SRV_FORK_PARENT);
+	if (pid == 0) {
+		stopping = reloading = child_exited = 0;
+		unix_path = NULL;
+		(void)signal(SIGCHLD, SIG_DFL);
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		_exit(worker(o, true));
+	}
+	return pid;
+}
+
+/*
+ * A serving process: starts the application, then takes one connection at
+ * a time until stopped.  Alone (no master) it executes itself again to
+ * reload or after --max-requests, keeping the listening socket.
+ */
+static int
+worker(const struct srv_options *o, bool under_master)
+{
+	struct timeval	tv = { ACCEPT_WAKE, 0 };
+	unsigned	served = 0;
+	int		fd;
+
+	/* A worker of a master has the application already. */
+	if (!under_master && o->init(o->ctx) < 0)
+		return 1;
+	/*
+	 * accept(2) wakes up now and then, so that a signal that came just
+	 * before it is seen (accept honours SO_RCVTIMEO).
+	 */
+	(void)setsockopt(STDIN_FILENO, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv));
+	while (!stopping) {
+		if (reloading || (o->max_requests > 0 &&
+		    served >= o->max_requests)) {
+			if (under_master)
+				break;
+			reexec(o);
+			return 1;
+		}
+		/* Non-blocking: every wait is a poll(2) with the timeout. */
+		if ((fd = accept4(STDIN_FILENO, NULL, NULL,
+		    SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0) {
+			if (errno != EINTR && errno != ECONNABORTED &&
+			    errno != EAGAIN) {
+				warn("accept");
+				(void)sleep(1);
+			}
+			continue;
+		}
+		serve_conn(o, fd, &served);
+		(void)close(fd);
+	}
+	/* The socket goes before the process, whose end may not return. */
+	if (unix_path != NULL && !under_master) {
+		(void)unlink(unix_path);
+		unix_path = NULL;
+	}
+	return o->fini(o->ctx, 0);
+}
+
+static void
+reexec(const struct srv_options *o)
+{
+	/* Our own Unix socket stays: the new image adopts it on fd 0. */
+	unix_path = NULL;
+	(void)execv("/proc/self/exe", o->argv);
+	warn("cannot execute again to reload");
+}
+
+/* One connection: its protocol from its first byte. */
+static void
+serve_conn(const struct srv_options *o, int fd, unsigned *served)
+{
+	/* One connection at a time: its buffer is kept for the next. */
+	static struct conn	*c;
+
+	if (c == NULL && (c = malloc(sizeof(*c))) == NULL) {
+		logmsg(true, "malloc");
+		return;
+	}
+	memset(c, 0, offsetof(struct conn, buf));
+	c->pos = c->len = 0;
+	c->id = 0;
+	c->keep = c->stdin_eof = c->aborted = false;
+	c->stdin_left = c->pad_left = 0;
+	c->body_left = 0;
+	c->fd = fd;
+	c->workers = o->workers;
+	c->wait_ms = (int)o->timeout * 1000;
+	if (conn_fill(c) <= 0)
+		return;
+	if (c->buf[0] == FCGI_VERSION_1 && (o->protocols & SRV_FASTCGI))
+		serve_fcgi(o, c, served);
+	else if (c->buf[0] >= '1' && c->buf[0] <= '9' &&
+	    (o->protocols & SRV_SCGI)) {
+		serve_scgi(o, c);
+		(*served)++;
+	} else if (c->buf[0] == 0 && (o->protocols & SRV_UWSGI)) {
+		serve_uwsgi(o, c);
+		(*served)++;
+	} else
+		logmsg(false, "%s: not a request of an accepted protocol (first byte "
+		    "0x%02x): closing", peer(c), c->buf[0]);
+}
+
+/* More bytes into the buffer; 0 at the end, -1 on error (logged). */
+static ssize_t
+conn_fill(struct conn *c)
+{
+	ssize_t	n;
+
+	if (c->pos > 0 && c->pos == c->len)
+		c->pos = c->len = 0;
+	if (c->len == sizeof(c->buf)) {
+		memmove(c->buf, c->buf + c->pos, c->len - c->pos);
+		c->len -= c->pos;
+		c->pos = 0;
+	}
+	if ((n = conn_read(c, c->buf + c->len, sizeof(c->buf) - c->len)) < 0) {
+		if (errno != ETIMEDOUT)
+			logmsg(true, "%s: read", peer(c));
+	} else
+		c->len += (size_t)n;
+	return n;
+}
+
+/*
+ * read(2) of the non-blocking connection, waiting at most the timeout for
+ * bytes: a peer that stalls is dropped (ETIMEDOUT, and a log line).
+ */
+static ssize_t
+conn_read(struct conn *c, void *dst, size_t n)
+{
+	struct pollfd	pfd;
+	ssize_t		r;
+	int		p;
+
+	for (;;) {
+		if ((r = read(c->fd, dst, n)) >= 0)
+			return r;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		pfd.fd = c->fd;
+		pfd.events = POLLIN;
+		while ((p = poll(&pfd, 1, c->wait_ms)) < 0 && errno == EINTR)
+			;
+		if (p == 0) {
+			logmsg(false, "%s: the peer stopped sending: closing", peer(c));
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (p < 0)
+			return -1;
+	}
+}
+
+/* Exactly n bytes, or -1 (the end came first, or an error). */
+static int
+conn_exact(struct conn *c, void *dst, size_t n)
+{
+	unsigned char	*d = dst;
+	size_t		 k;
+	ssize_t		 r;
+
+	while (n > 0) {
+		if (c->pos == c->len) {
+			if ((r = conn_fill(c)) <= 0) {
+				if (r == 0)
+					logmsg(false, "%s: the connection ended inside "
+					    "a request: closing", peer(c));
+				return -1;
+			}
+			continue;
+		}
+		k = c->len - c->pos < n ? c->len - c->pos : n;
+		memcpy(d, c->buf + c->pos, k);
+		c->pos += k;
+		d += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Up to n bytes: what is buffered, else one read(2) straight into dst. */
+static ssize_t
+conn_some(struct conn *c, void *dst, size_t n)
+{
+	size_t	k;
+
+	if (c->pos < c->len) {
+		k = c->len - c->pos < n ? c->len - c->pos : n;
+		memcpy(dst, c->buf + c->pos, k);
+		c->pos += k;
+		return (ssize_t)k;
+	}
+	return conn_read(c, dst, n);
+}
+
+static int
+conn_write(struct conn *c, const void *buf, size_t n)
+{
+	const char	*p = buf;
+	ssize_t		 w;
+
+	struct pollfd	 pfd;
+
+	while (n > 0) {
+		if ((w = write(c->fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			pfd.fd = c->fd;
+			pfd.events = POLLOUT;
+			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+			    poll(&pfd, 1, c->wait_ms) > 0)
+				continue;
+			logmsg(true, "%s: write", peer(c));
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The body of an SCGI or uwsgi request: CONTENT_LENGTH bytes, no more. */
+static ssize_t
+body_read(void *ctx, void *dst, size_t n)
+{
+	struct conn	*c = ctx;
+	ssize_t		 r;
+
+	if (c->body_left == 0)
+		return 0;
+	if (n > c->body_left)
+		n = (size_t)c->body_left;
+	if ((r = conn_some(c, dst, n)) > 0)
+		c->body_left -= (uint64_t)r;
+	else if (r == 0)
+		c->body_left = 0;
+	return r;
+}
+
+/* CONTENT_LENGTH among params, for the body's bound; absent is 0. */
+static uint64_t
+body_length(const struct params *p)
+{
+	uint64_t	n = 0;
+	size_t		i;
+	const char	*v;
+
+	for (i = 0; i < p->count; i++)
+		if (strncmp(p->envp[i], "CONTENT_LENGTH=", 15) == 0) {
+			v = p->envp[i] + 15;
+			for (n = 0; *v >= '0' && *v <= '9' &&
+			    n < UINT64_MAX / 10 - 1; v++)
+				n = n * 10 + (uint64_t)(*v - '0');
+			break;
+		}
+	return n;
+}
+
+static void
+run(const struct srv_options *o, struct conn *c, struct params *p,
+    enum srv_proto proto)
+{
+	static char		*none[] = { NULL };
+	struct srv_request	 r;
+
+	r.envp = p->envp != NULL ? p->envp : none;
+	r.fd = c->fd;
+	r.proto = proto;
+	r.fcgi_id = c->id;
+	r.aborted = &c->aborted;
+	r.ctx = c;
+	r.read = proto == SRV_FASTCGI ? fcgi_stdin : body_read;
+	r.wait_ms = c->wait_ms;
+	(void)o->handle(o->ctx, &r);
+}
+
+static int
+serve_scgi(const struct srv_options *o, struct conn *c)
+{
+	struct params	 p;
+	unsigned char	*hdr = NULL;
+	size_t		 len = 0, prefix = 0;
+	int		 e, perr = 0, rc = -1;
+
+	params_init(&p);
+	while ((e = scgi_prefix(c->buf + c->pos, c->len - c->pos, &len,
+	    &prefix)) == SCGI_EAGAIN)
+		if (conn_fill(c) <= 0)
+			goto out;
+	if (e != SCGI_OK)
+		goto bad;
+	c->pos += prefix;
+	if ((hdr = malloc(len + 1)) == NULL || conn_exact(c, hdr, len + 1) < 0)
+		goto out;
+	if ((e = scgi_parse(hdr, len, &p, &perr)) != SCGI_OK)
+		goto bad;
+	c->body_left = body_length(&p);
+	run(o, c, &p, SRV_SCGI);
+	rc = 0;
+	goto out;
+bad:
+	logmsg(false, "%s: SCGI: %s%s%s: closing", peer(c), scgi_strerror(e),
+	    e == SCGI_EPARAMS ? ": " : "",
+	    e == SCGI_EPARAMS ? params_strerror(perr) : "");
+out:
+	free(hdr);
+	params_free(&p);
+	return rc;
+}
+
+static int
+serve_uwsgi(const struct srv_options *o, struct conn *c)
+{
+	struct params	 p;
+	unsigned char	 head[UWSGI_HEADER_LEN], *vars = NULL;
+	size_t		 size;
+	int		 e, perr = 0, rc = -1;
+
+	params_init(&p);
+	if (conn_exact(c, head, sizeof(head)) < 0)
+		goto out;
+	if ((e = uwsgi_parse_header(head, &size)) != UWSGI_OK)
+		goto bad;
+	if ((vars = malloc(size + 1)) == NULL || conn_exact(c, vars, size) < 0)
+		goto out;
+	if ((e = uwsgi_parse(vars, size, &p, &perr)) != UWSGI_OK)
+		goto bad;
+	c->body_left = body_length(&p);
+	run(o, c, &p, SRV_UWSGI);
+	rc = 0;
+	goto out;
+bad:
+	logmsg(false, "%s: uwsgi: %s%s%s: closing", peer(c), uwsgi_strerror(e),
+	    e == UWSGI_EPARAMS ? ": " : "",
+	    e == UWSGI_EPARAMS ? params_strerror(perr) : "");
+out:
+	free(vars);
+	params_free(&p);
+	return rc;
+}
+
+/*
+ * FastCGI: requests one after another while the web server asks to keep
+ * the connection (FCGI_KEEP_CONN), each one's unread STDIN drained before
+ * the next.
+ */
+static int
+serve_fcgi(const struct srv_options *o, struct conn *c, unsigned *served)
+{
+	struct params	p;
+	int		rc = 0;
+
+	do {
+		params_init(&p);
+		c->id = 0;
+		c->keep = c->stdin_eof = c->aborted = false;
+		c->stdin_left = c->pad_left = 0;
+		if (fcgi_request(c, &p) < 0) {
+			params_free(&p);
+			return -1;
+		}
+		run(o, c, &p, SRV_FASTCGI);
+		params_free(&p);
+		(*served)++;
+		if (fcgi_drain(c) < 0)
+			return -1;
+	} while (c->keep && !stopping && !reloading &&
+	    (o->max_requests == 0 || *served < o->max_requests));
+	return rc;
+}
+
+/* Reads records until a request's PARAMS are complete. */
+static int
+fcgi_request(struct conn *c, struct params *p)
+{
+	unsigned char		 hdr[FCGI_HEADER_LEN], end[16];
+	unsigned char		*content = NULL, *stream = NULL, *grown;
+	struct fcgi_header	 h;
+	size_t			 slen = 0, used;
+	unsigned		 role;
+	bool			 keep;
+	int			 e, perr = 0, rc = -1;
+
+	if ((content = malloc(FCGI_MAX_CONTENT + 1)) == NULL)
+		return -1;
+	for (;;) {
+		/* Between requests the peer may close: no complaint. */
+		if (c->id == 0 && c->pos == c->len && conn_fill(c) <= 0)
+			goto out;
+		if (conn_exact(c, hdr, sizeof(hdr)) < 0)
+			goto out;
+		if ((e = fcgi_parse_header(hdr, &h)) != FCGI_OK &&
+		    !(e == FCGI_ETYPE && h.id == FCGI_NULL_REQUEST_ID))
+			goto bad;
+		if (conn_exact(c, content, h.length) < 0 ||
+		    skip(c, h.padding) < 0)
+			goto out;
+		if (h.id == FCGI_NULL_REQUEST_ID) {
+			if (fcgi_manage(c, &h, content) < 0)
+				goto out;
+			continue;
+		}
+		if (h.type == FCGI_BEGIN_REQUEST) {
+			if ((e = fcgi_parse_begin(content, h.length, &role,
+			    &keep)) != FCGI_OK)
+				goto bad;
+			if (c->id != 0 || role != FCGI_RESPONDER) {
+				/* One request at a time; responders only. */
+				if (conn_write(c, end, fcgi_make_end(end, h.id,
+				    0, c->id != 0 ? FCGI_CANT_MPX_CONN :
+				    FCGI_UNKNOWN_ROLE)) < 0)
+					goto out;
+				continue;
+			}
+			c->id = h.id;
+			c->keep = keep;
+			continue;
+		}
+		if (h.id != c->id)
+			continue;	/* another id's records: not ours */
+		if (h.type == FCGI_ABORT_REQUEST) {
+			if (conn_write(c, end, fcgi_make_end(end, h.id, 0,
+			    FCGI_REQUEST_COMPLETE)) < 0)
+				goto out;
+			params_free(p);
+			slen = 0;
+			c->id = 0;
+			continue;
+		}
+		if (h.type != FCGI_PARAMS) {
+			e = FCGI_ETYPE;
+			goto bad;
+		}
+		if (h.length == 0) {
+			if (slen != 0) {
+				e = FCGI_EPAIR;
+				goto bad;
+			}
+			rc = 0;
+			goto out;
+		}
+		if (slen + h.length > PARAMS_MAX_BYTES) {
+			e = FCGI_EPARAMS;
+			perr = PARAMS_ETOOBIG;
+			goto bad;
+		}
+		if ((grown = realloc(stream, slen + h.length)) == NULL)
+			goto out;
+		stream = grown;
+		memcpy(stream + slen, content, h.length);
+		slen += h.length;
+		if ((e = fcgi_parse_pairs(stream, slen, &used, p, &perr)) !=
+		    FCGI_OK)
+			goto bad;
+		memmove(stream, stream + used, slen - used);
+		slen -= used;
+	}
+bad:
+	logmsg(false, "%s: FastCGI: %s%s%s: closing", peer(c), fcgi_strerror(e),
+	    e == FCGI_EPARAMS ? ": " : "",
+	    e == FCGI_EPARAMS ? params_strerror(perr) : "");
+out:
+	free(content);
+	free(stream);
+	return rc;
+}
+
+/* A management record (id 0): GET_VALUES answered, others unknown. */
+static int
+fcgi_manage(struct conn *c, const struct fcgi_header *h,
+    const unsigned char *content)
+{
+	unsigned char	out[512];
+	size_t		n;
+
+	if (h->type == FCGI_GET_VALUES)
+		n = fcgi_make_values(out, sizeof(out), content, h->length,
+		    c->workers, c->workers);
+	else
+		n = fcgi_make_unknown(out, h->type);
+	return conn_write(c, out, n);
+}
+
+/*
+ * The request's body: the contents of its STDIN records, up to the empty
+ * one.  Runs without the interpreter's lock.  Management records and other
+ * ids' records met on the way are answered or passed over.
+ */
+static ssize_t
+fcgi_stdin(void *ctx, void *dst, size_t n)
+{
+	struct conn		*c = ctx;
+	unsigned char		 hdr[FCGI_HEADER_LEN], small[16];
+	struct fcgi_header	 h;
+	ssize_t			 r;
+
+	for (;;) {
+		if (c->aborted) {
+			errno = ECONNABORTED;
+			return -1;
+		}
+		if (c->stdin_eof)
+			return 0;
+		if (c->stdin_left > 0) {
+			if (n > c->stdin_left)
+				n = c->stdin_left;
+			if ((r = conn_some(c, dst, n)) <= 0) {
+				c->aborted = true;
+				if (r == 0)
+					errno = ECONNRESET;
+				return -1;
+			}
+			c->stdin_left -= (size_t)r;
+			if (c->stdin_left == 0 && skip(c, c->pad_left) < 0) {
+				c->aborted = true;
+				return -1;
+			}
+			return r;
+		}
+		if (conn_exact(c, hdr, sizeof(hdr)) < 0 ||
+		    (fcgi_parse_header(hdr, &h) != FCGI_OK &&
+		    h.id != FCGI_NULL_REQUEST_ID)) {
+			c->aborted = true;
+			errno = EPROTO;
+			return -1;
+		}
+		if (h.id == c->id && h.type == FCGI_STDIN) {
+			c->stdin_left = h.length;
+			c->pad_left = h.padding;
+			if (h.length == 0) {
+				c->stdin_eof = true;
+				if (skip(c, h.padding) < 0)
+					c->aborted = true;
+			}
+			continue;
+		}
+		if (h.id == c->id && h.type == FCGI_ABORT_REQUEST) {
+			c->aborted = true;
+			(void)skip(c, h.length + h.padding);
+			continue;
+		}
+		if (h.id == FCGI_NULL_REQUEST_ID && h.length <= sizeof(small)) {
+			if (conn_exact(c, small, h.length) < 0 ||
+			    skip(c, h.padding) < 0 ||
+			    fcgi_manage(c, &h, small) < 0)
+				c->aborted = true;
+			continue;
+		}
+		if (skip(c, h.length + h.padding) < 0)
+			c->aborted = true;
+	}
+}
+
+/* What the application left of STDIN is read before the next request. */
+static int
+fcgi_drain(struct conn *c)
+{
+	char	scratch[8192];
+	ssize_t	r;
+
+	while ((r = fcgi_stdin(c, scratch, sizeof(scratch))) > 0)
+		;
+	return r == 0 ? 0 : -1;
+}
+
+static int
+skip(struct conn *c, size_t n)
+{
+	unsigned char	scratch[256];
+	size_t		k;
+
+	while (n > 0) {
+		k = n < sizeof(scratch) ? n : sizeof(scratch);
+		if (conn_exact(c, scratch, k) < 0)
+			return -1;
+		n -= k;
+	}
+	return 0;
+}
+
+/*
+ * "unix socket peer", or "ADDR:PORT", for log lines about a connection;
+ * found when first needed, so that a request that goes well never asks.
+ */
+static const char *
+peer(struct conn *c)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss);
+	char			host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (c->peer[0] != '\0')
+		return c->peer;
+	memset(&ss, 0, sizeof(ss));
+	(void)snprintf(c->peer, sizeof(c->peer), "peer");
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0)
+		return c->peer;
+	if (ss.ss_family == AF_UNIX)
+		(void)snprintf(c->peer, sizeof(c->peer), "unix socket peer");
+	else if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host),
+	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		(void)snprintf(c->peer, sizeof(c->peer), "%.64s:%.8s", host,
+		    port);
+	return c->peer;
+}
+
+/*
+ * A line about a connection, "wsgi-cgi: ..." (and ": strerror" when
+ * with_errno), to the server's own stderr even while a FastCGI request has
+ * fd 2 for its STDERR records.
+ */
+static void
+logmsg(bool with_errno, const char *fmt, ...)
+{
+	char	msg[768], line[1024];
+	va_list	ap;
+	int	saved = errno, n;
+
+	msg[0] = '\0';
+	va_start(ap, fmt);
+	/* The analyzer does not see va_start initialise ap. */
+	n = vsnprintf(msg, sizeof(msg), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
+	va_end(ap);
+	if (n < 0)
+		return;
+	n = snprintf(line, sizeof(line), "wsgi-cgi: %s%s%s\n", msg,
+	    with_errno ? ": " : "", with_errno ? strerror(saved) : "");
+	if (n > 0)
+		(void)write(log_fd, line, (size_t)n < sizeof(line) ?
+		    (size_t)n : sizeof(line) - 1);
+	errno = saved;
+}

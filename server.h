@@ -1,0 +1,61 @@
+/*
+ * Server modes: a listening socket (fd 0 from a web server, or --listen),
+ * workers, and the gateway protocols that carry each request (FastCGI,
+ * SCGI, uwsgi).  Plain C: the request is handed to a callback.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum srv_proto {
+	SRV_FASTCGI = 1 << 0,
+	SRV_SCGI = 1 << 1,
+	SRV_UWSGI = 1 << 2,
+	SRV_ALL = SRV_FASTCGI | SRV_SCGI | SRV_UWSGI
+};
+
+enum srv_fork {
+	SRV_FORK_BEFORE,
+	SRV_FORK_PARENT,
+	SRV_FORK_CHILD
+};
+
+/* One request, as the protocol delivered it. */
+struct srv_request {
+	char *const	*envp;		/* the peer's variables */
+	int		 fd;		/* the connection */
+	enum srv_proto	 proto;
+	unsigned	 fcgi_id;	/* FastCGI: the request's id */
+	const bool	*aborted;	/* FastCGI: FCGI_ABORT_REQUEST came */
+	ssize_t		(*read)(void *, void *, size_t);	/* the body */
+	int		 wait_ms;	/* how long a write may wait */
+	void		*ctx;
+};
+
+struct srv_options {
+	const char	*listen;	/* NULL: fd 0 is the listening socket */
+	unsigned	 socket_mode;	/* of a Unix socket; 0: the umask's */
+	unsigned	 protocols;	/* enum srv_proto bits accepted */
+	unsigned	 workers;	/* 1: the process serves itself */
+	unsigned	 max_requests;	/* 0: no limit */
+	unsigned	 timeout;	/* seconds a peer may stall */
+	char *const	*argv;		/* to execute again on reload */
+	/* In each serving process: start (0, or -1 to exit), then serve. */
+	int		(*init)(void *);
+	int		(*handle)(void *, const struct srv_request *);
+	int		(*fini)(void *, int);	/* at a graceful end */
+	/* Around the master's fork(2) of a worker (enum srv_fork). */
+	void		(*fork)(void *, int);
+	void		*ctx;
+};
+
+bool	server_fd0_listening(void);
+int	server_run(const struct srv_options *);
+bool	server_stopping(void);
+
+#endif /* SERVER_H */
