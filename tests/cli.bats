@@ -5,7 +5,7 @@ load helpers
 @test "--help prints the man page's SYNOPSIS and the options, exit 0" {
 	run --separate-stderr wsgi_cgi --help
 	assert_success
-	synopsis=$(mandoc -Tascii -O width=200 "$TESTS/../man/wsgi-cgi.1" |
+	synopsis=$(mandoc -Tascii -O width=400 "$TESTS/../man/wsgi-cgi.1" |
 	    sed 's/.\x08//g' | sed -n '/^SYNOPSIS/{n;p;}' | sed 's/^ *//')
 	assert_line --index 0 "usage: $synopsis"
 	for opt in --callable --check --debug --python-path --venv --help --version; do

@@ -9,8 +9,19 @@ setup_file() {
 	mkdir -p "$DIR/www/app" "$DIR/www/ref"
 	cp "$APPS"/frameworks/*.py "$DIR/www/app/"
 	cp "$APPS"/frameworks/*.py "$DIR/www/ref/"
+	# The same apps served persistently (FastCGI, lighttpd's bin-path).
+	mkdir -p "$DIR/srv"
+	local fw servers=
+	for fw in flask django bottle falcon werkzeug; do
+		{ echo "#!$WSGI_CGI"; cat "$APPS/frameworks/${fw}_app.py"; } \
+		    >"$DIR/srv/${fw}_app.py"
+		chmod +x "$DIR/srv/${fw}_app.py"
+		servers="$servers${servers:+, }\"/srv/$fw\" => (( \"socket\" => \"$DIR/srv/$fw.sock\", \"bin-path\" => \"$DIR/srv/${fw}_app.py\", \"max-procs\" => 1, \"check-local\" => \"disable\" ))"
+	done
 	lighttpd_start "$DIR" \
-	    "\$HTTP[\"url\"] =~ \"^/ref/\" { cgi.assign = ( \".py\" => \"$PYTHON3\" ) }"
+	    "\$HTTP[\"url\"] =~ \"^/ref/\" { cgi.assign = ( \".py\" => \"$PYTHON3\" ) }" \
+	    'server.modules += ( "mod_fastcgi" )' \
+	    "fastcgi.server = ( $servers )"
 }
 
 teardown_file() {
@@ -82,4 +93,29 @@ every() {
 
 @test "a raw Werkzeug app through lighttpd equals it under wsgiref" {
 	every werkzeug
+}
+
+# served FRAMEWORK PATH [CURL ARGS...]: the app served persistently over
+# FastCGI gives the bytes it gives under CGI (its URL mapped back).
+served() {
+	local app=$1 path=$2
+	shift 2
+	curl -sS -i "$@" "$LIGHTTPD_URL/srv/$app$path" |
+	    sed "s|/srv/$app|/app/${app}_app.py|g" >"$BATS_TEST_TMPDIR/srv"
+	curl -sS -i "$@" "$LIGHTTPD_URL/app/${app}_app.py$path" \
+	    >"$BATS_TEST_TMPDIR/cgi"
+	assert_equal "$(normalize <"$BATS_TEST_TMPDIR/srv")" \
+	    "$(normalize <"$BATS_TEST_TMPDIR/cgi")"
+}
+
+@test "the five frameworks served over FastCGI give the bytes they give under CGI" {
+	for fw in flask django bottle falcon werkzeug; do
+		served "$fw" '/hello?name=Ada'
+		served "$fw" /form --data 'field=caf%C3%A9'
+		served "$fw" /json
+		served "$fw" /error
+		served "$fw" /no-such-route
+		run cat "$BATS_TEST_TMPDIR/srv"
+		assert_line --index 0 --regexp $'^HTTP/1.1 404 .*\r$'
+	done
 }

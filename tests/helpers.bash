@@ -204,3 +204,139 @@ shebang_copy() {
 	{ echo "#!$DIR/bin/wsgi-cgi${3:+ $3}"; cat "$APPS/$1"; } >"$DIR/www/$2"
 	chmod 755 "$DIR/www/$2"
 }
+
+# gw PROTO ADDR [ARGS...]: one request as a web server sends it, through
+# tests/tools/gwclient.py (see there); the response on stdout.
+gw() {
+	"$PYTHON3" "$TESTS/tools/gwclient.py" "$@"
+}
+
+# serve_start DIR ARGS...: wsgi-cgi --listen DIR/s.sock ARGS in the
+# background, its stderr in DIR/server.log; waits for the socket.  Sets
+# SERVER_PID and SOCK.
+serve_start() {
+	local dir=$1 i
+	shift
+	SOCK=$dir/s.sock
+	"$WSGI_CGI" --listen "$SOCK" "$@" 2>>"$dir/server.log" 3>&- &
+	SERVER_PID=$!
+	for i in $(seq 100); do
+		[ -S "$SOCK" ] && gw fastcgi "$SOCK" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "the server did not start: $(cat "$dir/server.log")" >&2
+	return 1
+}
+
+# serve_stop: SIGTERM to the server, and wait for it.
+serve_stop() {
+	kill "$SERVER_PID" 2>/dev/null || true
+	wait "$SERVER_PID" 2>/dev/null || true
+}
+
+# nginx_start DIR UPSTREAM: Debian's nginx in the foreground on 127.0.0.1
+# and a free port, passing /fastcgi/, /scgi/ and /uwsgi/ to UPSTREAM
+# (host:port or unix:path) with Debian's *_params files, as its
+# documentation shows; SCRIPT_NAME and PATH_INFO set first (the first of a
+# name is the one an application sees).  Sets NGINX_URL; its error log is DIR/nginx.log.
+nginx_start() {
+	local dir=$1 up=$2 port
+	port=$(free_port)
+	mkdir -p "$dir/nginx"
+	cat >"$dir/nginx/nginx.conf" <<-CONF
+	$( [ "$(id -u)" -eq 0 ] && echo 'user root root;' )
+	worker_processes 1;
+	daemon off;
+	pid $dir/nginx/nginx.pid;
+	error_log $dir/nginx.log warn;
+	events { worker_connections 256; }
+	http {
+	    access_log off;
+	    client_body_temp_path $dir/nginx/body;
+	    fastcgi_temp_path $dir/nginx/fastcgi;
+	    scgi_temp_path $dir/nginx/scgi;
+	    uwsgi_temp_path $dir/nginx/uwsgi;
+	    proxy_temp_path $dir/nginx/proxy;
+	    client_max_body_size 100m;
+	    server {
+	        listen 127.0.0.1:$port;
+	        location ~ ^/fastcgi(/.*)\$ {
+	            fastcgi_param SCRIPT_NAME /fastcgi;
+	            fastcgi_param PATH_INFO \$1;
+	            include /etc/nginx/fastcgi_params;
+	            fastcgi_pass $up;
+	        }
+	        location ~ ^/scgi(/.*)\$ {
+	            scgi_param SCRIPT_NAME /scgi;
+	            scgi_param PATH_INFO \$1;
+	            include /etc/nginx/scgi_params;
+	            scgi_pass $up;
+	        }
+	        location ~ ^/uwsgi(/.*)\$ {
+	            uwsgi_param SCRIPT_NAME /uwsgi;
+	            uwsgi_param PATH_INFO \$1;
+	            include /etc/nginx/uwsgi_params;
+	            uwsgi_pass $up;
+	        }
+	    }
+	}
+	CONF
+	nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" 2>>"$dir/nginx.log" 3>&- &
+	echo $! >"$dir/nginx.ppid"
+	export NGINX_URL=http://127.0.0.1:$port
+	wait_http "$NGINX_URL/"
+}
+
+nginx_stop() {
+	stop_pid "$1/nginx.ppid"
+}
+
+# apache_proxy_start DIR HOST:PORT: Debian's apache2 (mpm_event) on a free
+# port, passing /fastcgi/, /scgi/ and /uwsgi/ to HOST:PORT with
+# mod_proxy_fcgi, mod_proxy_scgi and mod_proxy_uwsgi.  Sets APACHE_URL.
+apache_proxy_start() {
+	local dir=$1 up=$2 port mods=/usr/lib/apache2/modules
+	port=$(free_port)
+	mkdir -p "$dir/apache"
+	cat >"$dir/apache/httpd.conf" <<-CONF
+	ServerRoot "$dir/apache"
+	ServerName localhost
+	Listen 127.0.0.1:$port
+	PidFile "$dir/apache/httpd.pid"
+	ErrorLog "$dir/apache.log"
+	LogLevel warn
+	LoadModule mpm_event_module $mods/mod_mpm_event.so
+	LoadModule authz_core_module $mods/mod_authz_core.so
+	LoadModule proxy_module $mods/mod_proxy.so
+	LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so
+	LoadModule proxy_scgi_module $mods/mod_proxy_scgi.so
+	LoadModule proxy_uwsgi_module $mods/mod_proxy_uwsgi.so
+	LoadModule setenvif_module $mods/mod_setenvif.so
+	User www-data
+	Group www-data
+	# PATH_INFO: the path after the prefix, as the other servers send it
+	# (set before the proxy modules read it: SetEnvIf, not SetEnv).
+	SetEnvIf Request_URI ^/fastcgi/ proxy-fcgi-pathinfo=unescape
+	SetEnvIf Request_URI ^/scgi/ proxy-scgi-pathinfo
+	ProxyPass /fastcgi/ fcgi://$up/
+	ProxyPass /scgi/ scgi://$up/
+	ProxyPass /uwsgi/ uwsgi://$up/
+	CONF
+	apache2 -DFOREGROUND -f "$dir/apache/httpd.conf" >>"$dir/apache.log" 2>&1 3>&- &
+	echo $! >"$dir/apache.ppid"
+	export APACHE_URL=http://127.0.0.1:$port
+	wait_http "$APACHE_URL/"
+}
+
+# wait_count N PATTERN FILE: within 5 seconds FILE has N lines that match
+# PATTERN (a web server may log a FastCGI backend's stderr records after
+# it has answered the client).
+wait_count() {
+	local i n
+	for i in $(seq 50); do
+		n=$(grep -c -- "$2" "$3")
+		[ "$n" -eq "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "$3 has $n lines matching $2, not $1"
+}

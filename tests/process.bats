@@ -36,16 +36,25 @@ load helpers
 	assert_line done
 }
 
-@test "stdin a listening socket (FastCGI): exit 2, never block" {
+@test "stdin a listening socket (php-cgi's convention): served persistently until SIGTERM" {
 	run --separate-stderr timeout 20 "$PYTHON3" -c '
-import socket, subprocess, sys
+import signal, socket, subprocess, sys
+sys.path.insert(0, sys.argv[1])
+import gwclient
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 s.listen()
-sys.exit(subprocess.run(sys.argv[1:], stdin=s, env={}).returncode)' \
-	    "$WSGI_CGI" "$APPS/hello.py"
-	assert_failure 2
-	assert_equal "$stderr" 'wsgi-cgi: stdin is a listening socket (FastCGI?): wsgi-cgi speaks CGI only'
+p = subprocess.Popen(sys.argv[2:], stdin=s, env={})
+env = [(b"REQUEST_METHOD", b"GET"), (b"SERVER_PROTOCOL", b"HTTP/1.1")]
+for proto in ("scgi", "scgi"):
+    c = socket.create_connection(s.getsockname())
+    c.sendall(gwclient.scgi_request(env, b""))
+    sys.stdout.buffer.write(gwclient.recv_all(c))
+p.send_signal(signal.SIGTERM)
+sys.exit(p.wait())' "$TESTS/tools" "$WSGI_CGI" "$APPS/hello.py"
+	assert_success
+	assert_equal "$(grep -c 'Hello World!' <<<"$output")" 2
+	assert_equal "$stderr" ""
 }
 
 @test "stdin and stdout one socket (mod_cgid): the response ends with EOF" {
