@@ -81,6 +81,7 @@ static int	 conn_write(struct conn *, const void *, size_t);
 static int	 serve_scgi(const struct srv_options *, struct conn *);
 static int	 serve_uwsgi(const struct srv_options *, struct conn *);
 static ssize_t	 body_read(void *, void *, size_t);
+static void	 refused(struct conn *, const char *, const char *, int);
 static int	 serve_fcgi(const struct srv_options *, struct conn *,
 		    unsigned *);
 static int	 fcgi_request(struct conn *, struct params *);
@@ -701,9 +702,7 @@ serve_scgi(const struct srv_options *o, struct conn *c)
 	rc = 0;
 	goto out;
 bad:
-	logmsg(false, "%s: SCGI: %s%s%s: closing", peer(c), scgi_strerror(e),
-	    e == SCGI_EPARAMS ? ": " : "",
-	    e == SCGI_EPARAMS ? params_strerror(perr) : "");
+	refused(c, "SCGI", scgi_strerror(e), e == SCGI_EPARAMS ? perr : -1);
 out:
 	free(hdr);
 	params_free(&p);
@@ -732,13 +731,19 @@ serve_uwsgi(const struct srv_options *o, struct conn *c)
 	rc = 0;
 	goto out;
 bad:
-	logmsg(false, "%s: uwsgi: %s%s%s: closing", peer(c), uwsgi_strerror(e),
-	    e == UWSGI_EPARAMS ? ": " : "",
-	    e == UWSGI_EPARAMS ? params_strerror(perr) : "");
+	refused(c, "uwsgi", uwsgi_strerror(e), e == UWSGI_EPARAMS ? perr : -1);
 out:
 	free(vars);
 	params_free(&p);
 	return rc;
+}
+
+/* A request a protocol does not allow: one line, and the connection ends. */
+static void
+refused(struct conn *c, const char *proto, const char *why, int perr)
+{
+	logmsg(false, "%s: %s: %s%s%s: closing", peer(c), proto, why,
+	    perr >= 0 ? ": " : "", perr >= 0 ? params_strerror(perr) : "");
 }
 
 /*
@@ -858,9 +863,7 @@ fcgi_request(struct conn *c, struct params *p)
 		slen -= used;
 	}
 bad:
-	logmsg(false, "%s: FastCGI: %s%s%s: closing", peer(c), fcgi_strerror(e),
-	    e == FCGI_EPARAMS ? ": " : "",
-	    e == FCGI_EPARAMS ? params_strerror(perr) : "");
+	refused(c, "FastCGI", fcgi_strerror(e), e == FCGI_EPARAMS ? perr : -1);
 out:
 	free(content);
 	free(stream);
