@@ -86,6 +86,7 @@ struct persistent {
 	bool			 traceback;
 	struct stat		 st;	/* the script when it was loaded */
 	PyThreadState		*ts;	/* while no request runs */
+	int			 script_fd;	/* the file loaded, O_PATH */
 	int			 err_file;	/* FastCGI: a request's stderr */
 	int			 err_saved;	/* the process's stderr */
 };
@@ -367,6 +368,7 @@ persist(struct options *o, const char *script, char *argv[])
 	memset(&p, 0, sizeof(p));
 	p.o = o;
 	p.script = script;
+	p.script_fd = -1;
 	memset(&so, 0, sizeof(so));
 	so.listen = o->listen;
 	so.socket_mode = o->socket_mode;
@@ -402,16 +404,20 @@ persist_init(void *ctx)
 
 /*
  * The script (again), when it was not loaded or its file changed since:
- * an edit or a touch is served by the next request.  A script that does
- * not load is tried again at each request, which answers 500 meanwhile.
+ * an edit or a touch is served by the next request.  The file loaded is
+ * held open (O_PATH) and checked with one fstat(2), without walking its
+ * path: an edit in place changes its times, and a file renamed over it
+ * (sed -i, most editors) or a removal leaves it with no link.  A script
+ * that does not load is tried again at each request, which answers 500
+ * meanwhile.
  */
 static void
 persist_load(struct persistent *p)
 {
 	struct stat	st;
 
-	if (stat(p->script, &st) == 0 && p->app != NULL &&
-	    st.st_dev == p->st.st_dev && st.st_ino == p->st.st_ino &&
+	if (p->app != NULL && p->script_fd >= 0 &&
+	    fstat(p->script_fd, &st) == 0 && st.st_nlink > 0 &&
 	    st.st_size == p->st.st_size &&
 	    st.st_mtim.tv_sec == p->st.st_mtim.tv_sec &&
 	    st.st_mtim.tv_nsec == p->st.st_mtim.tv_nsec &&
@@ -419,7 +425,11 @@ persist_load(struct persistent *p)
 	    st.st_ctim.tv_nsec == p->st.st_ctim.tv_nsec)
 		return;
 	Py_CLEAR(p->app);
-	p->st = st;
+	if (p->script_fd >= 0)
+		(void)close(p->script_fd);
+	if ((p->script_fd = open(p->script, O_PATH | O_CLOEXEC)) < 0 ||
+	    fstat(p->script_fd, &p->st) < 0)
+		memset(&p->st, 0, sizeof(p->st));
 	p->app = script_load(p->script, p->o->callable, p->o->named,
 	    p->reason, sizeof(p->reason), &p->traceback);
 }
