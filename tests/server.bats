@@ -163,3 +163,43 @@ s.sendall(open(sys.argv[2], 'rb').read()); time.sleep(5)" \
 	[[ "$WSGI_CGI" != *-asan ]] || limit=65536
 	[ $(( $(rss) - rss0 )) -lt "$limit" ]
 }
+
+@test "server: 600 mutated requests of each protocol never stop it (the ASan build runs this too)" {
+	"$PYTHON3" - "$SOCK" "$TESTS/tools" <<-'PY'
+	import random, socket, sys
+	sys.path.insert(0, sys.argv[2])
+	import gwclient
+	rng = random.Random(1)
+	env = [(b'REQUEST_METHOD', b'POST'), (b'SERVER_PROTOCOL', b'HTTP/1.1'),
+	       (b'PATH_INFO', b'/sha256'), (b'CONTENT_LENGTH', b'5')]
+	seeds = [gwclient.fcgi_request(env, b'hello'),
+	         gwclient.scgi_request(env, b'hello'),
+	         gwclient.uwsgi_request(env, b'hello')]
+	for i in range(1800):
+	    b = bytearray(seeds[i % 3])
+	    for _ in range(rng.randint(1, 8)):
+	        op = rng.random()
+	        pos = rng.randrange(len(b))
+	        if op < 0.5:
+	            b[pos] = rng.randrange(256)
+	        elif op < 0.75:
+	            del b[pos:pos + rng.randint(1, 16)]
+	        else:
+	            b[pos:pos] = bytes(rng.randrange(256)
+	                               for _ in range(rng.randint(1, 16)))
+	    s = gwclient.connect(sys.argv[1])
+	    s.settimeout(10)
+	    try:
+	        s.sendall(bytes(b))
+	        s.shutdown(socket.SHUT_WR)
+	        gwclient.recv_all(s)
+	    except OSError:
+	        pass
+	    s.close()
+	PY
+	kill -0 "$SERVER_PID"
+	run gw fastcgi "$SOCK" --repeat 2
+	assert_line 'Hello from a server mode'
+	run gw uwsgi "$SOCK"
+	assert_line 'Hello from a server mode'
+}
