@@ -1082,6 +1082,9 @@ py_start(const char *script, const char *label, int nwords, char *words[],
 	c.parse_argv = 0;
 	/* SIGPIPE is ignored already; Python's handlers cost 2% a request. */
 	c.install_signal_handlers = 0;
+	/* A server mode's print() reaches its log at once, not a page later. */
+	if (!cgi)
+		c.buffered_stdio = 0;
 	argv[n++] = (char *)(uintptr_t)script;
 	for (i = 0; i < nwords && n < MAX_WORDS; i++)
 		argv[n++] = words[i];

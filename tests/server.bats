@@ -203,3 +203,10 @@ s.sendall(open(sys.argv[2], 'rb').read()); time.sleep(5)" \
 	run gw uwsgi "$SOCK"
 	assert_line 'Hello from a server mode'
 }
+
+@test "server: print() in the app goes to the log at once, never into the response" {
+	run gw scgi "$SOCK" PATH_INFO=/print
+	assert_output --partial 'printed'
+	refute_output --partial 'printed by the app'
+	wait_count 1 '^printed by the app$' "$FILE_DIR/server.log"
+}
