@@ -132,7 +132,7 @@ def memory(pid):
 
 def main():
     wsgi_cgi = os.path.abspath(sys.argv[1])
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
     for tool in ('lighttpd', 'wrk', 'uwsgi'):
         if shutil.which(tool) is None:
