@@ -346,8 +346,11 @@ master(const struct srv_options *o)
 			for (i = 0; i < o->workers; i++)
 				if (pids[i] == pid) {
 					pids[i] = 0;
-					if (!WIFEXITED(status) ||
-					    WEXITSTATUS(status) != 0)
+					/* Renewed (--max-requests): no pause. */
+					if (WIFEXITED(status) &&
+					    WEXITSTATUS(status) == 0)
+						born[i] = 0;
+					else
 						warnx("worker %ld ended (status "
 						    "%d): replacing it",
 						    (long)pid, status);
