@@ -51,6 +51,7 @@ struct conn {
 	/* FastCGI */
 	unsigned	 id;		/* the request's id; 0: none */
 	bool		 keep;		/* FCGI_KEEP_CONN */
+	bool		 idle;		/* waiting for a next request */
 	bool		 stdin_eof;
 	bool		 aborted;
 	size_t		 stdin_left;	/* of the current STDIN record */
@@ -546,9 +547,14 @@ conn_read(struct conn *c, void *dst, size_t n)
 		pfd.fd = c->fd;
 		pfd.events = POLLIN;
 		while ((p = poll(&pfd, 1, c->wait_ms)) < 0 && errno == EINTR)
-			;
+			/* Kept open between requests: a stop need not wait. */
+			if (c->idle && (stopping || reloading))
+				return -1;
 		if (p == 0) {
-			logmsg(false, "%s: the peer stopped sending: closing", peer(c));
+			/* An idle kept connection timing out is no fault. */
+			if (!c->idle)
+				logmsg(false, "%s: the peer stopped sending: "
+				    "closing", peer(c));
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -787,6 +793,7 @@ fcgi_request(struct conn *c, struct params *p)
 	unsigned char		*content = NULL, *stream = NULL, *grown;
 	struct fcgi_header	 h;
 	size_t			 slen = 0, used;
+	ssize_t			 n;
 	unsigned		 role;
 	bool			 keep;
 	int			 e, perr = 0, rc = -1;
@@ -795,8 +802,13 @@ fcgi_request(struct conn *c, struct params *p)
 		return -1;
 	for (;;) {
 		/* Between requests the peer may close: no complaint. */
-		if (c->id == 0 && c->pos == c->len && conn_fill(c) <= 0)
-			goto out;
+		if (c->id == 0 && c->pos == c->len) {
+			c->idle = true;
+			n = conn_fill(c);
+			c->idle = false;
+			if (n <= 0)
+				goto out;
+		}
 		if (conn_exact(c, hdr, sizeof(hdr)) < 0)
 			goto out;
 		if ((e = fcgi_parse_header(hdr, &h)) != FCGI_OK &&

@@ -192,3 +192,31 @@ os.execv(sys.argv[2], sys.argv[2:])' "$BATS_TEST_TMPDIR/s.sock" \
 	run pids 9
 	[ "${#lines[@]}" -gt 3 ]
 }
+
+@test "workers: a FastCGI connection kept open and idle neither delays a stop nor logs a fault" {
+	serve_start "$BATS_TEST_TMPDIR" --timeout 30 app.py
+	# One request with FCGI_KEEP_CONN, then the connection stays open.
+	"$PYTHON3" -c 'import sys, time
+sys.path.insert(0, sys.argv[2])
+import gwclient
+s = gwclient.connect(sys.argv[1])
+env = [(b"REQUEST_METHOD", b"GET"), (b"SERVER_PROTOCOL", b"HTTP/1.1")]
+s.sendall(gwclient.fcgi_request(env, b"", keep=True))
+sys.stdout.buffer.write(gwclient.fcgi_response(s))
+sys.stdout.flush()
+time.sleep(20)' "$SOCK" "$TESTS/tools" >kept.out 2>/dev/null &
+	kept=$!
+	for i in $(seq 50); do
+		grep -q 'Hello from a server mode' kept.out 2>/dev/null && break
+		sleep 0.1
+	done
+	start=$(date +%s)
+	kill -TERM "$SERVER_PID"
+	rc=0
+	timeout 10 tail --pid="$SERVER_PID" -f /dev/null || rc=$?
+	kill "$kept" 2>/dev/null || true
+	assert_equal "$rc" 0
+	[ $(($(date +%s) - start)) -le 3 ]
+	run cat server.log
+	refute_output --partial 'stopped sending'
+}
