@@ -193,7 +193,7 @@ main(int argc, char *argv[])
 	const char		*script = NULL;
 	char			 reason[REASON_MAX], label[LABEL_MAX];
 	char			 request[URI_MAX + 64];
-	int			 e, r, fd, in, first = argc;
+	int			 e, fd, in, first = argc;
 
 	/* RFC 3875 leaves fds 0-2 to the server: make sure they exist. */
 	fds_open();
@@ -223,12 +223,8 @@ main(int argc, char *argv[])
 		}
 		script = argv[first];
 		(void)read_shebang(script, &sb);
-		if ((r = gather_options(false, argc, argv, &sb, &o, reason,
-		    sizeof(reason))) != OPT_OK) {
-			if (r != OPT_ERROR)
-				(void)snprintf(reason, sizeof(reason), "--help "
-				    "and --version belong on the command line "
-				    "only");
+		if (gather_options(false, argc, argv, &sb, &o, reason,
+		    sizeof(reason)) != OPT_OK) {
 			warnx("%s: %s", script, reason);
 			return EXIT_USAGE;
 		}
@@ -262,11 +258,8 @@ main(int argc, char *argv[])
 	(void)snprintf(label, sizeof(label), "%s: %s", script, request);
 	resp.name = label;
 	/* Under a server every outcome is a response. */
-	if (req.gateway && (r = gather_options(true, argc, argv, &sb, &o,
-	    reason, sizeof(reason))) != OPT_OK) {
-		if (r != OPT_ERROR)
-			(void)snprintf(reason, sizeof(reason), "--help and "
-			    "--version belong on the command line only");
+	if (req.gateway && gather_options(true, argc, argv, &sb, &o, reason,
+	    sizeof(reason)) != OPT_OK) {
 		refuse(&resp, label, reason, 500);
 		return EXIT_FAILED;
 	}
@@ -817,6 +810,11 @@ gather_options(bool gateway, int argc, char *argv[],
 		(void)snprintf(stext, sizeof(stext), "%s", sb->text);
 		r = parse_words(stext, o, inner, sizeof(inner));
 		where = "the #! line";
+	}
+	if (r == OPT_HELP || r == OPT_VERSION) {
+		(void)snprintf(why, len, "--help and --version belong on the "
+		    "command line only");
+		return OPT_ERROR;
 	}
 	if (r != OPT_OK) {
 		(void)snprintf(why, len, "%s: %.400s", where, inner);
