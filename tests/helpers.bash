@@ -151,26 +151,15 @@ assert_gone() {
 # the scripts' #! line should name DIR/bin/wsgi-cgi, a copy of the binary.
 # Sets APACHE_URL; CGI stderr goes to DIR/error.log.
 apache_start() {
-	local dir=$1 port mods=/usr/lib/apache2/modules
-	port=$(free_port)
+	local dir=$1 mods=/usr/lib/apache2/modules
 	mkdir -p "$dir/bin"
 	cp "$WSGI_CGI" "$dir/bin/wsgi-cgi"
 	chmod 755 "$dir" "$dir/bin" "$dir/www"
-	cat >"$dir/httpd.conf" <<-CONF
-	ServerRoot "$dir"
-	ServerName localhost
-	Listen 127.0.0.1:$port
-	PidFile "$dir/httpd.pid"
-	ErrorLog "$dir/error.log"
-	LogLevel warn
-	LoadModule mpm_event_module $mods/mod_mpm_event.so
-	LoadModule authz_core_module $mods/mod_authz_core.so
+	apache_launch "$dir" "$dir" "$dir/error.log" <<-CONF
 	LoadModule mime_module $mods/mod_mime.so
 	LoadModule cgid_module $mods/mod_cgid.so
 	LoadModule actions_module $mods/mod_actions.so
 	LoadModule alias_module $mods/mod_alias.so
-	User www-data
-	Group www-data
 	ScriptSock "$dir/cgid.sock"
 	TypesConfig /etc/mime.types
 	DocumentRoot "$dir/www"
@@ -189,7 +178,31 @@ apache_start() {
 	    Action wsgi-script /cgi-bin/wsgi-cgi
 	</Directory>
 	CONF
-	apache2 -DFOREGROUND -f "$dir/httpd.conf" >>"$dir/error.log" 2>&1 3>&- &
+}
+
+# apache_launch DIR ROOT LOG: apache2 in the foreground on 127.0.0.1 and a
+# free port, as www-data with mpm_event, its ServerRoot ROOT, its error log
+# LOG, and the rest of its configuration from standard input; its pid in
+# DIR/apache.ppid.  Sets APACHE_URL.
+apache_launch() {
+	local dir=$1 root=$2 log=$3 port mods=/usr/lib/apache2/modules
+	port=$(free_port)
+	{
+		cat <<-CONF
+		ServerRoot "$root"
+		ServerName localhost
+		Listen 127.0.0.1:$port
+		PidFile "$root/httpd.pid"
+		ErrorLog "$log"
+		LogLevel warn
+		LoadModule mpm_event_module $mods/mod_mpm_event.so
+		LoadModule authz_core_module $mods/mod_authz_core.so
+		User www-data
+		Group www-data
+		CONF
+		cat
+	} >"$root/httpd.conf"
+	apache2 -DFOREGROUND -f "$root/httpd.conf" >>"$log" 2>&1 3>&- &
 	echo $! >"$dir/apache.ppid"
 	export APACHE_URL=http://127.0.0.1:$port
 	wait_http "$APACHE_URL/"
@@ -295,25 +308,14 @@ nginx_stop() {
 # port, passing /fastcgi/, /scgi/ and /uwsgi/ to HOST:PORT with
 # mod_proxy_fcgi, mod_proxy_scgi and mod_proxy_uwsgi.  Sets APACHE_URL.
 apache_proxy_start() {
-	local dir=$1 up=$2 port mods=/usr/lib/apache2/modules
-	port=$(free_port)
+	local dir=$1 up=$2 mods=/usr/lib/apache2/modules
 	mkdir -p "$dir/apache"
-	cat >"$dir/apache/httpd.conf" <<-CONF
-	ServerRoot "$dir/apache"
-	ServerName localhost
-	Listen 127.0.0.1:$port
-	PidFile "$dir/apache/httpd.pid"
-	ErrorLog "$dir/apache.log"
-	LogLevel warn
-	LoadModule mpm_event_module $mods/mod_mpm_event.so
-	LoadModule authz_core_module $mods/mod_authz_core.so
+	apache_launch "$dir" "$dir/apache" "$dir/apache.log" <<-CONF
 	LoadModule proxy_module $mods/mod_proxy.so
 	LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so
 	LoadModule proxy_scgi_module $mods/mod_proxy_scgi.so
 	LoadModule proxy_uwsgi_module $mods/mod_proxy_uwsgi.so
 	LoadModule setenvif_module $mods/mod_setenvif.so
-	User www-data
-	Group www-data
 	# PATH_INFO: the path after the prefix, as the other servers send it
 	# (set before the proxy modules read it: SetEnvIf, not SetEnv).
 	SetEnvIf Request_URI ^/fastcgi/ proxy-fcgi-pathinfo=unescape
@@ -322,10 +324,6 @@ apache_proxy_start() {
 	ProxyPass /scgi/ scgi://$up/
 	ProxyPass /uwsgi/ uwsgi://$up/
 	CONF
-	apache2 -DFOREGROUND -f "$dir/apache/httpd.conf" >>"$dir/apache.log" 2>&1 3>&- &
-	echo $! >"$dir/apache.ppid"
-	export APACHE_URL=http://127.0.0.1:$port
-	wait_http "$APACHE_URL/"
 }
 
 # wait_count N PATTERN FILE: within 5 seconds FILE has N lines that match
