@@ -58,8 +58,6 @@ struct conn {
 	size_t		 pad_left;
 	unsigned	 workers;
 	int		 wait_ms;	/* how long a peer may stall */
-	/* SCGI, uwsgi: the body's bytes still to come */
-	uint64_t	 body_left;
 };
 
 static int	 listen_on(const char *, unsigned);
@@ -108,12 +106,6 @@ server_fd0_listening(void)
 
 	return getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &on,
 	    &len) == 0 && on;
-}
-
-bool
-server_stopping(void)
-{
-	return stopping != 0;
 }
 
 /*
@@ -485,7 +477,6 @@ serve_conn(const struct srv_options *o, int fd, unsigned *served)
 	c->id = 0;
 	c->keep = c->stdin_eof = c->aborted = false;
 	c->stdin_left = c->pad_left = 0;
-	c->body_left = 0;
 	c->fd = fd;
 	c->workers = o->workers;
 	c->wait_ms = (int)o->timeout * 1000;
@@ -631,41 +622,14 @@ conn_write(struct conn *c, const void *buf, size_t n)
 	return 0;
 }
 
-/* The body of an SCGI or uwsgi request: CONTENT_LENGTH bytes, no more. */
+/*
+ * The body of an SCGI or uwsgi request: what follows the variables.
+ * wsgi.input stops at CONTENT_LENGTH (cgi_env.c parses it once).
+ */
 static ssize_t
 body_read(void *ctx, void *dst, size_t n)
 {
-	struct conn	*c = ctx;
-	ssize_t		 r;
-
-	if (c->body_left == 0)
-		return 0;
-	if (n > c->body_left)
-		n = (size_t)c->body_left;
-	if ((r = conn_some(c, dst, n)) > 0)
-		c->body_left -= (uint64_t)r;
-	else if (r == 0)
-		c->body_left = 0;
-	return r;
-}
-
-/* CONTENT_LENGTH among params, for the body's bound; absent is 0. */
-static uint64_t
-body_length(const struct params *p)
-{
-	uint64_t	n = 0;
-	size_t		i;
-	const char	*v;
-
-	for (i = 0; i < p->count; i++)
-		if (strncmp(p->envp[i], "CONTENT_LENGTH=", 15) == 0) {
-			v = p->envp[i] + 15;
-			for (n = 0; *v >= '0' && *v <= '9' &&
-			    n < UINT64_MAX / 10 - 1; v++)
-				n = n * 10 + (uint64_t)(*v - '0');
-			break;
-		}
-	return n;
+	return conn_some(ctx, dst, n);
 }
 
 static void
@@ -706,7 +670,6 @@ serve_scgi(const struct srv_options *o, struct conn *c)
 		goto out;
 	if ((e = scgi_parse(hdr, len, &p, &perr)) != SCGI_OK)
 		goto bad;
-	c->body_left = body_length(&p);
 	run(o, c, &p, SRV_SCGI);
 	rc = 0;
 	goto out;
@@ -735,7 +698,6 @@ serve_uwsgi(const struct srv_options *o, struct conn *c)
 		goto out;
 	if ((e = uwsgi_parse(vars, size, &p, &perr)) != UWSGI_OK)
 		goto bad;
-	c->body_left = body_length(&p);
 	run(o, c, &p, SRV_UWSGI);
 	rc = 0;
 	goto out;

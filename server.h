@@ -56,6 +56,5 @@ struct srv_options {
 
 bool	server_fd0_listening(void);
 int	server_run(const struct srv_options *);
-bool	server_stopping(void);
 
 #endif /* SERVER_H */
