@@ -69,10 +69,10 @@ PROG_CFLAGS =	$(PY_PIE)
 ASAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -O1 -g -DWSGI_CGI_SANITIZE
 
-HDR =		cgi_env.h fcgi.h http.h params.h response.h scgi.h script.h \
-		server.h uwsgi.h wsgi.h
-SRC =		wsgi-cgi.c cgi_env.c fcgi.c http.c params.c response.c scgi.c \
-		script.c server.c uwsgi.c wsgi.c wsgi_input.c
+HDR =		cgi_env.h fcgi.h http.h params.h python.h response.h scgi.h \
+		script.h server.h uwsgi.h warm.h wsgi.h
+SRC =		wsgi-cgi.c cgi_env.c fcgi.c http.c params.c python.c response.c \
+		scgi.c script.c server.c uwsgi.c warm.c wsgi.c wsgi_input.c
 OBJ =		$(SRC:.c=.o)
 PURE_OBJ =	cgi_env.o fcgi.o http.o params.o response.o scgi.o uwsgi.o
 UNIT_SRC =	tests/unit/unit.c tests/unit/cgi_env_test.c \

@@ -254,7 +254,7 @@ static int
 cache_dir(const char *real, int place, bool create, char *name, size_t len)
 {
 	char		 dir[PATH_MAX];
-	const char	*base, *tmp;
+	const char	*base;
 	size_t		 stem, i, n;
 	int		 k;
 
@@ -288,12 +288,45 @@ cache_dir(const char *real, int place, bool create, char *name, size_t len)
 	if (n + sizeof(PYC_SUFFIX) > len)
 		return -1;
 	memcpy(name + n, PYC_SUFFIX, sizeof(PYC_SUFFIX));
-	tmp = getenv("TMPDIR");
+	return script_private_dir(create);
+}
+
+/* The script's real directory first on sys.path, before it is loaded. */
+int
+script_path_first(const char *real)
+{
+	return set_path(real);
+}
+
+/* $TMPDIR/wsgi-cgi-UID (or /tmp's), or "" when the name is too long. */
+const char *
+script_private_path(void)
+{
+	static char	 dir[PATH_MAX];
+	const char	*tmp = getenv("TMPDIR");
+	int		 k;
+
 	if (tmp == NULL || *tmp != '/')
 		tmp = "/tmp";
 	k = snprintf(dir, sizeof(dir), "%s/wsgi-cgi-%lu", tmp,
 	    (unsigned long)geteuid());
 	if (k < 0 || (size_t)k >= sizeof(dir))
+		dir[0] = '\0';
+	return dir;
+}
+
+/*
+ * The user's private directory (mode 0700, the user's own, no symlink),
+ * made first when create is set: its descriptor, or -1.  The bytecode
+ * cache of scripts outside a writable __pycache__ and warm start's
+ * sockets live there.
+ */
+int
+script_private_dir(bool create)
+{
+	const char	*dir = script_private_path();
+
+	if (*dir == '\0')
 		return -1;
 	return open_dir(dir, create, CACHE_DIR_MODE, 077, false);
 }

@@ -15,5 +15,8 @@
 
 PyObject	*script_load(const char *, const char *, bool, char *, size_t,
 		    bool *);
+int		 script_path_first(const char *);
+int		 script_private_dir(bool);
+const char	*script_private_path(void);
 
 #endif /* SCRIPT_H */

@@ -25,17 +25,13 @@
 #include "cgi_env.h"
 #include "response.h"
 #include "script.h"
+#include "python.h"
 #include "server.h"
+#include "warm.h"
 #include "wsgi.h"
 
 #ifndef WSGI_CGI_VERSION
 #define WSGI_CGI_VERSION	"1.0.0"
-#endif
-#ifndef PYTHON_EXE
-#define PYTHON_EXE		"/usr/bin/python3"
-#endif
-#ifndef PYTHON_PREFIX
-#define PYTHON_PREFIX		"/usr"
 #endif
 
 #define EXIT_FAILED	1	/* the request failed */
@@ -49,8 +45,7 @@
 #define OPTIONS_VAR	"WSGI_CGI_OPTIONS"
 #define WORKERS_MAX	1024
 #define TIMEOUT_DEFAULT	60	/* seconds a gateway peer may stall */
-#define PYVER		Py_STRINGIFY(PY_MAJOR_VERSION) "." \
-			    Py_STRINGIFY(PY_MINOR_VERSION)
+#define CONFIG_MAX	(PATH_MAX * 2)
 
 enum opt_result {
 	OPT_OK,
@@ -75,6 +70,18 @@ struct options {
 	unsigned	 max_requests;	/* --max-requests; 0: no limit */
 	unsigned	 timeout;	/* --timeout */
 	bool		 max_given;
+	/* Warm start */
+	unsigned	 warm;		/* --warm: idle seconds; 0: off */
+	int		 ctl;		/* --warm-status, --warm-stop */
+};
+
+enum { CTL_NONE, CTL_STATUS, CTL_STOP };
+
+/* A warm backend's interpreter, and its children's requests. */
+struct warm_glue {
+	const struct options	*o;
+	struct warm		*w;
+	Py_ssize_t		 nmodules;	/* after the imports */
 };
 
 /* A server mode's process: its script, loaded once, and fresh. */
@@ -118,8 +125,17 @@ static const char *action_script(struct cgi_request *, char *, size_t);
 static void	 label_request(const struct cgi_request *, char *, size_t);
 static void	 refuse(struct response *, const char *, const char *, int);
 static int	 check_interpreter(const char *, const struct shebang *);
+static int	 request(int, char *[], struct warm_glue *);
 static int	 serve(const struct options *, const struct cgi_request *,
 		    struct response *, const char *, const char *, int);
+static void	 site_of(const struct options *, struct py_site *);
+static int	 warm_try(const struct options *, struct warm *, const char *,
+		    char *[], int, int, const char *, int *);
+static void	 warm_learn(struct warm *, bool);
+static int	 glue_start(void *, const char *, char *, size_t);
+static int	 glue_files(void *, void (*)(void *, const char *), void *);
+static void	 glue_fork(void *, int);
+static int	 glue_child(void *, int, char *[], char *[]);
 static int	 persist(struct options *, const char *, char *[]);
 static int	 persist_init(void *);
 static void	 persist_load(struct persistent *);
@@ -128,15 +144,6 @@ static void	 persist_stderr(struct persistent *);
 static int	 persist_fini(void *, int);
 static void	 persist_fork(void *, int);
 static bool	 uint_arg(const char *, unsigned, unsigned, int, unsigned *);
-static int	 py_start(const char *, const char *, int, char *[],
-		    const struct options *, bool);
-static int	 path_add(PyObject *, const char *, Py_ssize_t);
-static int	 add_site_dirs(const struct options *);
-static int	 use_venv(const char *, bool *);
-static int	 py_stop(int);
-#ifndef WSGI_CGI_SANITIZE
-static void	 py_finish(void);
-#endif
 
 extern char	**environ;
 
@@ -144,7 +151,7 @@ static const char synopsis[] =
     "usage: wsgi-cgi [-hV] [--check] [--debug] [--callable name] "
     "[--python-path dir] [--venv dir] [--listen addr] [--socket-mode mode] "
     "[--protocol name] [--workers n] [--max-requests n] [--timeout seconds] "
-    "script [word ...]\n";
+    "[--warm[=seconds]] [--warm-status] [--warm-stop] script [word ...]\n";
 
 static void
 usage(FILE *f)
@@ -170,6 +177,14 @@ usage(FILE *f)
 		    "renewed\n"
 		    "  --timeout seconds   how long a peer may stall "
 		    "(default 60)\n"
+		    "warm start (CGI):\n"
+		    "  --warm[=seconds]    answer from a warm backend of the "
+		    "script, which lives\n"
+		    "                      seconds idle (default 300)\n"
+		    "  --warm-status       print the script's warm backends, "
+		    "then exit\n"
+		    "  --warm-stop         stop the script's warm backends, "
+		    "then exit\n"
 		    "  -h, --help          print this help and exit\n"
 		    "  -V, --version       print the version and exit\n", f);
 }
@@ -184,22 +199,38 @@ version(void)
 int
 main(int argc, char *argv[])
 {
-	struct options		 o = { "application", NULL, { NULL }, 0,
-				    false, false, false, NULL, 0, SRV_ALL, 0, 0,
-				    TIMEOUT_DEFAULT, false }, first_pass = o;
-	struct cgi_request	 req;
-	struct response		 resp;
-	struct shebang		 sb = { "", "", false };
-	const char		*script = NULL;
-	char			 reason[REASON_MAX], label[LABEL_MAX];
-	char			 request[URI_MAX + 64];
-	int			 e, fd, in, first = argc;
-
 	/* RFC 3875 leaves fds 0-2 to the server: make sure they exist. */
 	fds_open();
 	program_invocation_short_name = (char *)"wsgi-cgi";
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EXIT_USAGE, "signal");
+	return request(argc, argv, NULL);
+}
+
+/*
+ * A CGI request, from its environment and fds 0-2, to its exit status: in
+ * a process of its own, or (g set) in a warm backend's child, whose
+ * interpreter is started already.  A cold request with --warm is first
+ * offered to the script's backend.
+ */
+static int
+request(int argc, char *argv[], struct warm_glue *g)
+{
+	struct options		 o = { "application", NULL, { NULL }, 0,
+				    false, false, false, NULL, 0, SRV_ALL, 0, 0,
+				    TIMEOUT_DEFAULT, false, 0, CTL_NONE },
+				 first_pass = o;
+	struct cgi_request	 req;
+	struct response		 resp;
+	struct shebang		 sb = { "", "", false };
+	struct py_site		 site;
+	struct warm		 w;
+	const char		*script = NULL;
+	char			 reason[PATH_MAX + REASON_MAX], label[LABEL_MAX];
+	char			 request[URI_MAX + 64];
+	int			 e, fd, in, rc, first = argc;
+	bool			 warm = false;
+
 	e = cgi_env_parse(environ, &req, false);
 
 	/* From a shell, argv has the options: --help, --version, mistakes. */
@@ -228,6 +259,8 @@ main(int argc, char *argv[])
 			warnx("%s: %s", script, reason);
 			return EXIT_USAGE;
 		}
+		if (o.ctl != CTL_NONE)
+			return warm_ctl(script, o.ctl == CTL_STOP);
 		/* php-cgi's convention: fd 0 listening is a gateway server. */
 		if (o.listen != NULL || server_fd0_listening())
 			return persist(&o, script, argv);
@@ -266,9 +299,10 @@ main(int argc, char *argv[])
 	/* From a shell, --check is about the script, not a request. */
 	if (o.check && !req.gateway)
 		(void)snprintf(label, sizeof(label), "%s", script);
-	if (req.gateway && o.check) {
-		refuse(&resp, label, "--check is not for a web server: "
-		    "refusing", 500);
+	if (req.gateway && (o.check || o.ctl != CTL_NONE)) {
+		refuse(&resp, label, o.check ? "--check is not for a web "
+		    "server: refusing" : "--warm-status and --warm-stop are "
+		    "for a shell: refusing", 500);
 		return EXIT_FAILED;
 	}
 	if (o.check && check_interpreter(script, &sb) < 0)
@@ -276,18 +310,44 @@ main(int argc, char *argv[])
 	resp.nph = strncmp(strrchr(script, '/') ? strrchr(script, '/') + 1 :
 	    script, "nph-", 4) == 0;
 
-	if (req.gateway)
-		e = py_start(script, label, 0, NULL, &o, true);
-	else
-		e = py_start(script, label, argc - first - 1, argv + first + 1,
-		    &o, true);
+	if (g != NULL) {
+		/* A warm child: its backend's script, and the cold path's. */
+		if (realpath(script, reason) == NULL ||
+		    strcmp(reason, g->w->script) != 0) {
+			refuse(&resp, label, "warm start: the script is not "
+			    "the backend's (renamed meanwhile?)", 500);
+			return EXIT_FAILED;
+		}
+		e = py_argv_set(script) < 0 || wsgi_catch_sigterm() < 0 ? -1 :
+		    0;
+		if (e < 0)
+			wsgi_report(label, "cannot start Python", true);
+	} else {
+		if (o.warm > 0 && req.gateway && !o.check) {
+			if (warm_try(&o, &w, script, argv, in, fd, label,
+			    &rc))
+				return rc;
+			warm = true;
+		}
+		site_of(&o, &site);
+		if (req.gateway)
+			e = py_start(script, label, 0, NULL, &site, PY_CGI);
+		else
+			e = py_start(script, label, argc - first - 1,
+			    argv + first + 1, &site, PY_CGI);
+	}
 	if (e < 0) {
 		/* py_start() has said why. */
 		if (!o.check)
 			(void)resp_fail(&resp, 500, NULL, 0);
 		return EXIT_USAGE;
 	}
-	return py_stop(serve(&o, &req, &resp, script, label, in));
+	rc = serve(&o, &req, &resp, script, label, in);
+	if (warm)
+		warm_learn(&w, true);
+	else if (g != NULL && py_modules_count() > g->nmodules + 1)
+		warm_learn(g->w, false);
+	return g != NULL ? rc : py_stop(rc);
 }
 
 /*
@@ -330,6 +390,119 @@ serve(const struct options *o, const struct cgi_request *req,
 	rc = wsgi_serve(&call, resp);
 	Py_XDECREF(app);
 	return rc;
+}
+
+/* The options' package directories, as py_start() takes them. */
+static void
+site_of(const struct options *o, struct py_site *site)
+{
+	site->venv = o->venv;
+	site->paths = o->paths;
+	site->npaths = o->npaths;
+}
+
+/*
+ * --warm: the request is offered to the script's backend.  1: a child of
+ * it served the request, *rc is the exit status; 0: serve it here, and a
+ * backend starts for the next ones when none runs.  The backend is a fork
+ * of this process before the interpreter starts; it holds this options
+ * structure, whose frame it never leaves.
+ */
+static int
+warm_try(const struct options *o, struct warm *w, const char *script,
+    char *argv[], int in, int out, const char *label, int *rc)
+{
+	static struct warm_glue	 glue;
+	static struct warm_ops	 ops = { glue_start, glue_files, glue_fork,
+				    glue_child, &glue };
+	char			 config[CONFIG_MAX], why[REASON_MAX];
+	size_t			 i, n;
+	int			 k;
+
+	/* The interpreter's configuration: a backend serves only its own. */
+	n = (size_t)snprintf(config, sizeof(config), "venv=%s\n",
+	    o->venv != NULL ? o->venv : "");
+	for (i = 0; i < o->npaths && n < sizeof(config); i++) {
+		k = snprintf(config + n, sizeof(config) - n, "path=%s\n",
+		    o->paths[i]);
+		n = k < 0 ? sizeof(config) : n + (size_t)k;
+	}
+	if (warm_open(w, script, config, o->warm, why, sizeof(why)) < 0) {
+		(void)fprintf(stderr, "wsgi-cgi: %s: %s\n", label, why);
+		return 0;
+	}
+	k = warm_front(w, argv, environ, in, out, rc, why, sizeof(why));
+	if (why[0] != '\0')
+		(void)fprintf(stderr, "wsgi-cgi: %s: %s\n", label, why);
+	if (k)
+		return 1;
+	glue.o = o;
+	glue.w = w;
+	warm_spawn(w, &ops);
+	return 0;
+}
+
+/*
+ * After a request: the modules it imported become the list that the next
+ * backend imports; a cold request (cold set) then lets its backend start.
+ */
+static void
+warm_learn(struct warm *w, bool cold)
+{
+	char	name[WARM_NAME_MAX + 8];
+
+	if (w->dir >= 0 && warm_list_name(w, name, sizeof(name)) == 0)
+		(void)py_modules_save(w->dir, name);
+	if (cold)
+		warm_cold_done(w);
+}
+
+/* In the new backend: the interpreter, and the last request's imports. */
+static int
+glue_start(void *ctx, const char *real, char *why, size_t len)
+{
+	struct warm_glue	*g = ctx;
+	struct py_site		 site;
+	char			 name[WARM_NAME_MAX + 8];
+
+	site_of(g->o, &site);
+	if (py_start(real, real, 0, NULL, &site, PY_WARM) < 0 ||
+	    script_path_first(real) < 0 ||
+	    warm_list_name(g->w, name, sizeof(name)) < 0 ||
+	    py_modules_load(g->w->dir, name) < 0) {
+		PyErr_Clear();
+		(void)snprintf(why, len, "warm start: the backend cannot "
+		    "start Python: serving cold");
+		return -1;
+	}
+	g->nmodules = py_modules_count();
+	return 0;
+}
+
+static int
+glue_files(void *ctx, void (*add)(void *, const char *), void *arg)
+{
+	(void)ctx;
+	return py_module_files(add, arg);
+}
+
+static void
+glue_fork(void *ctx, int stage)
+{
+	(void)ctx;
+	py_fork(stage == WARM_FORK_BEFORE ? PY_FORK_BEFORE :
+	    stage == WARM_FORK_PARENT ? PY_FORK_PARENT : PY_FORK_CHILD);
+}
+
+/* A backend's child: the request's environment, then the cold path. */
+static int
+glue_child(void *ctx, int argc, char *argv[], char *envp[])
+{
+	struct warm_glue	*g = ctx;
+
+	if (py_environ_set(envp) < 0)
+		_exit(EXIT_FAILED);
+	return py_end(request(argc, argv, g));
 }
 
 /*
@@ -383,8 +556,10 @@ static int
 persist_init(void *ctx)
 {
 	struct persistent	*p = ctx;
+	struct py_site		 site;
 
-	if (py_start(p->script, p->script, 0, NULL, p->o, false) < 0)
+	site_of(p->o, &site);
+	if (py_start(p->script, p->script, 0, NULL, &site, PY_SERVER) < 0)
 		return -1;
 	p->err_file = memfd_create("wsgi-cgi-stderr", MFD_CLOEXEC);
 	p->err_saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
@@ -501,25 +676,18 @@ static void
 persist_fork(void *ctx, int stage)
 {
 	struct persistent	*p = ctx;
-	PyObject		*gc, *r;
 
 	switch (stage) {
 	case SRV_FORK_BEFORE:
 		PyEval_RestoreThread(p->ts);
-		if ((gc = PyImport_ImportModule("gc")) != NULL) {
-			r = PyObject_CallMethod(gc, "freeze", NULL);
-			Py_XDECREF(r);
-			Py_DECREF(gc);
-		}
-		PyErr_Clear();
-		PyOS_BeforeFork();
+		py_fork(PY_FORK_BEFORE);
 		break;
 	case SRV_FORK_PARENT:
-		PyOS_AfterFork_Parent();
+		py_fork(PY_FORK_PARENT);
 		p->ts = PyEval_SaveThread();
 		break;
 	default:
-		PyOS_AfterFork_Child();
+		py_fork(PY_FORK_CHILD);
 		if (p->err_file >= 0)
 			(void)close(p->err_file);
 		p->err_file = memfd_create("wsgi-cgi-stderr", MFD_CLOEXEC);
@@ -703,6 +871,23 @@ option(char **argv, int argc, int *i, struct options *o, char *why,
 	}
 	if (strcmp(arg, "--debug") == 0) {
 		o->debug = true;
+		return OPT_OK;
+	}
+	if (strcmp(arg, "--warm") == 0) {
+		o->warm = WARM_IDLE_DEFAULT;
+		return OPT_OK;
+	}
+	if (strncmp(arg, "--warm=", 7) == 0) {
+		if (uint_arg(arg + 7, 1, WARM_IDLE_MAX, 10, &o->warm))
+			return OPT_OK;
+		(void)snprintf(why, len, "--warm: %.100s is not 1-%d seconds",
+		    arg + 7, WARM_IDLE_MAX);
+		return OPT_ERROR;
+	}
+	if (strcmp(arg, "--warm-status") == 0 ||
+	    strcmp(arg, "--warm-stop") == 0) {
+		o->ctl = arg[7] == 's' && arg[8] == 't' && arg[9] == 'a' ?
+		    CTL_STATUS : CTL_STOP;
 		return OPT_OK;
 	}
 	for (k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
@@ -1050,218 +1235,3 @@ check_interpreter(const char *script, const struct shebang *sb)
 	}
 	return 0;
 }
-
-/*
- * An isolated interpreter (no PYTHON* variables, no user site, no argv
- * parsing) whose sys.executable is the real Python; site is not run, its
- * package directories are added directly.
- */
-static int
-py_start(const char *script, const char *label, int nwords, char *words[],
-    const struct options *o, bool cgi)
-{
-	PyPreConfig	 pre;
-	PyConfig	 c;
-	PyStatus	 st;
-	char		*argv[MAX_WORDS + 1];
-	int		 i, n = 0;
-
-	PyPreConfig_InitIsolatedConfig(&pre);
-	pre.utf8_mode = 1;
-#ifdef WSGI_CGI_SANITIZE
-	/* Python objects from malloc, so ASan sees a reference misused. */
-	pre.allocator = PYMEM_ALLOCATOR_MALLOC;
-#endif
-	st = Py_PreInitialize(&pre);
-	if (PyStatus_Exception(st))
-		goto fail;
-	PyConfig_InitIsolatedConfig(&c);
-	c.site_import = 0;
-	c.parse_argv = 0;
-	/* SIGPIPE is ignored already; Python's handlers cost 2% a request. */
-	c.install_signal_handlers = 0;
-	/* A server mode's print() reaches its log at once, not a page later. */
-	if (!cgi)
-		c.buffered_stdio = 0;
-	argv[n++] = (char *)(uintptr_t)script;
-	for (i = 0; i < nwords && n < MAX_WORDS; i++)
-		argv[n++] = words[i];
-	st = PyConfig_SetBytesString(&c, &c.program_name, PYTHON_EXE);
-	if (!PyStatus_Exception(st))
-		st = PyConfig_SetBytesString(&c, &c.executable, PYTHON_EXE);
-	if (!PyStatus_Exception(st))
-		st = PyConfig_SetBytesArgv(&c, n, argv);
-	if (!PyStatus_Exception(st))
-		st = Py_InitializeFromConfig(&c);
-	PyConfig_Clear(&c);
-	if (PyStatus_Exception(st))
-		goto fail;
-	if (wsgi_ready() < 0 || (cgi && wsgi_catch_sigterm() < 0) ||
-	    add_site_dirs(o) < 0) {
-		wsgi_report(label, "cannot start Python", true);
-		return -1;
-	}
-	return 0;
-fail:
-	warnx("cannot start Python: %s%s%s", st.func ? st.func : "",
-	    st.func ? ": " : "", st.err_msg ? st.err_msg : "failed");
-	return -1;
-}
-
-/* dir on sys.path at index at (-1: the end), when it is a directory. */
-static int
-path_add(PyObject *path, const char *dir, Py_ssize_t at)
-{
-	PyObject	*d;
-	struct stat	 st;
-	int		 rc;
-
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return 0;
-	if ((d = PyUnicode_DecodeFSDefault(dir)) == NULL)
-		return -1;
-	rc = at < 0 ? PyList_Append(path, d) : PyList_Insert(path, at, d);
-	Py_DECREF(d);
-	return rc;
-}
-
-/*
- * --python-path directories first (before the standard library, as
- * PYTHONPATH's are); then a virtual environment's packages, then what
- * Debian's site.py appends (dist-packages in /usr/local and /usr), unless
- * the environment excludes the system's, for a fraction of site's cost.
- */
-static int
-add_site_dirs(const struct options *o)
-{
-	static const char *const dirs[] = {
-		PYTHON_PREFIX "/local/lib/python" PYVER "/dist-packages",
-		PYTHON_PREFIX "/lib/python3/dist-packages",
-		PYTHON_PREFIX "/lib/python" PYVER "/dist-packages",
-		PYTHON_PREFIX "/lib/python" PYVER "/site-packages",
-	};
-	PyObject	*path;
-	bool		 system = true;
-	size_t		 i;
-
-	if ((path = PySys_GetObject("path")) == NULL)		/* borrowed */
-		return -1;
-	for (i = 0; i < o->npaths; i++)
-		if (path_add(path, o->paths[i], (Py_ssize_t)i) < 0)
-			return -1;
-	if (o->venv != NULL && use_venv(o->venv, &system) < 0)
-		return -1;
-	for (i = 0; system && i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (path_add(path, dirs[i], -1) < 0)
-			return -1;
-	return 0;
-}
-
-/*
- * What the environment's own python does: its site-packages with their
- * .pth files (site.addsitedir, as pip install -e needs), sys.prefix and
- * sys.executable in it, and the system's packages only when pyvenv.cfg
- * says include-system-site-packages = true (*system).
- */
-static int
-use_venv(const char *venv, bool *system)
-{
-	PyObject	*site = NULL, *r = NULL, *v = NULL;
-	char		 dir[PATH_MAX], line[PATH_MAX], *k;
-	struct stat	 st;
-	FILE		*f;
-	int		 n, rc = -1;
-
-	*system = false;
-	n = snprintf(dir, sizeof(dir), "%s/pyvenv.cfg", venv);
-	if (n > 0 && (size_t)n < sizeof(dir) &&
-	    (f = fopen(dir, "re")) != NULL) {
-		while (fgets(line, sizeof(line), f) != NULL) {
-			k = line + strspn(line, " \t");
-			if (strncmp(k, "include-system-site-packages", 28) != 0)
-				continue;
-			k += 28 + strspn(k + 28, " \t=");
-			*system = strncasecmp(k, "true", 4) == 0;
-		}
-		(void)fclose(f);
-	}
-	n = snprintf(dir, sizeof(dir), "%s/lib/python" PYVER "/site-packages",
-	    venv);
-	if (n < 0 || (size_t)n >= sizeof(dir) || stat(dir, &st) < 0 ||
-	    !S_ISDIR(st.st_mode)) {
-		PyErr_Format(PyExc_FileNotFoundError, "--venv %s: no "
-		    "lib/python" PYVER "/site-packages in it", venv);
-		return -1;
-	}
-	if ((site = PyImport_ImportModule("site")) == NULL ||
-	    (r = PyObject_CallMethod(site, "addsitedir", "s", dir)) == NULL ||
-	    (v = PyUnicode_DecodeFSDefault(venv)) == NULL ||
-	    PySys_SetObject("prefix", v) < 0 ||
-	    PySys_SetObject("exec_prefix", v) < 0)
-		goto out;
-	n = snprintf(line, sizeof(line), "%s/bin/python", venv);
-	if (n > 0 && (size_t)n < sizeof(line) && access(line, X_OK) == 0) {
-		Py_CLEAR(v);
-		if ((v = PyUnicode_DecodeFSDefault(line)) == NULL ||
-		    PySys_SetObject("executable", v) < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	Py_XDECREF(site);
-	Py_XDECREF(r);
-	Py_XDECREF(v);
-	return rc;
-}
-
-/*
- * The response is already closed.  What Py_FinalizeEx does that an
- * application can see (non-daemon threads joined, atexit handlers run,
- * streams flushed) is done, then the process ends without tearing the
- * interpreter down.  The sanitizer build (WSGI_CGI_SANITIZE) finalizes in
- * full instead, so that leaks can be checked.
- */
-static int
-py_stop(int rc)
-{
-	if (!Py_IsInitialized())
-		return rc;
-#ifdef WSGI_CGI_SANITIZE
-	return Py_FinalizeEx() < 0 && rc == 0 ? EXIT_FAILED : rc;
-#else
-	py_finish();
-	_exit(rc);
-#endif
-}
-
-#ifndef WSGI_CGI_SANITIZE
-/* Threads joined, atexit handlers run, streams flushed, as at exit. */
-static void
-py_finish(void)
-{
-	PyObject	*mod, *r;
-	const char	*streams[] = { "stdout", "stderr" };
-	size_t		 i;
-
-	mod = PyDict_GetItemString(PyImport_GetModuleDict(), "threading");
-	if (mod != NULL) {					/* borrowed */
-		r = PyObject_CallMethod(mod, "_shutdown", NULL);
-		Py_XDECREF(r);
-		PyErr_Clear();
-	}
-	if ((mod = PyImport_ImportModule("atexit")) != NULL) {
-		r = PyObject_CallMethod(mod, "_run_exitfuncs", NULL);
-		Py_XDECREF(r);
-		Py_DECREF(mod);
-	}
-	PyErr_Clear();
-	for (i = 0; i < sizeof(streams) / sizeof(streams[0]); i++)
-		if ((mod = PySys_GetObject(streams[i])) != NULL &&
-		    mod != Py_None) {				/* borrowed */
-			r = PyObject_CallMethod(mod, "flush", NULL);
-			Py_XDECREF(r);
-			PyErr_Clear();
-		}
-	(void)fflush(NULL);
-}
-#endif

@@ -16,16 +16,71 @@ wsgi_cgi() {
 	"$WSGI_CGI" "$@"
 }
 
+# The warm suite (WSGI_CGI_WARM=1, tests/run-tests --warm): every script
+# runs with --warm (idle backends end after WARM_IDLE seconds), and
+# cgi_run runs each case twice, so that the second is a warm backend's.
+WARM_IDLE=10
+# How many times cgi_run runs a case: a side effect of the app's (a line
+# it appends to a file) happens once a run.
+CGI_RUNS=1
+[ -n "${WSGI_CGI_WARM:-}" ] && CGI_RUNS=2
+
+# once_a_run LINE: LINE, once for each run of a cgi_run case.
+once_a_run() {
+	local i
+	for i in $(seq "$CGI_RUNS"); do
+		echo "$1"
+	done
+}
+
 # cgi_run [NAME=value...] -- ARGS...: wsgi-cgi under env -i, so that the
 # host environment never leaks in; stdin is $STDIN or /dev/null.
 cgi_run() {
-	local vars=()
+	local vars=() opts="--warm=$WARM_IDLE" tmp=/tmp
 	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
 		vars+=("$1")
 		shift
 	done
 	shift
-	env -i "${vars[@]}" "$WSGI_CGI" "$@" <"${STDIN:-/dev/null}"
+	if [ -z "${WSGI_CGI_WARM:-}" ]; then
+		env -i "${vars[@]}" "$WSGI_CGI" "$@" <"${STDIN:-/dev/null}"
+		return
+	fi
+	local i v all=()
+	for v in "${vars[@]}"; do
+		case $v in
+		WSGI_CGI_OPTIONS=*) opts="$opts ${v#*=}" ;;
+		TMPDIR=/*) tmp=${v#*=}; all+=("$v") ;;
+		*) all+=("$v") ;;
+		esac
+	done
+	all+=("WSGI_CGI_OPTIONS=$opts")
+	env -i "${all[@]}" "$WSGI_CGI" "$@" <"${STDIN:-/dev/null}" \
+	    >/dev/null 2>&1
+	warm_settle "$tmp/wsgi-cgi-$(id -u)"
+	env -i "${all[@]}" "$WSGI_CGI" "$@" <"${STDIN:-/dev/null}"
+}
+
+# warm_settle DIR: within 5 seconds no backend in DIR is starting (its lock
+# held, its socket not there yet).
+warm_settle() {
+	local i lock starting
+	for i in $(seq 50); do
+		starting=
+		for lock in "$1"/warm-*.lock; do
+			[ -e "$lock" ] || continue
+			[ -S "${lock%.lock}.sock" ] && continue
+			flock -n "$lock" true 2>/dev/null || starting=1
+		done
+		[ -z "$starting" ] && return 0
+		sleep 0.1
+	done
+}
+
+# warm_pid SCRIPT: the pid of SCRIPT's warm backend (empty: none).
+warm_pid() {
+	"$WSGI_CGI" --warm-status "$1" 2>/dev/null |
+	    sed -n 's/.*: warm backend \([0-9]*\),.*/\1/p' | head -n 1
 }
 
 # cgi_raw [NAME=value...] -- ARGS...: as cgi_run, but the response bytes
@@ -110,6 +165,8 @@ lighttpd_start() {
 		echo 'server.max-request-size = 102400'
 		echo 'server.stream-response-body = 2'
 		echo "cgi.assign = ( \".py\" => \"$WSGI_CGI\" )"
+		[ -n "${WSGI_CGI_WARM:-}" ] && [[ "$*" != *WSGI_CGI_OPTIONS* ]] &&
+		    echo "setenv.set-environment = ( \"WSGI_CGI_OPTIONS\" => \"--warm=$WARM_IDLE\" )"
 		echo '$HTTP["url"] =~ "^/cgi-bin/" { cgi.assign = ( "" => "" ) }'
 		printf '%s\n' "$@"
 	} >"$dir/lighttpd.conf"
@@ -158,6 +215,8 @@ apache_start() {
 	apache_launch "$dir" "$dir" "$dir/error.log" <<-CONF
 	LoadModule mime_module $mods/mod_mime.so
 	LoadModule cgid_module $mods/mod_cgid.so
+	LoadModule env_module $mods/mod_env.so
+	${WSGI_CGI_WARM:+SetEnv WSGI_CGI_OPTIONS --warm=$WARM_IDLE}
 	LoadModule actions_module $mods/mod_actions.so
 	LoadModule alias_module $mods/mod_alias.so
 	ScriptSock "$dir/cgid.sock"

@@ -210,18 +210,18 @@ hel'
 	run --separate-stderr respond /close
 	assert_success
 	run cat "$BATS_TEST_TMPDIR/close.log"
-	assert_output closed
+	assert_output "$(once_a_run closed)"
 	rm "$BATS_TEST_TMPDIR/close.log"
 	run --separate-stderr respond /close iter
 	assert_failure 1
 	run cat "$BATS_TEST_TMPDIR/close.log"
-	assert_output closed
+	assert_output "$(once_a_run closed)"
 	rm "$BATS_TEST_TMPDIR/close.log"
 	run --separate-stderr respond /close close
 	assert_failure 1
 	assert_stderr_line 0 "wsgi-cgi: $APPS/response.py: GET /close?close: error in close(): RuntimeError: failed in close"
 	run cat "$BATS_TEST_TMPDIR/close.log"
-	assert_output closed
+	assert_output "$(once_a_run closed)"
 }
 
 @test "print(), os.write(1) and children cannot corrupt the response" {
@@ -331,7 +331,7 @@ Content-Length: 7\r
 Content-Type: text/plain\r
 \r'
 	run cat "$BATS_TEST_TMPDIR/close.log"
-	assert_output closed
+	assert_output "$(once_a_run closed)"
 	# Content-Length stays what the body would have had.
 	run --separate-stderr cgi_raw REQUEST_METHOD=HEAD -- "$APPS/hello.py"
 	assert_success

@@ -1,0 +1,1152 @@
+/*
+ * Warm start: the front end (a CGI request's process), the backend (one
+ * per script, configuration and user) and its children.
+ *
+ * Files, in the private directory that also holds the bytecode cache
+ * ($TMPDIR/wsgi-cgi-UID, mode 0700, checked): NAME.sock, the backend's
+ * socket (SOCK_SEQPACKET: a message is one read); NAME.lock, flock(2)ed by
+ * the live backend from the moment it is spawned, so that one backend
+ * runs; NAME.mods, the modules that the script imported last time.  NAME
+ * is warm-H1-H2: H1 hashes the script's real path, H2 this executable and
+ * the interpreter's configuration (--venv, --python-path), so that an
+ * upgrade or another configuration never meets an old backend.
+ *
+ * A request:  front end connects; the backend accepts it when it has room
+ * for a child and says HELLO; only then does the front end send REQUEST
+ * with its descriptors (body, response, stderr, working directory, and a
+ * memfd with argv and the environment).  The backend answers COLD (the
+ * front end serves the request itself) or forks; the child says STARTED
+ * before it touches anything, and STATUS at its end.  Whatever else
+ * happens before STARTED (an EOF, a reply that makes no sense) means no
+ * child has the request, so it is served cold; after STARTED the front
+ * end waits for STATUS, passing a signal from the server on.
+ * SPDX-License-Identifier: MIT
+ */
+#include "script.h"
+
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "warm.h"
+
+#define MAGIC		0x57534743u	/* "WSGC" */
+#define VERSION		1
+#define NFDS		5	/* body, response, stderr, cwd, argv+env */
+#define HELLO_MS	5000	/* waiting for room in a busy backend */
+#define CTL_MS		2000	/* --warm-status, --warm-stop */
+#define RECV_MS		1000	/* a front end's request after HELLO */
+#define KILL_MS		3000	/* SIGTERM, then SIGKILL, as Apache does */
+#define RACY_SECONDS	2	/* as the bytecode cache's rule */
+#define CHILDREN_MIN	8
+#define BLOB_MAX	(16u << 20)
+#define WATCH_MAX	8192
+#define WAITERS_MAX	8
+#define KEEP_VARS	"PATH\0HOME\0LANG\0LANGUAGE\0TZ\0TMPDIR\0USER\0LOGNAME\0"
+
+enum msg_type {
+	M_HELLO = 1,	/* backend: room for the request */
+	M_REQUEST,	/* front end: text the script; value the umask */
+	M_COLD,		/* backend: serve it yourself; text why (or empty) */
+	M_STARTED,	/* child: the request is mine; value my pid */
+	M_STATUS,	/* child or backend: value a wait(2) status */
+	M_SIGNAL,	/* front end: value a signal for the child */
+	M_QUERY,	/* --warm-status */
+	M_STOP,		/* --warm-stop */
+	M_INFO		/* backend: the answer to both */
+};
+
+struct msg {
+	uint32_t	magic;
+	uint16_t	version;
+	uint16_t	type;
+	int32_t		value;
+	uint32_t	running;
+	uint64_t	served;
+	int64_t		since;
+	char		text[PATH_MAX];
+};
+
+/* A file an import came from, as it was. */
+struct watch {
+	char		*path;
+	struct stat	 st;
+};
+
+struct kid {
+	pid_t		 pid;
+	int		 conn;		/* the front end's; -1: it has gone */
+	int64_t		 kill_at;	/* ms: SIGKILL then, if still there */
+};
+
+struct backend {
+	struct warm		*w;
+	const struct warm_ops	*ops;
+	int			 lock, listen, sigfd;
+	bool			 retiring;
+	char			 refusal[PATH_MAX];	/* serving cold: why */
+	bool			 refused_said;
+	struct watch		*watch;
+	size_t			 nwatch, watch_cap;
+	int64_t			 newest;	/* ns: the watched files' times */
+	struct kid		*kids;
+	size_t			 nkids, cap;
+	int			 waiters[WAITERS_MAX];
+	size_t			 nwaiters;
+	uint64_t		 served;
+	int64_t			 since, idle_at;
+};
+
+static volatile sig_atomic_t	 front_signal;
+
+static uint64_t	 fnv(uint64_t, const void *, size_t);
+static int	 sock_path(const struct warm *, int, const char *,
+		    struct sockaddr_un *);
+static int	 connect_to(int, const char *, int);
+static bool	 same_user(int);
+static int	 send_msg(int, struct msg *, const int *, int);
+static int	 recv_msg(int, struct msg *, int *, int *, int);
+static int	 env_blob(char *[], char *const *);
+static void	 on_signal(int);
+static void	 detach(const int *, size_t);
+static void	 clean_env(void);
+static void	 backend(struct warm *, int, const struct warm_ops *);
+static void	 add_watch(void *, const char *);
+static bool	 stale(const struct backend *);
+static unsigned	 threads(void);
+static void	 accept_one(struct backend *);
+static void	 request(struct backend *, int, struct msg *, int *);
+static void	 run_child(struct backend *, int, const struct msg *, int *);
+static int	 read_blob(int, char ***, int *, char ***);
+static void	 reap(struct backend *);
+static void	 retire(struct backend *);
+static void	 info(const struct backend *, struct msg *);
+static int64_t	 now_ms(void);
+static int64_t	 ns(const struct timespec *);
+static void	 close_fds(int *, int);
+
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char	*b = p;
+
+	while (n-- > 0) {
+		h ^= *b++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * The backend of script (as the request names it) under config (the
+ * interpreter's options): fills w; -1 with why when there can be none.
+ */
+int
+warm_open(struct warm *w, const char *script, const char *config,
+    unsigned idle, char *why, size_t len)
+{
+	struct stat	st;
+	uint64_t	h1, h2;
+	int		v = VERSION;
+
+	memset(w, 0, sizeof(*w));
+	w->dir = w->release = -1;
+	w->idle = idle;
+	if (realpath(script, w->script) == NULL ||
+	    stat("/proc/self/exe", &st) < 0) {
+		(void)snprintf(why, len, "warm start: %s", strerror(errno));
+		return -1;
+	}
+	h1 = fnv(0xcbf29ce484222325ULL, w->script, strlen(w->script));
+	h2 = fnv(0xcbf29ce484222325ULL, &v, sizeof(v));
+	h2 = fnv(h2, &st.st_dev, sizeof(st.st_dev));
+	h2 = fnv(h2, &st.st_ino, sizeof(st.st_ino));
+	h2 = fnv(h2, &st.st_size, sizeof(st.st_size));
+	h2 = fnv(h2, &st.st_mtim, sizeof(st.st_mtim));
+	h2 = fnv(h2, config, strlen(config));
+	(void)snprintf(w->name, sizeof(w->name), "warm-%016llx-%016llx",
+	    (unsigned long long)h1, (unsigned long long)h2);
+	if ((w->dir = script_private_dir(true)) < 0) {
+		(void)snprintf(why, len, "warm start: the private directory "
+		    "(%s) is missing or not this user's alone: serving cold",
+		    script_private_path());
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * dir/name+suffix as an address that cannot be raced: through the checked
+ * directory's descriptor.
+ */
+static int
+sock_path(const struct warm *w, int dir, const char *name,
+    struct sockaddr_un *sa)
+{
+	int	n;
+
+	(void)w;
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	n = snprintf(sa->sun_path, sizeof(sa->sun_path),
+	    "/proc/self/fd/%d/%s.sock", dir, name);
+	return n > 0 && (size_t)n < sizeof(sa->sun_path) ? 0 : -1;
+}
+
+/* A connection to the backend named name in dir, or -1. */
+static int
+connect_to(int dir, const char *name, int hello_ms)
+{
+	struct sockaddr_un	 sa;
+	struct msg		 m;
+	int			 s, n = 0;
+
+	if (sock_path(NULL, dir, name, &sa) < 0 ||
+	    (s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    !same_user(s) || recv_msg(s, &m, NULL, &n, hello_ms) <= 0 ||
+	    m.type != M_HELLO) {
+		(void)close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* The peer runs as this user (SO_PEERCRED). */
+static bool
+same_user(int s)
+{
+	struct ucred	cr;
+	socklen_t	len = sizeof(cr);
+
+	return getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 &&
+	    cr.uid == geteuid();
+}
+
+/* One message, with descriptors when fds is set; 0 or -1. */
+static int
+send_msg(int s, struct msg *m, const int *fds, int nfds)
+{
+	union {
+		char		buf[CMSG_SPACE(sizeof(int) * NFDS)];
+		struct cmsghdr	align;
+	}		 u;
+	struct iovec	 iov;
+	struct msghdr	 mh;
+	struct cmsghdr	*c;
+
+	m->magic = MAGIC;
+	m->version = VERSION;
+	iov.iov_base = m;
+	iov.iov_len = sizeof(*m);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (nfds > 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	while (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+/*
+ * One message within ms (-1: no limit), its descriptors into fds (*nfds:
+ * how many came).  1: a message; 0: EOF or a timeout; -1: an error or a
+ * message that is not ours (its descriptors closed).
+ */
+static int
+recv_msg(int s, struct msg *m, int *fds, int *nfds, int ms)
+{
+	union {
+		char		buf[CMSG_SPACE(sizeof(int) * NFDS)];
+		struct cmsghdr	align;
+	}		 u;
+	struct pollfd	 p = { s, POLLIN, 0 };
+	struct iovec	 iov;
+	struct msghdr	 mh;
+	struct cmsghdr	*c;
+	ssize_t		 n;
+	int		 r;
+
+	*nfds = 0;
+	while ((r = poll(&p, 1, ms)) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (r == 0)
+		return 0;
+	iov.iov_base = m;
+	iov.iov_len = sizeof(*m);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.buf;
+	mh.msg_controllen = sizeof(u.buf);
+	while ((n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0)
+		if (errno != EINTR)
+			return errno == EAGAIN ? 0 : -1;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(0)) {
+			*nfds = (int)((c->cmsg_len - CMSG_LEN(0)) /
+			    sizeof(int));
+			if (fds != NULL)
+				memcpy(fds, CMSG_DATA(c),
+				    sizeof(int) * (size_t)*nfds);
+			else
+				close_fds((int *)(void *)CMSG_DATA(c), *nfds);
+		}
+	if (n == 0)
+		return 0;
+	if ((size_t)n != sizeof(*m) || m->magic != MAGIC ||
+	    m->version != VERSION || (mh.msg_flags & MSG_CTRUNC) != 0) {
+		if (fds != NULL)
+			close_fds(fds, *nfds);
+		*nfds = 0;
+		return -1;
+	}
+	m->text[sizeof(m->text) - 1] = '\0';
+	return 1;
+}
+
+/* argv and the environment in a memfd: counts, then NUL-ended strings. */
+static int
+env_blob(char *argv[], char *const *envp)
+{
+	uint32_t	 n[2] = { 0, 0 };
+	size_t		 len;
+	int		 fd, i;
+	FILE		*f;
+
+	for (i = 0; argv[i] != NULL; i++)
+		n[0]++;
+	for (i = 0; envp[i] != NULL; i++)
+		n[1]++;
+	if ((fd = memfd_create("wsgi-cgi-request", MFD_CLOEXEC)) < 0)
+		return -1;
+	if ((f = fdopen(dup(fd), "w")) == NULL) {
+		(void)close(fd);
+		return -1;
+	}
+	(void)fwrite(n, sizeof(n), 1, f);
+	for (i = 0; argv[i] != NULL; i++) {
+		len = strlen(argv[i]) + 1;
+		(void)fwrite(argv[i], 1, len, f);
+	}
+	for (i = 0; envp[i] != NULL; i++) {
+		len = strlen(envp[i]) + 1;
+		(void)fwrite(envp[i], 1, len, f);
+	}
+	if (fclose(f) != 0) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+on_signal(int sig)
+{
+	front_signal = sig;
+}
+
+/*
+ * The front end: the request goes to the backend if one answers.  1: a
+ * child served it and *status is the exit status (why: a line to log, or
+ * empty); 0: serve it cold (why: a line to log, or empty).  in and out
+ * are the body's and the response's descriptors; they are closed once a
+ * child has the request.
+ */
+int
+warm_front(struct warm *w, char *argv[], char *const *envp, int in, int out,
+    int *status, char *why, size_t len)
+{
+	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction	 sa, old[3];
+	sigset_t		 block, mask, none;
+	struct msg		 m;
+	mode_t			 um;
+	size_t			 i;
+	int			 s, fds[NFDS], n, r, served = 0;
+	bool			 started = false;
+
+	*why = '\0';
+	if ((s = connect_to(w->dir, w->name, HELLO_MS)) < 0)
+		return 0;
+	fds[0] = in;
+	fds[1] = out;
+	fds[2] = STDERR_FILENO;
+	fds[3] = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fds[4] = env_blob(argv, envp);
+	if (fds[3] < 0 || fds[4] < 0) {
+		if (fds[3] >= 0)
+			(void)close(fds[3]);
+		if (fds[4] >= 0)
+			(void)close(fds[4]);
+		(void)close(s);
+		return 0;
+	}
+	/* Signals from the server wait for ppoll(); then they go on. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigemptyset(&block);
+	(void)sigemptyset(&none);
+	for (i = 0; i < 3; i++) {
+		(void)sigaddset(&block, sigs[i]);
+		(void)sigaction(sigs[i], &sa, &old[i]);
+	}
+	(void)sigprocmask(SIG_BLOCK, &block, &mask);
+	memset(&m, 0, sizeof(m));
+	m.type = M_REQUEST;
+	um = umask(0);
+	(void)umask(um);
+	m.value = (int32_t)um;
+	(void)snprintf(m.text, sizeof(m.text), "%s", w->script);
+	r = send_msg(s, &m, fds, NFDS);
+	(void)close(fds[3]);
+	(void)close(fds[4]);
+	while (r == 0) {
+		struct pollfd	p = { s, POLLIN, 0 };
+
+		if (front_signal != 0) {
+			if (!started)
+				_exit(128 + front_signal);
+			memset(&m, 0, sizeof(m));
+			m.type = M_SIGNAL;
+			m.value = front_signal;
+			front_signal = 0;
+			(void)send_msg(s, &m, NULL, 0);
+		}
+		if (ppoll(&p, 1, NULL, &none) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (recv_msg(s, &m, NULL, &n, 0) <= 0) {
+			if (started) {
+				(void)snprintf(why, len, "the warm backend "
+				    "went away: the request's exit status is "
+				    "unknown");
+				*status = 1;
+				served = 1;
+			}
+			break;
+		}
+		if (!started && m.type == M_COLD) {
+			(void)snprintf(why, len, "%s", m.text);
+			break;
+		}
+		if (!started && m.type == M_STARTED) {
+			/* The child holds the response: it ends with it. */
+			started = true;
+			(void)close(in);
+			(void)close(out);
+			continue;
+		}
+		if (started && m.type == M_STATUS) {
+			*status = WIFEXITED(m.value) ? WEXITSTATUS(m.value) :
+			    WIFSIGNALED(m.value) ? 128 + WTERMSIG(m.value) : 1;
+			served = 1;
+			break;
+		}
+		/* A STATUS before STARTED: no child took it. */
+		if (!started)
+			break;
+	}
+	(void)close(s);
+	if (!served) {
+		(void)sigprocmask(SIG_SETMASK, &mask, NULL);
+		for (i = 0; i < 3; i++)
+			(void)sigaction(sigs[i], &old[i], NULL);
+	}
+	return served;
+}
+
+/* NAME.mods: the module list, in the private directory. */
+int
+warm_list_name(const struct warm *w, char *buf, size_t len)
+{
+	int	n = snprintf(buf, len, "%s.mods", w->name);
+
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/*
+ * No backend answered: one is started unless one is starting or running
+ * (its lock).  It waits until warm_cold_done() (or this process's end),
+ * so that this request's module list is what it imports.  It is nobody's
+ * child here (a double fork) and shares no descriptor with the server.
+ */
+void
+warm_spawn(struct warm *w, const struct warm_ops *ops)
+{
+	char	name[WARM_NAME_MAX + 8];
+	int	lock, p[2], keep[3];
+	pid_t	pid;
+
+	if (w->dir < 0 || w->release >= 0)
+		return;
+	(void)snprintf(name, sizeof(name), "%s.lock", w->name);
+	if ((lock = openat(w->dir, name, O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) < 0)
+		return;
+	if (flock(lock, LOCK_EX | LOCK_NB) < 0 || pipe2(p, O_CLOEXEC) < 0) {
+		(void)close(lock);
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		(void)close(lock);
+		(void)close(p[0]);
+		(void)close(p[1]);
+		return;
+	}
+	if (pid > 0) {
+		/* The lock is the child's now (one open file, shared). */
+		(void)close(lock);
+		(void)close(p[0]);
+		w->release = p[1];
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	if (setsid() < 0 || (pid = fork()) != 0)
+		_exit(0);
+	(void)close(p[1]);
+	keep[0] = lock;
+	keep[1] = p[0];
+	keep[2] = w->dir;
+	detach(keep, 3);
+	clean_env();
+	/* Until the cold request has written its module list. */
+	while (read(p[0], name, sizeof(name)) != 0 && errno == EINTR)
+		;
+	(void)close(p[0]);
+	backend(w, lock, ops);
+}
+
+/* The cold request is done: its backend may start. */
+void
+warm_cold_done(struct warm *w)
+{
+	if (w->release >= 0) {
+		(void)close(w->release);
+		w->release = -1;
+	}
+}
+
+/*
+ * Every descriptor but keep closed; 0-2 on /dev/null; signals as a new
+ * process has them (SIGPIPE ignored, as main() has it).
+ */
+static void
+detach(const int *keep, size_t nkeep)
+{
+	sigset_t	none;
+	size_t		i;
+	int		fd, max = (int)sysconf(_SC_OPEN_MAX), null;
+
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 0; fd < max; fd++) {
+		for (i = 0; i < nkeep && keep[i] != fd; i++)
+			;
+		if (i == nkeep)
+			(void)close(fd);
+	}
+	if ((null = open("/dev/null", O_RDWR)) != 0 ||
+	    dup2(null, 1) != 1 || dup2(null, 2) != 2)
+		_exit(1);
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGINT, SIG_DFL);
+	(void)signal(SIGHUP, SIG_DFL);
+	(void)signal(SIGCHLD, SIG_DFL);
+	(void)signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * The backend's environment: not the request's that started it (its
+ * headers, its CGI variables), only what describes the system: KEEP_VARS
+ * and LC_*.  The request's strings are wiped where they were, since the
+ * kernel shows that memory as /proc/PID/environ, the children's too.  A
+ * child gets its own request's environment.
+ */
+static void
+clean_env(void)
+{
+	static char	*kept[64];
+	extern char	**environ;
+	const char	*k;
+	size_t		 n = 0, l;
+	char		**e;
+	bool		 keep;
+
+	for (e = environ; *e != NULL; e++) {
+		keep = strncmp(*e, "LC_", 3) == 0 && strchr(*e, '=') != NULL;
+		for (k = KEEP_VARS; !keep && *k != '\0'; k += l + 1) {
+			l = strlen(k);
+			keep = strncmp(*e, k, l) == 0 && (*e)[l] == '=';
+		}
+		if (keep && n + 1 < sizeof(kept) / sizeof(kept[0]) &&
+		    (kept[n] = strdup(*e)) != NULL)
+			n++;
+		memset(*e, '\0', strlen(*e));
+	}
+	kept[n] = NULL;
+	environ = kept;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+static void
+close_fds(int *fds, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			(void)close(fds[i]);
+}
+
+/* The backend's life; it never returns. */
+static void
+backend(struct warm *w, int lock, const struct warm_ops *ops)
+{
+	struct backend		 b;
+	struct sockaddr_un	 sa;
+	struct pollfd		*p;
+	struct timespec		 t0;
+	sigset_t		 sigs;
+	size_t			 i, np;
+	int64_t			 t;
+	long			 cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	char			 name[WARM_NAME_MAX + 8];
+
+	/* In ps(1) and for pkill -x: the backend, not a request. */
+	(void)prctl(PR_SET_NAME, "wsgi-cgi-warm", 0, 0, 0);
+	memset(&b, 0, sizeof(b));
+	b.w = w;
+	b.ops = ops;
+	b.lock = lock;
+	b.listen = b.sigfd = -1;
+	b.cap = cpus > 0 && (size_t)cpus * 4 > CHILDREN_MIN ?
+	    (size_t)cpus * 4 : CHILDREN_MIN;
+	if ((b.kids = calloc(b.cap, sizeof(*b.kids))) == NULL ||
+	    (p = calloc(b.cap + 2, sizeof(*p))) == NULL)
+		_exit(1);
+	(void)clock_gettime(CLOCK_REALTIME, &t0);
+	b.since = t0.tv_sec;
+	if (ops->start(ops->ctx, w->script, b.refusal, sizeof(b.refusal)) < 0)
+		;
+	else if (threads() > 1)
+		(void)snprintf(b.refusal, sizeof(b.refusal), "warm start: "
+		    "the script's imports started threads, and a process "
+		    "with threads cannot fork safely: serving cold");
+	else if (ops->files(ops->ctx, add_watch, &b) < 0 ||
+	    b.nwatch == WATCH_MAX)
+		(void)snprintf(b.refusal, sizeof(b.refusal), "warm start: "
+		    "cannot list the imported modules: serving cold");
+	else if (b.newest >= ns(&t0) - RACY_SECONDS * 1000000000LL) {
+		/*
+		 * A file changed so recently that another change within the
+		 * same clock tick would not show: this import is not
+		 * trusted.  Hold the lock until it would be, then go.
+		 */
+		t = (b.newest - ns(&t0)) / 1000000 + RACY_SECONDS * 1000 + 1;
+		if (t > 0)
+			(void)poll(NULL, 0, (int)t);
+		_exit(0);
+	}
+	(void)sigemptyset(&sigs);
+	(void)sigaddset(&sigs, SIGCHLD);
+	(void)sigaddset(&sigs, SIGTERM);
+	(void)sigaddset(&sigs, SIGINT);
+	(void)sigaddset(&sigs, SIGHUP);
+	(void)snprintf(name, sizeof(name), "%s.sock", w->name);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0 ||
+	    (b.sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
+	    sock_path(w, w->dir, w->name, &sa) < 0 ||
+	    (b.listen = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) < 0 ||
+	    (unlinkat(w->dir, name, 0) < 0 && errno != ENOENT) ||
+	    bind(b.listen, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(b.listen, SOMAXCONN) < 0)
+		_exit(1);
+	b.idle_at = now_ms() + (int64_t)w->idle * 1000;
+	for (;;) {
+		if (b.retiring && b.nkids == 0)
+			_exit(0);
+		np = 0;
+		p[np++] = (struct pollfd){ b.sigfd, POLLIN, 0 };
+		p[np++] = (struct pollfd){ b.listen,
+		    b.listen >= 0 && b.nkids < b.cap ? POLLIN : 0, 0 };
+		for (i = 0; i < b.nkids; i++)
+			p[np++] = (struct pollfd){ b.kids[i].conn, POLLIN, 0 };
+		t = -1;
+		if (b.nkids == 0 && !b.retiring)
+			t = b.idle_at - now_ms();
+		for (i = 0; i < b.nkids; i++)
+			if (b.kids[i].kill_at > 0 &&
+			    (t < 0 || b.kids[i].kill_at - now_ms() < t))
+				t = b.kids[i].kill_at - now_ms();
+		if (poll(p, np, t < 0 ? -1 : (int)(t > 0 ? t : 0)) < 0 &&
+		    errno != EINTR)
+			_exit(1);
+		if (p[0].revents != 0) {
+			struct signalfd_siginfo	si;
+
+			while (read(b.sigfd, &si, sizeof(si)) ==
+			    (ssize_t)sizeof(si))
+				if (si.ssi_signo != SIGCHLD)
+					retire(&b);
+			reap(&b);
+		}
+		/* The front ends: a signal to pass on, or gone. */
+		for (i = 0; i < b.nkids && i + 2 < np; i++) {
+			struct msg	m;
+			int		n;
+
+			if (p[i + 2].revents == 0 || b.kids[i].conn < 0 ||
+			    b.kids[i].conn != p[i + 2].fd)
+				continue;
+			if (recv_msg(b.kids[i].conn, &m, NULL, &n, 0) > 0) {
+				if (m.type == M_SIGNAL && (m.value == SIGTERM ||
+				    m.value == SIGINT || m.value == SIGHUP))
+					(void)kill(b.kids[i].pid, m.value);
+				continue;
+			}
+			(void)close(b.kids[i].conn);
+			b.kids[i].conn = -1;
+			(void)kill(b.kids[i].pid, SIGTERM);
+			b.kids[i].kill_at = now_ms() + KILL_MS;
+		}
+		for (i = 0; i < b.nkids; i++)
+			if (b.kids[i].kill_at > 0 &&
+			    b.kids[i].kill_at <= now_ms()) {
+				(void)kill(b.kids[i].pid, SIGKILL);
+				b.kids[i].kill_at = 0;
+			}
+		if (p[1].revents != 0 && b.listen >= 0)
+			accept_one(&b);
+		if (b.nkids == 0 && !b.retiring && now_ms() >= b.idle_at)
+			retire(&b);
+	}
+}
+
+/* A file an import came from: its state now (ops->files()'s callback). */
+static void
+add_watch(void *arg, const char *path)
+{
+	struct backend	*b = arg;
+	struct watch	*nw;
+	struct stat	 st;
+	size_t		 n;
+
+	if (b->nwatch == WATCH_MAX || stat(path, &st) < 0)
+		return;
+	if (b->nwatch == b->watch_cap) {
+		n = b->watch_cap == 0 ? 256 : b->watch_cap * 2;
+		if ((nw = realloc(b->watch, n * sizeof(*nw))) == NULL) {
+			b->nwatch = WATCH_MAX;
+			return;
+		}
+		b->watch = nw;
+		b->watch_cap = n;
+	}
+	if ((b->watch[b->nwatch].path = strdup(path)) == NULL) {
+		b->nwatch = WATCH_MAX;
+		return;
+	}
+	b->watch[b->nwatch++].st = st;
+	if (ns(&st.st_mtim) > b->newest)
+		b->newest = ns(&st.st_mtim);
+	if (ns(&st.st_ctim) > b->newest)
+		b->newest = ns(&st.st_ctim);
+}
+
+/*
+ * An imported file changed (an edit, a file renamed over it, apt), or has
+ * gone: the backend no longer has the code a cold request would run.
+ */
+static bool
+stale(const struct backend *b)
+{
+	const struct stat	*o;
+	struct stat		 st;
+	size_t			 i;
+
+	for (i = 0; i < b->nwatch; i++) {
+		o = &b->watch[i].st;
+		if (stat(b->watch[i].path, &st) < 0 ||
+		    st.st_dev != o->st_dev || st.st_ino != o->st_ino ||
+		    st.st_size != o->st_size ||
+		    st.st_mtim.tv_sec != o->st_mtim.tv_sec ||
+		    st.st_mtim.tv_nsec != o->st_mtim.tv_nsec ||
+		    st.st_ctim.tv_sec != o->st_ctim.tv_sec ||
+		    st.st_ctim.tv_nsec != o->st_ctim.tv_nsec)
+			return true;
+	}
+	return false;
+}
+
+/* The process's threads, from /proc/self/status. */
+static unsigned
+threads(void)
+{
+	char		 line[256];
+	unsigned	 n = 0;
+	FILE		*f;
+
+	if ((f = fopen("/proc/self/status", "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Threads: %u", &n) == 1)
+			break;
+	(void)fclose(f);
+	return n;
+}
+
+/* A connection: this user's only; HELLO, then what it asks. */
+static void
+accept_one(struct backend *b)
+{
+	struct msg	m;
+	int		c, fds[NFDS], n = 0;
+
+	if ((c = accept4(b->listen, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.type = M_HELLO;
+	if (!same_user(c) || send_msg(c, &m, NULL, 0) < 0 ||
+	    recv_msg(c, &m, fds, &n, RECV_MS) <= 0) {
+		(void)close(c);
+		return;
+	}
+	b->idle_at = now_ms() + (int64_t)b->w->idle * 1000;
+	switch (m.type) {
+	case M_REQUEST:
+		if (n == NFDS) {
+			request(b, c, &m, fds);
+			return;
+		}
+		break;
+	case M_STOP:
+		retire(b);
+		/* FALLTHROUGH */
+	case M_QUERY:
+		info(b, &m);
+		if (send_msg(c, &m, NULL, 0) == 0 && m.type == M_STOP &&
+		    b->nwaiters < WAITERS_MAX) {
+			/* --warm-stop waits for the end (EOF). */
+			b->waiters[b->nwaiters++] = c;
+			close_fds(fds, n);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	close_fds(fds, n);
+	(void)close(c);
+}
+
+static void
+info(const struct backend *b, struct msg *m)
+{
+	int	type = m->type;
+
+	memset(m, 0, sizeof(*m));
+	m->type = M_INFO;
+	m->value = (int32_t)getpid();
+	m->running = (uint32_t)b->nkids;
+	m->served = b->served;
+	m->since = b->since;
+	(void)snprintf(m->text, sizeof(m->text), "%s", b->refusal);
+	/* The caller tells STOP from QUERY by it. */
+	m->type = (uint16_t)(type == M_STOP ? M_STOP : M_INFO);
+}
+
+/*
+ * REQUEST: this backend's script only; COLD when the backend cannot serve
+ * it as a cold process would (its imports' files changed, or a refusal,
+ * said to the first front end only); else a child.
+ */
+static void
+request(struct backend *b, int c, struct msg *m, int *fds)
+{
+	struct msg	r;
+	pid_t		pid;
+
+	memset(&r, 0, sizeof(r));
+	r.type = M_COLD;
+	if (strcmp(m->text, b->w->script) != 0 || b->retiring)
+		goto cold;
+	if (b->refusal[0] != '\0') {
+		if (!b->refused_said)
+			(void)snprintf(r.text, sizeof(r.text), "%s",
+			    b->refusal);
+		b->refused_said = true;
+		if (stale(b))
+			retire(b);
+		goto cold;
+	}
+	if (stale(b)) {
+		retire(b);
+		goto cold;
+	}
+	b->ops->fork(b->ops->ctx, WARM_FORK_BEFORE);
+	pid = fork();
+	if (pid == 0)
+		run_child(b, c, m, fds);
+	b->ops->fork(b->ops->ctx, WARM_FORK_PARENT);
+	if (pid < 0)
+		goto cold;
+	close_fds(fds, NFDS);
+	b->kids[b->nkids].pid = pid;
+	b->kids[b->nkids].conn = c;
+	b->kids[b->nkids].kill_at = 0;
+	b->nkids++;
+	b->served++;
+	return;
+cold:
+	(void)send_msg(c, &r, NULL, 0);
+	close_fds(fds, NFDS);
+	(void)close(c);
+}
+
+/* The child: the request's descriptors, directory, umask, argv, env. */
+static void
+run_child(struct backend *b, int c, const struct msg *m, int *fds)
+{
+	struct msg	 r;
+	sigset_t	 none;
+	char		**argv, **envp;
+	size_t		 i;
+	int		 argc, rc;
+
+	b->ops->fork(b->ops->ctx, WARM_FORK_CHILD);
+	(void)prctl(PR_SET_NAME, "wsgi-cgi", 0, 0, 0);
+	(void)close(b->listen);
+	(void)close(b->sigfd);
+	(void)close(b->lock);
+	for (i = 0; i < b->nkids; i++)
+		if (b->kids[i].conn >= 0)
+			(void)close(b->kids[i].conn);
+	for (i = 0; i < b->nwaiters; i++)
+		(void)close(b->waiters[i]);
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Not started: the backend's STATUS will say so, and it is cold. */
+	if (read_blob(fds[4], &argv, &argc, &envp) < 0)
+		_exit(1);
+	memset(&r, 0, sizeof(r));
+	r.type = M_STARTED;
+	r.value = (int32_t)getpid();
+	if (send_msg(c, &r, NULL, 0) < 0)
+		_exit(1);
+	if (dup2(fds[0], STDIN_FILENO) < 0 || dup2(fds[1], STDOUT_FILENO) < 0 ||
+	    dup2(fds[2], STDERR_FILENO) < 0 || fchdir(fds[3]) < 0)
+		_exit(1);
+	for (i = 0; i < NFDS; i++)
+		if (fds[i] > STDERR_FILENO)
+			(void)close(fds[i]);
+	(void)umask((mode_t)m->value & 0777);
+	rc = b->ops->child(b->ops->ctx, argc, argv, envp);
+	memset(&r, 0, sizeof(r));
+	r.type = M_STATUS;
+	r.value = (rc & 0xff) << 8;
+	(void)send_msg(c, &r, NULL, 0);
+#ifdef WSGI_CGI_SANITIZE
+	exit(rc);
+#else
+	_exit(rc);
+#endif
+}
+
+/* The memfd's argv and environment, as NULL-ended arrays. */
+static int
+read_blob(int fd, char ***argv, int *argc, char ***envp)
+{
+	struct stat	 st;
+	uint32_t	 n[2];
+	char		*buf, *p, *end, **v;
+	size_t		 i, total;
+
+	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(n) ||
+	    (uint64_t)st.st_size > BLOB_MAX ||
+	    (buf = malloc((size_t)st.st_size + 1)) == NULL)
+		return -1;
+	if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
+		return -1;
+	buf[st.st_size] = '\0';
+	memcpy(n, buf, sizeof(n));
+	total = (size_t)n[0] + n[1];
+	if (n[0] == 0 || total > BLOB_MAX / 2 ||
+	    (v = calloc(total + 2, sizeof(*v))) == NULL)
+		return -1;
+	p = buf + sizeof(n);
+	end = buf + st.st_size;
+	for (i = 0; i < total; i++) {
+		if (p >= end)
+			return -1;
+		v[i + (i >= n[0])] = p;
+		p += strlen(p) + 1;
+	}
+	*argv = v;
+	*argc = (int)n[0];
+	*envp = v + n[0] + 1;
+	return 0;
+}
+
+/* Children that ended: their status to their front ends. */
+static void
+reap(struct backend *b)
+{
+	struct msg	m;
+	pid_t		pid;
+	size_t		i;
+	int		st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (i = 0; i < b->nkids && b->kids[i].pid != pid; i++)
+			;
+		if (i == b->nkids)
+			continue;
+		if (b->kids[i].conn >= 0) {
+			memset(&m, 0, sizeof(m));
+			m.type = M_STATUS;
+			m.value = st;
+			(void)send_msg(b->kids[i].conn, &m, NULL, 0);
+			(void)close(b->kids[i].conn);
+		}
+		b->kids[i] = b->kids[--b->nkids];
+	}
+}
+
+/*
+ * No new requests: the socket and the lock go at once (a new backend may
+ * start); the children finish, then the process ends.
+ */
+static void
+retire(struct backend *b)
+{
+	char	name[WARM_NAME_MAX + 8];
+
+	if (b->retiring)
+		return;
+	b->retiring = true;
+	(void)snprintf(name, sizeof(name), "%s.sock", b->w->name);
+	(void)unlinkat(b->w->dir, name, 0);
+	(void)close(b->listen);
+	b->listen = -1;
+	(void)close(b->lock);
+	b->lock = -1;
+}
+
+/*
+ * --warm-status (stop false) and --warm-stop: every backend of script,
+ * whatever its configuration.  0 when there was one, else 1.
+ */
+int
+warm_ctl(const char *script, bool stop)
+{
+	struct msg	 m;
+	struct warm	 w;
+	struct dirent	*d;
+	DIR		*dir;
+	char		 prefix[40], why[PATH_MAX + 64];
+	size_t		 l;
+	int		 s, n, found = 0, fd;
+
+	if (warm_open(&w, script, "", 0, why, sizeof(why)) < 0) {
+		(void)fprintf(stderr, "wsgi-cgi: %s: %s\n", script, why);
+		return 1;
+	}
+	(void)snprintf(prefix, sizeof(prefix), "%.22s", w.name);
+	if ((fd = dup(w.dir)) < 0 || (dir = fdopendir(fd)) == NULL) {
+		(void)fprintf(stderr, "wsgi-cgi: %s: %s\n", script,
+		    strerror(errno));
+		return 1;
+	}
+	while ((d = readdir(dir)) != NULL) {
+		l = strlen(d->d_name);
+		if (strncmp(d->d_name, prefix, strlen(prefix)) != 0 ||
+		    l < 5 || strcmp(d->d_name + l - 5, ".sock") != 0 ||
+		    l - 5 >= sizeof(w.name))
+			continue;
+		memcpy(w.name, d->d_name, l - 5);
+		w.name[l - 5] = '\0';
+		if ((s = connect_to(w.dir, w.name, CTL_MS)) < 0)
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.type = stop ? M_STOP : M_QUERY;
+		if (send_msg(s, &m, NULL, 0) < 0 ||
+		    recv_msg(s, &m, NULL, &n, CTL_MS) <= 0) {
+			(void)close(s);
+			continue;
+		}
+		found++;
+		if (stop)
+			(void)printf("%s: warm backend %d stopped", script,
+			    (int)m.value);
+		else
+			(void)printf("%s: warm backend %d, up %llds, %llu "
+			    "requests, %u running", script, (int)m.value,
+			    (long long)(time(NULL) - m.since),
+			    (unsigned long long)m.served, m.running);
+		if (m.text[0] != '\0')
+			(void)printf(" (%s)", m.text);
+		(void)printf("\n");
+		(void)fflush(stdout);
+		/* Stopped: its end is the connection's. */
+		while (stop && recv_msg(s, &m, NULL, &n, -1) > 0)
+			;
+		(void)close(s);
+	}
+	(void)closedir(dir);
+	if (found == 0)
+		(void)printf("%s: no warm backend\n", script);
+	return found > 0 ? 0 : 1;
+}
