@@ -85,9 +85,9 @@ struct msg {
 	char		text[PATH_MAX];
 };
 
-/* A file an import came from, as it was. */
+/* A file an import came from, as it was; its path in backend's paths. */
 struct watch {
-	char		*path;
+	size_t		 path;
 	struct stat	 st;
 };
 
@@ -106,6 +106,8 @@ struct backend {
 	bool			 refused_said;
 	struct watch		*watch;
 	size_t			 nwatch, watch_cap;
+	char			*paths;		/* NUL-ended, one after another */
+	size_t			 paths_len, paths_cap;
 	int64_t			 newest;	/* ns: the watched files' times */
 	struct kid		*kids;
 	size_t			 nkids, cap;
@@ -537,7 +539,7 @@ warm_spawn(struct warm *w, const struct warm_ops *ops)
 			;
 		return;
 	}
-	if (setsid() < 0 || (pid = fork()) != 0)
+	if (setsid() < 0 || fork() != 0)
 		_exit(0);
 	(void)close(p[1]);
 	keep[0] = lock;
@@ -694,7 +696,7 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 		 * same clock tick would not show: this import is not
 		 * trusted.  Hold the lock until it would be, then go.
 		 */
-		t = (b.newest - ns(&t0)) / 1000000 + RACY_SECONDS * 1000 + 1;
+		t = (b.newest - ns(&t0)) / 1000000 + RACY_SECONDS * 1000LL + 1;
 		if (t > 0)
 			(void)poll(NULL, 0, (int)t);
 		_exit(0);
@@ -782,7 +784,8 @@ add_watch(void *arg, const char *path)
 	struct backend	*b = arg;
 	struct watch	*nw;
 	struct stat	 st;
-	size_t		 n;
+	size_t		 n, l;
+	char		*np;
 
 	if (b->nwatch == WATCH_MAX || stat(path, &st) < 0)
 		return;
@@ -795,11 +798,21 @@ add_watch(void *arg, const char *path)
 		b->watch = nw;
 		b->watch_cap = n;
 	}
-	if ((b->watch[b->nwatch].path = strdup(path)) == NULL) {
-		b->nwatch = WATCH_MAX;
-		return;
+	l = strlen(path) + 1;
+	if (b->paths_len + l > b->paths_cap) {
+		n = (b->paths_len + l) * 2;
+		if ((np = realloc(b->paths, n)) == NULL) {
+			b->nwatch = WATCH_MAX;
+			return;
+		}
+		b->paths = np;
+		b->paths_cap = n;
 	}
-	b->watch[b->nwatch++].st = st;
+	memcpy(b->paths + b->paths_len, path, l);
+	b->watch[b->nwatch].path = b->paths_len;
+	b->watch[b->nwatch].st = st;
+	b->nwatch++;
+	b->paths_len += l;
 	if (ns(&st.st_mtim) > b->newest)
 		b->newest = ns(&st.st_mtim);
 	if (ns(&st.st_ctim) > b->newest)
@@ -819,7 +832,7 @@ stale(const struct backend *b)
 
 	for (i = 0; i < b->nwatch; i++) {
 		o = &b->watch[i].st;
-		if (stat(b->watch[i].path, &st) < 0 ||
+		if (stat(b->paths + b->watch[i].path, &st) < 0 ||
 		    st.st_dev != o->st_dev || st.st_ino != o->st_ino ||
 		    st.st_size != o->st_size ||
 		    st.st_mtim.tv_sec != o->st_mtim.tv_sec ||
@@ -1011,33 +1024,37 @@ read_blob(int fd, char ***argv, int *argc, char ***envp)
 {
 	struct stat	 st;
 	uint32_t	 n[2];
-	char		*buf, *p, *end, **v;
+	char		*buf = NULL, *p, *end, **v = NULL;
 	size_t		 i, total;
 
 	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(n) ||
 	    (uint64_t)st.st_size > BLOB_MAX ||
-	    (buf = malloc((size_t)st.st_size + 1)) == NULL)
-		return -1;
-	if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
-		return -1;
+	    (buf = malloc((size_t)st.st_size + 1)) == NULL ||
+	    pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
+		goto fail;
 	buf[st.st_size] = '\0';
 	memcpy(n, buf, sizeof(n));
 	total = (size_t)n[0] + n[1];
 	if (n[0] == 0 || total > BLOB_MAX / 2 ||
 	    (v = calloc(total + 2, sizeof(*v))) == NULL)
-		return -1;
+		goto fail;
 	p = buf + sizeof(n);
 	end = buf + st.st_size;
 	for (i = 0; i < total; i++) {
 		if (p >= end)
-			return -1;
+			goto fail;
 		v[i + (i >= n[0])] = p;
 		p += strlen(p) + 1;
 	}
+	/* The strings live as long as the child: buf is theirs. */
 	*argv = v;
 	*argc = (int)n[0];
 	*envp = v + n[0] + 1;
 	return 0;
+fail:
+	free(v);
+	free(buf);
+	return -1;
 }
 
 /* Children that ended: their status to their front ends. */
