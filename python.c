@@ -512,6 +512,30 @@ out:
 	return rc;
 }
 
+/* The pending exception as "Type: message" in buf (or ""), cleared. */
+void
+py_exc_line(char *buf, size_t len)
+{
+	PyObject	*type, *value, *tb, *msg = NULL;
+	const char	*text = NULL;
+
+	buf[0] = '\0';
+	PyErr_Fetch(&type, &value, &tb);
+	if (type == NULL)
+		return;
+	PyErr_NormalizeException(&type, &value, &tb);
+	if (value != NULL && (msg = PyObject_Str(value)) != NULL)
+		text = PyUnicode_AsUTF8(msg);
+	PyErr_Clear();
+	(void)snprintf(buf, len, "%s%s%s", ((PyTypeObject *)type)->tp_name,
+	    text != NULL && *text != '\0' ? ": " : "",
+	    text != NULL ? text : "");
+	Py_XDECREF(msg);
+	Py_XDECREF(type);
+	Py_XDECREF(value);
+	Py_XDECREF(tb);
+}
+
 /* sys.argv is [script], as py_start() makes it for a request. */
 int
 py_argv_set(const char *script)

@@ -25,12 +25,14 @@
 #include "script.h"
 
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -51,6 +53,7 @@
 #define MAGIC		0x57534743u	/* "WSGC" */
 #define VERSION		1
 #define NFDS		5	/* body, response, stderr, cwd, argv+env */
+#define MAX_FDS		(NFDS + 1)	/* and the connection, to a spare */
 #define HELLO_MS	5000	/* waiting for room in a busy backend */
 #define CTL_MS		2000	/* --warm-status, --warm-stop */
 #define RECV_MS		1000	/* a front end's request after HELLO */
@@ -60,6 +63,11 @@
 #define BLOB_MAX	(16u << 20)
 #define WATCH_MAX	8192
 #define WAITERS_MAX	8
+#define REGIONS_MAX	512
+#define REGION_PAGES	(1u << 16)	/* larger: reserved, not a heap */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23
+#endif
 #define KEEP_VARS	"PATH\0HOME\0LANG\0LANGUAGE\0TZ\0TMPDIR\0USER\0LOGNAME\0"
 
 enum msg_type {
@@ -85,10 +93,20 @@ struct msg {
 	char		text[PATH_MAX];
 };
 
-/* A file an import came from, as it was; its path in backend's paths. */
+/*
+ * A file an import came from, as it was; its path in backend's paths.
+ * Watched by inotify, or (polled) stat(2)ed before each request.
+ */
 struct watch {
 	size_t		 path;
 	struct stat	 st;
+	bool		 polled;
+};
+
+/* A writable private mapping of the backend's; its pages from bit. */
+struct region {
+	uintptr_t	 start, end;
+	size_t		 bit;
 };
 
 struct kid {
@@ -108,9 +126,18 @@ struct backend {
 	size_t			 nwatch, watch_cap;
 	char			*paths;		/* NUL-ended, one after another */
 	size_t			 paths_len, paths_cap;
+	int			 inotify;	/* any event: something changed */
+	size_t			 npolled;
 	int64_t			 newest;	/* ns: the watched files' times */
 	struct kid		*kids;
 	size_t			 nkids, cap;
+	pid_t			 spare;		/* forked ahead, or -1 */
+	int			 spare_sock;	/* its request comes here */
+	/* The pages children wrote (shared): the next spare copies them. */
+	struct region		 regions[REGIONS_MAX];
+	size_t			 nregions;
+	unsigned char		*dirty;
+	size_t			 npages;
 	int			 waiters[WAITERS_MAX];
 	size_t			 nwaiters;
 	uint64_t		 served;
@@ -133,9 +160,15 @@ static void	 clean_env(void);
 static void	 backend(struct warm *, int, const struct warm_ops *);
 static void	 add_watch(void *, const char *);
 static bool	 stale(const struct backend *);
+static bool	 local_fs(dev_t, const char *);
 static unsigned	 threads(void);
 static void	 accept_one(struct backend *);
 static void	 request(struct backend *, int, struct msg *, int *);
+static void	 spare_start(struct backend *);
+static void	 pages_init(struct backend *);
+static void	 pages_learn(const struct backend *);
+static void	 pages_copy(const struct backend *);
+static void	 child_setup(struct backend *);
 static void	 run_child(struct backend *, int, const struct msg *, int *);
 static int	 read_blob(int, char ***, int *, char ***);
 static void	 reap(struct backend *);
@@ -249,7 +282,7 @@ static int
 send_msg(int s, struct msg *m, const int *fds, int nfds)
 {
 	union {
-		char		buf[CMSG_SPACE(sizeof(int) * NFDS)];
+		char		buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
 		struct cmsghdr	align;
 	}		 u;
 	struct iovec	 iov;
@@ -288,7 +321,7 @@ static int
 recv_msg(int s, struct msg *m, int *fds, int *nfds, int ms)
 {
 	union {
-		char		buf[CMSG_SPACE(sizeof(int) * NFDS)];
+		char		buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
 		struct cmsghdr	align;
 	}		 u;
 	struct pollfd	 p = { s, POLLIN, 0 };
@@ -672,7 +705,9 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 	b.w = w;
 	b.ops = ops;
 	b.lock = lock;
-	b.listen = b.sigfd = -1;
+	b.listen = b.sigfd = b.spare_sock = -1;
+	b.inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	b.spare = -1;
 	b.cap = cpus > 0 && (size_t)cpus * 4 > CHILDREN_MIN ?
 	    (size_t)cpus * 4 : CHILDREN_MIN;
 	if ((b.kids = calloc(b.cap, sizeof(*b.kids))) == NULL ||
@@ -717,6 +752,8 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 	    listen(b.listen, SOMAXCONN) < 0)
 		_exit(1);
 	b.idle_at = now_ms() + (int64_t)w->idle * 1000;
+	pages_init(&b);
+	spare_start(&b);
 	for (;;) {
 		if (b.retiring && b.nkids == 0)
 			_exit(0);
@@ -786,6 +823,7 @@ add_watch(void *arg, const char *path)
 	struct stat	 st;
 	size_t		 n, l;
 	char		*np;
+	bool		 polled;
 
 	if (b->nwatch == WATCH_MAX || stat(path, &st) < 0)
 		return;
@@ -809,8 +847,18 @@ add_watch(void *arg, const char *path)
 		b->paths_cap = n;
 	}
 	memcpy(b->paths + b->paths_len, path, l);
+	/* Watched first, then its state: a change between shows. */
+	polled = b->inotify < 0 || !local_fs(st.st_dev, path) ||
+	    inotify_add_watch(b->inotify, path, IN_MODIFY | IN_ATTRIB |
+	    IN_MOVE_SELF | IN_DELETE_SELF | IN_CLOSE_WRITE) < 0;
+	if (stat(path, &st) < 0) {
+		b->nwatch = WATCH_MAX;
+		return;
+	}
 	b->watch[b->nwatch].path = b->paths_len;
 	b->watch[b->nwatch].st = st;
+	b->watch[b->nwatch].polled = polled;
+	b->npolled += polled;
 	b->nwatch++;
 	b->paths_len += l;
 	if (ns(&st.st_mtim) > b->newest)
@@ -828,9 +876,16 @@ stale(const struct backend *b)
 {
 	const struct stat	*o;
 	struct stat		 st;
+	char			 ev[4096];
 	size_t			 i;
 
-	for (i = 0; i < b->nwatch; i++) {
+	/* An event, or an error reading them (even an overflow), is news. */
+	if (b->inotify >= 0 && b->npolled < b->nwatch &&
+	    (read(b->inotify, ev, sizeof(ev)) > 0 || errno != EAGAIN))
+		return true;
+	for (i = 0; i < b->nwatch && b->npolled > 0; i++) {
+		if (!b->watch[i].polled)
+			continue;
 		o = &b->watch[i].st;
 		if (stat(b->paths + b->watch[i].path, &st) < 0 ||
 		    st.st_dev != o->st_dev || st.st_ino != o->st_ino ||
@@ -842,6 +897,47 @@ stale(const struct backend *b)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * A filesystem whose changes this kernel sees all of: not one that others
+ * change too (NFS, SMB, FUSE, 9p, cluster filesystems), where inotify
+ * misses their writes.  The answer for the last device is kept.
+ */
+static bool
+local_fs(dev_t dev, const char *path)
+{
+	static const long	 remote[] = {
+		0x6969,		/* NFS */
+		0x517b,		/* SMB */
+		(long)0xff534d42,	/* CIFS */
+		(long)0xfe534d42,	/* SMB2 */
+		0x65735546,	/* FUSE */
+		0x01021997,	/* 9p */
+		0x00c36400,	/* Ceph */
+		0x5346414f,	/* AFS */
+		0x73757245,	/* Coda */
+		0x01161970,	/* GFS2 */
+		0x7461636f,	/* OCFS2 */
+		0x0bd00bd0,	/* Lustre */
+		0x47504653,	/* GPFS */
+	};
+	static dev_t		 last_dev;
+	static bool		 last_local, known;
+	struct statfs		 sf;
+	size_t			 i;
+
+	if (known && dev == last_dev)
+		return last_local;
+	if (statfs(path, &sf) < 0)
+		return false;
+	last_local = true;
+	for (i = 0; i < sizeof(remote) / sizeof(remote[0]); i++)
+		if ((long)sf.f_type == remote[i])
+			last_local = false;
+	last_dev = dev;
+	known = true;
+	return last_local;
 }
 
 /* The process's threads, from /proc/self/status. */
@@ -931,6 +1027,7 @@ request(struct backend *b, int c, struct msg *m, int *fds)
 {
 	struct msg	r;
 	pid_t		pid;
+	int		all[MAX_FDS];
 
 	memset(&r, 0, sizeof(r));
 	r.type = M_COLD;
@@ -949,19 +1046,41 @@ request(struct backend *b, int c, struct msg *m, int *fds)
 		retire(b);
 		goto cold;
 	}
-	b->ops->fork(b->ops->ctx, WARM_FORK_BEFORE);
-	pid = fork();
-	if (pid == 0)
-		run_child(b, c, m, fds);
-	b->ops->fork(b->ops->ctx, WARM_FORK_PARENT);
-	if (pid < 0)
-		goto cold;
+	if ((pid = b->spare) > 0) {
+		/* The spare takes it: the fork was done before it came. */
+		all[0] = c;
+		memcpy(all + 1, fds, sizeof(int) * NFDS);
+		if (send_msg(b->spare_sock, m, all, MAX_FDS) < 0) {
+			(void)kill(pid, SIGKILL);
+			pid = -1;
+		}
+		(void)close(b->spare_sock);
+		b->spare_sock = -1;
+		b->spare = -1;
+	}
+	if (pid <= 0) {
+		b->ops->fork(b->ops->ctx, WARM_FORK_BEFORE);
+		pid = fork();
+		if (pid == 0) {
+			child_setup(b);
+			run_child(b, c, m, fds);
+		}
+		b->ops->fork(b->ops->ctx, WARM_FORK_PARENT);
+		if (pid < 0)
+			goto cold;
+	}
 	close_fds(fds, NFDS);
 	b->kids[b->nkids].pid = pid;
 	b->kids[b->nkids].conn = c;
 	b->kids[b->nkids].kill_at = 0;
 	b->nkids++;
 	b->served++;
+	/*
+	 * The next spare, overlapping this request (the last child may be
+	 * ending still); under load it would only compete for the CPUs.
+	 */
+	if (b->nkids <= 2)
+		spare_start(b);
 	return;
 cold:
 	(void)send_msg(c, &r, NULL, 0);
@@ -969,21 +1088,166 @@ cold:
 	(void)close(c);
 }
 
-/* The child: the request's descriptors, directory, umask, argv, env. */
+/*
+ * The next request's child, forked ahead (one at a time): it waits for
+ * the request, with its connection, on a socket pair; an EOF there (the
+ * backend retired or died) ends it.
+ */
 static void
-run_child(struct backend *b, int c, const struct msg *m, int *fds)
+spare_start(struct backend *b)
 {
-	struct msg	 r;
-	sigset_t	 none;
-	char		**argv, **envp;
-	size_t		 i;
-	int		 argc, rc;
+	struct msg	m;
+	int		sv[2], fds[MAX_FDS], n = 0;
+	pid_t		pid;
+
+	if (b->spare > 0 || b->retiring || b->refusal[0] != '\0' ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	b->ops->fork(b->ops->ctx, WARM_FORK_BEFORE);
+	pid = fork();
+	if (pid == 0) {
+		(void)close(sv[0]);
+		child_setup(b);
+		pages_copy(b);
+		if (recv_msg(sv[1], &m, fds, &n, -1) <= 0 ||
+		    m.type != M_REQUEST || n != MAX_FDS)
+			_exit(0);
+		(void)close(sv[1]);
+		run_child(b, fds[0], &m, fds + 1);
+	}
+	b->ops->fork(b->ops->ctx, WARM_FORK_PARENT);
+	(void)close(sv[1]);
+	if (pid < 0) {
+		(void)close(sv[0]);
+		return;
+	}
+	b->spare = pid;
+	b->spare_sock = sv[0];
+}
+
+/*
+ * Copy-on-write: a child's first write to each page it shares with the
+ * backend costs a fault and a copy, a few microseconds each, and a
+ * framework's request writes to about a thousand pages (reference
+ * counts).  Children say which pages they wrote (present and exclusively
+ * theirs in /proc/self/pagemap) in a shared bitmap; a spare, waiting for
+ * its request, takes those copies ahead (MADV_POPULATE_WRITE, which skips
+ * what is not mapped).  Not under the sanitizers, whose shadow mappings
+ * are vast.
+ */
+static void
+pages_init(struct backend *b)
+{
+#ifndef WSGI_CGI_SANITIZE
+	char		 line[512], perms[8];
+	unsigned long	 lo, hi;
+	size_t		 pages;
+	long		 psz = sysconf(_SC_PAGESIZE);
+	FILE		*f;
+
+	if (psz <= 0 || (f = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL &&
+	    b->nregions < REGIONS_MAX) {
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 ||
+		    strcmp(perms, "rw-p") != 0 || hi <= lo)
+			continue;
+		pages = (hi - lo) / (unsigned long)psz;
+		if (pages > REGION_PAGES)
+			continue;
+		b->regions[b->nregions].start = lo;
+		b->regions[b->nregions].end = hi;
+		b->regions[b->nregions].bit = b->npages;
+		b->nregions++;
+		b->npages += pages;
+	}
+	(void)fclose(f);
+	if (b->npages == 0 || (b->dirty = mmap(NULL, (b->npages + 7) / 8,
+	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)) ==
+	    MAP_FAILED) {
+		b->dirty = NULL;
+		b->nregions = 0;
+	}
+#else
+	(void)b;
+#endif
+}
+
+/* In a child, its response sent: the pages it wrote, into the bitmap. */
+static void
+pages_learn(const struct backend *b)
+{
+	uint64_t	 e[512];
+	size_t		 r, i, n, page, want;
+	long		 psz = sysconf(_SC_PAGESIZE);
+	ssize_t		 got;
+	int		 fd;
+
+	if (b->dirty == NULL || psz <= 0 ||
+	    (fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	for (r = 0; r < b->nregions; r++) {
+		n = (b->regions[r].end - b->regions[r].start) / (size_t)psz;
+		for (page = 0; page < n; page += (size_t)got / sizeof(e[0])) {
+			want = n - page < 512 ? n - page : 512;
+			got = pread(fd, e, want * sizeof(e[0]), (off_t)(
+			    (b->regions[r].start / (size_t)psz + page) *
+			    sizeof(e[0])));
+			if (got <= 0)
+				break;
+			for (i = 0; i < (size_t)got / sizeof(e[0]); i++)
+				/* Present (bit 63), exclusively mapped (56). */
+				if ((e[i] >> 63 & 1) && (e[i] >> 56 & 1)) {
+					size_t	bit = b->regions[r].bit +
+					    page + i;
+
+					b->dirty[bit / 8] |= (unsigned char)
+					    (1u << (bit % 8));
+				}
+		}
+	}
+	(void)close(fd);
+}
+
+/* In a spare: the pages children wrote, copied now, in runs. */
+static void
+pages_copy(const struct backend *b)
+{
+	size_t	r, i, n, run;
+	long	psz = sysconf(_SC_PAGESIZE);
+
+	if (b->dirty == NULL || psz <= 0)
+		return;
+	for (r = 0; r < b->nregions; r++) {
+		n = (b->regions[r].end - b->regions[r].start) / (size_t)psz;
+		for (i = 0; i < n; i += run + 1) {
+			for (run = 0; i + run < n; run++) {
+				size_t	bit = b->regions[r].bit + i + run;
+
+				if (!(b->dirty[bit / 8] >> (bit % 8) & 1))
+					break;
+			}
+			if (run > 0)
+				(void)madvise((void *)(b->regions[r].start +
+				    i * (size_t)psz), run * (size_t)psz,
+				    MADV_POPULATE_WRITE);
+		}
+	}
+}
+
+/* A new child: Python's at-fork hooks; none of the backend's files. */
+static void
+child_setup(struct backend *b)
+{
+	sigset_t	none;
+	size_t		i;
 
 	b->ops->fork(b->ops->ctx, WARM_FORK_CHILD);
 	(void)prctl(PR_SET_NAME, "wsgi-cgi", 0, 0, 0);
 	(void)close(b->listen);
 	(void)close(b->sigfd);
 	(void)close(b->lock);
+	(void)close(b->inotify);
 	for (i = 0; i < b->nkids; i++)
 		if (b->kids[i].conn >= 0)
 			(void)close(b->kids[i].conn);
@@ -991,6 +1255,17 @@ run_child(struct backend *b, int c, const struct msg *m, int *fds)
 		(void)close(b->waiters[i]);
 	(void)sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* The child: the request's descriptors, directory, umask, argv, env. */
+static void
+run_child(struct backend *b, int c, const struct msg *m, int *fds)
+{
+	struct msg	 r;
+	char		**argv, **envp;
+	size_t		 i;
+	int		 argc, rc;
+
 	/* Not started: the backend's STATUS will say so, and it is cold. */
 	if (read_blob(fds[4], &argv, &argc, &envp) < 0)
 		_exit(1);
@@ -1011,6 +1286,8 @@ run_child(struct backend *b, int c, const struct msg *m, int *fds)
 	r.type = M_STATUS;
 	r.value = (rc & 0xff) << 8;
 	(void)send_msg(c, &r, NULL, 0);
+	/* The front end has its answer: now, for the next child. */
+	pages_learn(b);
 #ifdef WSGI_CGI_SANITIZE
 	exit(rc);
 #else
@@ -1067,6 +1344,12 @@ reap(struct backend *b)
 	int		st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid == b->spare) {
+			(void)close(b->spare_sock);
+			b->spare_sock = -1;
+			b->spare = -1;
+			continue;
+		}
 		for (i = 0; i < b->nkids && b->kids[i].pid != pid; i++)
 			;
 		if (i == b->nkids)
@@ -1080,6 +1363,9 @@ reap(struct backend *b)
 		}
 		b->kids[i] = b->kids[--b->nkids];
 	}
+	/* The next spare is made while no request needs the CPUs. */
+	if (b->nkids == 0)
+		spare_start(b);
 }
 
 /*
@@ -1100,6 +1386,9 @@ retire(struct backend *b)
 	b->listen = -1;
 	(void)close(b->lock);
 	b->lock = -1;
+	/* The spare sees EOF and ends. */
+	(void)close(b->spare_sock);
+	b->spare_sock = -1;
 }
 
 /*

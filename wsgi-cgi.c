@@ -72,6 +72,7 @@ struct options {
 	bool		 max_given;
 	/* Warm start */
 	unsigned	 warm;		/* --warm: idle seconds; 0: off */
+	bool		 warm_app;	/* --warm-app */
 	int		 ctl;		/* --warm-status, --warm-stop */
 };
 
@@ -82,6 +83,7 @@ struct warm_glue {
 	const struct options	*o;
 	struct warm		*w;
 	Py_ssize_t		 nmodules;	/* after the imports */
+	PyObject		*app;	/* --warm-app: the backend's */
 };
 
 /* A server mode's process: its script, loaded once, and fresh. */
@@ -127,7 +129,8 @@ static void	 refuse(struct response *, const char *, const char *, int);
 static int	 check_interpreter(const char *, const struct shebang *);
 static int	 request(int, char *[], struct warm_glue *);
 static int	 serve(const struct options *, const struct cgi_request *,
-		    struct response *, const char *, const char *, int);
+		    struct response *, const char *, const char *, int,
+		    PyObject *);
 static void	 site_of(const struct options *, struct py_site *);
 static int	 warm_try(const struct options *, struct warm *, const char *,
 		    char *[], int, int, const char *, int *);
@@ -151,7 +154,8 @@ static const char synopsis[] =
     "usage: wsgi-cgi [-hV] [--check] [--debug] [--callable name] "
     "[--python-path dir] [--venv dir] [--listen addr] [--socket-mode mode] "
     "[--protocol name] [--workers n] [--max-requests n] [--timeout seconds] "
-    "[--warm[=seconds]] [--warm-status] [--warm-stop] script [word ...]\n";
+    "[--warm[=seconds]] [--warm-app] [--warm-status] [--warm-stop] "
+    "script [word ...]\n";
 
 static void
 usage(FILE *f)
@@ -181,6 +185,8 @@ usage(FILE *f)
 		    "  --warm[=seconds]    answer from a warm backend of the "
 		    "script, which lives\n"
 		    "                      seconds idle (default 300)\n"
+		    "  --warm-app          make the application once, in the "
+		    "backend\n"
 		    "  --warm-status       print the script's warm backends, "
 		    "then exit\n"
 		    "  --warm-stop         stop the script's warm backends, "
@@ -218,7 +224,7 @@ request(int argc, char *argv[], struct warm_glue *g)
 {
 	struct options		 o = { "application", NULL, { NULL }, 0,
 				    false, false, false, NULL, 0, SRV_ALL, 0, 0,
-				    TIMEOUT_DEFAULT, false, 0, CTL_NONE },
+				    TIMEOUT_DEFAULT, false, 0, false, CTL_NONE },
 				 first_pass = o;
 	struct cgi_request	 req;
 	struct response		 resp;
@@ -342,31 +348,40 @@ request(int argc, char *argv[], struct warm_glue *g)
 			(void)resp_fail(&resp, 500, NULL, 0);
 		return EXIT_USAGE;
 	}
-	rc = serve(&o, &req, &resp, script, label, in);
+	rc = serve(&o, &req, &resp, script, label, in,
+	    g != NULL ? g->app : NULL);
 	if (warm)
 		warm_learn(&w, true);
-	else if (g != NULL && py_modules_count() > g->nmodules + 1)
+	else if (g != NULL &&
+	    py_modules_count() > g->nmodules + (g->app != NULL ? 0 : 1))
 		warm_learn(g->w, false);
 	return g != NULL ? rc : py_stop(rc);
 }
 
 /*
- * Loads the script and, unless --check, calls its application with the
- * request, whose body is on fd in; returns the exit status.  The request
- * owns the response from here; it ends, closed, before the return.
+ * Loads the script (unless warm_app, a --warm-app backend's application,
+ * is given) and, unless --check, calls its application with the request,
+ * whose body is on fd in; returns the exit status.  The request owns the
+ * response from here; it ends, closed, before the return.
  */
 static int
 serve(const struct options *o, const struct cgi_request *req,
-    struct response *resp, const char *script, const char *label, int in)
+    struct response *resp, const char *script, const char *label, int in,
+    PyObject *warm_app)
 {
 	struct wsgi_call	 call;
 	PyObject		*app;
 	char			 reason[REASON_MAX];
-	bool			 tb;
+	bool			 tb = false;
 	int			 rc;
 
-	app = script_load(script, o->callable, o->named, reason,
-	    sizeof(reason), &tb);
+	reason[0] = '\0';
+	if (warm_app != NULL) {
+		app = warm_app;
+		Py_INCREF(app);
+	} else
+		app = script_load(script, o->callable, o->named, reason,
+		    sizeof(reason), &tb);
 	if (o->check) {
 		if (app == NULL)
 			wsgi_report(label, reason, tb);
@@ -420,8 +435,8 @@ warm_try(const struct options *o, struct warm *w, const char *script,
 	int			 k;
 
 	/* The interpreter's configuration: a backend serves only its own. */
-	n = (size_t)snprintf(config, sizeof(config), "venv=%s\n",
-	    o->venv != NULL ? o->venv : "");
+	n = (size_t)snprintf(config, sizeof(config), "venv=%s\napp=%s\n",
+	    o->venv != NULL ? o->venv : "", o->warm_app ? o->callable : "");
 	for (i = 0; i < o->npaths && n < sizeof(config); i++) {
 		k = snprintf(config + n, sizeof(config) - n, "path=%s\n",
 		    o->paths[i]);
@@ -464,6 +479,8 @@ glue_start(void *ctx, const char *real, char *why, size_t len)
 	struct warm_glue	*g = ctx;
 	struct py_site		 site;
 	char			 name[WARM_NAME_MAX + 8];
+	char			 reason[REASON_MAX], exc[REASON_MAX];
+	bool			 tb;
 
 	site_of(g->o, &site);
 	if (py_start(real, real, 0, NULL, &site, PY_WARM) < 0 ||
@@ -475,14 +492,27 @@ glue_start(void *ctx, const char *real, char *why, size_t len)
 		    "start Python: serving cold");
 		return -1;
 	}
+	/* --warm-app: the script's body too, once, here. */
+	if (g->o->warm_app && (g->app = script_load(real, g->o->callable,
+	    g->o->named, reason, sizeof(reason), &tb)) == NULL) {
+		py_exc_line(exc, sizeof(exc));
+		(void)snprintf(why, len, "warm start: --warm-app: the script "
+		    "does not load in the backend (%.300s%s%.400s): serving "
+		    "cold", reason, exc[0] != '\0' ? ": " : "", exc);
+		return -1;
+	}
 	g->nmodules = py_modules_count();
 	return 0;
 }
 
+/* The imports' files; with --warm-app, the script's own too. */
 static int
 glue_files(void *ctx, void (*add)(void *, const char *), void *arg)
 {
-	(void)ctx;
+	struct warm_glue	*g = ctx;
+
+	if (g->app != NULL)
+		add(arg, g->w->script);
 	return py_module_files(add, arg);
 }
 
@@ -883,6 +913,12 @@ option(char **argv, int argc, int *i, struct options *o, char *why,
 		(void)snprintf(why, len, "--warm: %.100s is not 1-%d seconds",
 		    arg + 7, WARM_IDLE_MAX);
 		return OPT_ERROR;
+	}
+	if (strcmp(arg, "--warm-app") == 0) {
+		o->warm_app = true;
+		if (o->warm == 0)
+			o->warm = WARM_IDLE_DEFAULT;
+		return OPT_OK;
 	}
 	if (strcmp(arg, "--warm-status") == 0 ||
 	    strcmp(arg, "--warm-stop") == 0) {

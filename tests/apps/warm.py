@@ -8,6 +8,7 @@ import time
 import warm_helper
 
 COUNT = 0
+LOADED_IN = os.getpid()
 
 
 def at_exit():
@@ -33,6 +34,10 @@ def application(environ, start_response):
         body = '%r\n' % random.random()
     elif path == '/helper':
         body = 'helper %s\n' % warm_helper.VALUE
+    elif path == '/loaded':
+        body = 'body ran in %s\n' % (
+            'this process' if LOADED_IN == os.getpid() else
+            'the parent' if LOADED_IN == os.getppid() else 'another')
     elif path == '/ppid':
         body = '%d\n' % os.getppid()
     elif path == '/echo':
