@@ -152,10 +152,12 @@ fuzz: $(FUZZ_BIN)
 	done
 
 # Timings are reported, never asserted: ratios of medians from one run.
-# bench/servers.py adds the server modes against uWSGI, through lighttpd.
+# bench/servers.py adds the server modes against uWSGI, through lighttpd;
+# bench/warm.py warm start against a C hello-world CGI program.
 bench: $(BIN)
 	$(PYTHON_EXE) bench/run.py ./$(BIN) $(BENCH_ROUNDS)
 	$(PYTHON_EXE) bench/servers.py ./$(BIN) $(BENCH_SERVER_ROUNDS)
+	$(PYTHON_EXE) bench/warm.py ./$(BIN) $(BENCH_WARM_ROUNDS)
 
 demo: $(BIN)
 	./$(BIN) examples/hello.py

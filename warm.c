@@ -1046,6 +1046,8 @@ request(struct backend *b, int c, struct msg *m, int *fds)
 		retire(b);
 		goto cold;
 	}
+	/* Its written pages are worth learning only while spares are made. */
+	m->running = b->nkids <= 2;
 	if ((pid = b->spare) > 0) {
 		/* The spare takes it: the fork was done before it came. */
 		all[0] = c;
@@ -1287,7 +1289,8 @@ run_child(struct backend *b, int c, const struct msg *m, int *fds)
 	r.value = (rc & 0xff) << 8;
 	(void)send_msg(c, &r, NULL, 0);
 	/* The front end has its answer: now, for the next child. */
-	pages_learn(b);
+	if (m->running)
+		pages_learn(b);
 #ifdef WSGI_CGI_SANITIZE
 	exit(rc);
 #else

@@ -82,7 +82,6 @@ enum { CTL_NONE, CTL_STATUS, CTL_STOP };
 struct warm_glue {
 	const struct options	*o;
 	struct warm		*w;
-	Py_ssize_t		 nmodules;	/* after the imports */
 	PyObject		*app;	/* --warm-app: the backend's */
 };
 
@@ -236,6 +235,7 @@ request(int argc, char *argv[], struct warm_glue *g)
 	char			 request[URI_MAX + 64];
 	int			 e, fd, in, rc, first = argc;
 	bool			 warm = false;
+	Py_ssize_t		 nmods = 0;
 
 	e = cgi_env_parse(environ, &req, false);
 
@@ -326,6 +326,7 @@ request(int argc, char *argv[], struct warm_glue *g)
 		}
 		e = py_argv_set(script) < 0 || wsgi_catch_sigterm() < 0 ? -1 :
 		    0;
+		nmods = py_modules_count();
 		if (e < 0)
 			wsgi_report(label, "cannot start Python", true);
 	} else {
@@ -353,7 +354,7 @@ request(int argc, char *argv[], struct warm_glue *g)
 	if (warm)
 		warm_learn(&w, true);
 	else if (g != NULL &&
-	    py_modules_count() > g->nmodules + (g->app != NULL ? 0 : 1))
+	    py_modules_count() > nmods + (g->app != NULL ? 0 : 1))
 		warm_learn(g->w, false);
 	return g != NULL ? rc : py_stop(rc);
 }
@@ -501,7 +502,6 @@ glue_start(void *ctx, const char *real, char *why, size_t len)
 		    "cold", reason, exc[0] != '\0' ? ": " : "", exc);
 		return -1;
 	}
-	g->nmodules = py_modules_count();
 	return 0;
 }
 

@@ -1,0 +1,219 @@
+"""make bench, warm start: a C hello-world CGI program against the hello
+and Flask scripts under wsgi-cgi cold, --warm and --warm-app; first run
+directly (as a server runs a CGI program: stdout drained, until exit),
+the commands alternating round by round; then through lighttpd's mod_cgi
+with wrk.  Prints medians, requests/s, the ratios to the C program and
+the backends' memory; appends them to bench/results.md.
+
+Usage: python3 bench/warm.py WSGI_CGI [ROUNDS] [SECONDS]
+"""
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import run as direct    # noqa: E402  (run_once, cgi_env)
+import servers          # noqa: E402  (wrk, free_port)
+
+WORK = os.path.join(HERE, 'work', 'warm')
+IDLE = 600
+
+
+def status(wsgi_cgi, script):
+    """(pid, requests served) of the script's warm backends, summed."""
+    out = subprocess.run([wsgi_cgi, '--warm-status', script],
+                         capture_output=True, text=True).stdout
+    return sum(int(n) for n in re.findall(r', (\d+) requests,', out))
+
+
+def backend_memory(wsgi_cgi, script):
+    """RSS and PSS (MiB) of the script's warm backends, largest first."""
+    out = subprocess.run([wsgi_cgi, '--warm-status', script],
+                         capture_output=True, text=True).stdout
+    res = []
+    for pid in re.findall(r'warm backend (\d+),', out):
+        with open('/proc/%s/smaps_rollup' % pid) as f:
+            text = f.read()
+        res.append((int(re.search(r'^Rss:\s+(\d+)', text, re.M).group(1)) /
+                    1024,
+                    int(re.search(r'^Pss:\s+(\d+)', text, re.M).group(1)) /
+                    1024))
+    return max(res) if res else (0.0, 0.0)
+
+
+def setup(wsgi_cgi):
+    shutil.rmtree(WORK, ignore_errors=True)
+    www = os.path.join(WORK, 'www')
+    for d in ('c', 'cold', 'warm', 'app'):
+        os.makedirs(os.path.join(www, d))
+    hello_c = os.path.join(www, 'c', 'hello.cgi')
+    subprocess.run(['cc', '-O2', '-o', hello_c, os.path.join(HERE, 'hello.c')],
+                   check=True)
+    for d in ('cold', 'warm', 'app'):
+        for name in ('hello.py', 'flask_hello.py'):
+            shutil.copy(os.path.join(HERE, name), os.path.join(www, d, name))
+    # Older than the 2 seconds a backend does not trust.
+    old = time.time() - 60
+    for d in ('cold', 'warm', 'app'):
+        for name in ('hello.py', 'flask_hello.py'):
+            os.utime(os.path.join(www, d, name), (old, old))
+    time.sleep(2.1)
+    return www, hello_c
+
+
+def direct_cases(wsgi_cgi, www, hello_c):
+    opts = {'cold': None, 'warm': '--warm=%d' % IDLE, 'app': '--warm-app'}
+    cases = [('C hello CGI', [hello_c], {}, None)]
+    for app, script, extra in (('hello', 'hello.py', []),
+                               ('flask', 'flask_hello.py',
+                                ['--callable app'])):
+        for d in ('cold', 'warm', 'app'):
+            path = os.path.join(www, d, script)
+            env = direct.cgi_env(path)
+            if opts[d]:
+                env['WSGI_CGI_OPTIONS'] = opts[d]
+            cases.append(('%s %s' % (app, d), [wsgi_cgi] + extra + [path],
+                          env, path))
+    return cases
+
+
+def lighttpd(www, wsgi_cgi):
+    port = servers.free_port()
+    conf = os.path.join(WORK, 'lighttpd.conf')
+    lines = [
+        'server.document-root = "%s"' % www,
+        'server.bind = "127.0.0.1"', 'server.port = %d' % port,
+        'server.errorlog = "%s"' % os.path.join(WORK, 'lighttpd.log'),
+        'server.modules = ( "mod_setenv", "mod_cgi" )',
+        'server.max-connections = 1024',
+        'cgi.assign = ( ".py" => "%s", ".cgi" => "" )' % wsgi_cgi,
+        '$HTTP["url"] =~ "^/warm/" { setenv.set-environment = '
+        '( "WSGI_CGI_OPTIONS" => "--warm=%d" ) }' % IDLE,
+        '$HTTP["url"] =~ "^/app/" { setenv.set-environment = '
+        '( "WSGI_CGI_OPTIONS" => "--warm-app" ) }',
+    ]
+    with open(conf, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    proc = subprocess.Popen(['lighttpd', '-D', '-f', conf],
+                            stderr=subprocess.DEVNULL)
+    url = 'http://127.0.0.1:%d' % port
+    for _ in range(100):
+        try:
+            subprocess.run(['curl', '-sf', url + '/c/hello.cgi'],
+                           capture_output=True, check=True)
+            return proc, url
+        except subprocess.CalledProcessError:
+            time.sleep(0.05)
+    raise SystemExit('bench: lighttpd did not start')
+
+
+def main():
+    wsgi_cgi = os.path.abspath(sys.argv[1])
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 40
+    wrk_rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    seconds = 5
+    for tool in ('lighttpd', 'wrk', 'cc', 'curl'):
+        if shutil.which(tool) is None:
+            raise SystemExit('bench: %s is missing: ./install-deps bench'
+                             % tool)
+    www, hello_c = setup(wsgi_cgi)
+    cases = direct_cases(wsgi_cgi, www, hello_c)
+    for _, argv, env, _ in cases:       # warm-up: the backends start
+        direct.run_once(argv, env, None)
+    time.sleep(1.5)
+    for _, argv, env, _ in cases:
+        for _ in range(5):
+            direct.run_once(argv, env, None)
+    served0 = {c[0]: status(wsgi_cgi, c[3]) for c in cases if c[3]}
+    times = {c[0]: [] for c in cases}
+    for r in range(rounds):
+        order = list(range(len(cases)))
+        if r % 2:
+            order.reverse()
+        for i in order:
+            label, argv, env, _ = cases[i]
+            if label.endswith('cold') and r >= max(rounds // 4, 5):
+                continue        # 100+ ms each: fewer rounds
+            times[label].append(direct.run_once(argv, env, None))
+    warm_served = {c[0]: status(wsgi_cgi, c[3]) - served0[c[0]]
+                   for c in cases if c[3] and not c[0].endswith('cold')}
+    med = {k: statistics.median(v) * 1000 for k, v in times.items()}
+    mem = {app: backend_memory(wsgi_cgi, os.path.join(www, 'app', script))
+           for app, script in (('hello', 'hello.py'),
+                               ('flask', 'flask_hello.py'))}
+    mem_warm = {app: backend_memory(wsgi_cgi,
+                                    os.path.join(www, 'warm', script))
+                for app, script in (('hello', 'hello.py'),
+                                    ('flask', 'flask_hello.py'))}
+
+    # Through lighttpd's mod_cgi.
+    proc, url = lighttpd(www, wsgi_cgi)
+    paths = [('C hello CGI', '/c/hello.cgi')]
+    for app, script in (('hello', 'hello.py'), ('flask', 'flask_hello.py')):
+        for d in ('warm', 'app', 'cold'):
+            paths.append(('%s %s' % (app, d), '/%s/%s' % (d, script)))
+    rps = {label: [] for label, _ in paths}
+    try:
+        for _, p in paths:
+            servers.wrk(url + p, 1)
+        for r in range(wrk_rounds):
+            order = list(range(len(paths)))
+            if r % 2:
+                order.reverse()
+            for i in order:
+                label, p = paths[i]
+                if label.endswith('cold') and r > 0:
+                    continue    # tens of requests/s: one run says it
+                rps[label].append(servers.wrk(url + p, seconds)[0])
+    finally:
+        proc.terminate()
+        proc.wait()
+    for d in ('cold', 'warm', 'app'):
+        for script in ('hello.py', 'flask_hello.py'):
+            subprocess.run([wsgi_cgi, '--warm-stop',
+                            os.path.join(www, d, script)],
+                           capture_output=True)
+    rps = {k: statistics.median(v) for k, v in rps.items()}
+    c_ms, c_rps = med['C hello CGI'], rps['C hello CGI']
+    names = {'cold': 'wsgi-cgi', 'warm': 'wsgi-cgi --warm',
+             'app': 'wsgi-cgi --warm-app'}
+    rows = ['| C hello-world CGI | %.2f | 1.00 | %.0f | 1.00 |'
+            % (c_ms, c_rps)]
+    for app in ('hello', 'flask'):
+        for d in ('cold', 'warm', 'app'):
+            k = '%s %s' % (app, d)
+            rows.append('| %s, %s | %.2f | %.2f | %.0f | %.3f |'
+                        % (app, names[d], med[k], med[k] / c_ms, rps[k],
+                           rps[k] / c_rps))
+    memrows = ['| %s | %s | %.1f | %.1f |' % (app, names[d], m[app][0],
+                                             m[app][1])
+               for app in ('hello', 'flask')
+               for d, m in (('warm', mem_warm), ('app', mem))]
+    text = '\n'.join([
+        '', '## Warm start', '',
+        'Direct runs as a server runs a CGI program (stdout drained, until '
+        'the process exits), %d rounds alternating (cold: %d); then '
+        'through lighttpd\'s mod_cgi, `wrk -t%d -c%d`, %d s a run, %d '
+        'rounds interleaved (cold: one).  Every timed warm run was '
+        'answered by a backend (%s).'
+        % (rounds, max(rounds // 4, 5), servers.THREADS,
+           servers.CONNECTIONS, seconds, wrk_rounds,
+           ', '.join('%s: %d' % kv for kv in sorted(warm_served.items()))),
+        '',
+        '| command | median (ms) | / C CGI | lighttpd requests/s | '
+        '/ C CGI |',
+        '|---|---:|---:|---:|---:|'] + rows + [
+        '', '| app | backend | RSS (MiB) | PSS (MiB) |',
+        '|---|---|---:|---:|'] + memrows) + '\n'
+    with open(os.path.join(HERE, 'results.md'), 'a') as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == '__main__':
+    main()
