@@ -69,21 +69,23 @@ PROG_CFLAGS =	$(PY_PIE)
 ASAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -O1 -g -DWSGI_CGI_SANITIZE
 
-HDR =		cgi_env.h fcgi.h http.h params.h python.h response.h scgi.h \
-		script.h server.h uwsgi.h warm.h wsgi.h
-SRC =		wsgi-cgi.c cgi_env.c fcgi.c http.c params.c python.c response.c \
-		scgi.c script.c server.c uwsgi.c warm.c wsgi.c wsgi_input.c
+HDR =		cgi_env.h fcgi.h http.h http_req.h params.h python.h response.h \
+		scgi.h script.h server.h uwsgi.h warm.h wsgi.h
+SRC =		wsgi-cgi.c cgi_env.c fcgi.c http.c http_req.c params.c python.c \
+		response.c scgi.c script.c server.c uwsgi.c warm.c wsgi.c \
+		wsgi_input.c
 OBJ =		$(SRC:.c=.o)
-PURE_OBJ =	cgi_env.o fcgi.o http.o params.o response.o scgi.o uwsgi.o
+PURE_OBJ =	cgi_env.o fcgi.o http.o http_req.o params.o response.o scgi.o uwsgi.o
 UNIT_SRC =	tests/unit/unit.c tests/unit/cgi_env_test.c \
-		tests/unit/response_test.c tests/unit/proto_test.c
+		tests/unit/response_test.c tests/unit/proto_test.c \
+		tests/unit/http_test.c
 BIN =		wsgi-cgi
 UNIT_BIN =	tests/unit/unit
 
 # libFuzzer targets for the plain-C modules (clang).
 FUZZ_CC ?=	clang
 FUZZ_FLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I.
-FUZZ_TARGETS =	cgi_env response proto
+FUZZ_TARGETS =	cgi_env response proto http
 FUZZ_BIN =	$(FUZZ_TARGETS:%=tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?=	60
 
@@ -122,6 +124,11 @@ tests/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c fcgi.c params.c scgi.c uwsgi.c \
 	    fcgi.h params.h scgi.h uwsgi.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_proto.c fcgi.c params.c \
 	    scgi.c uwsgi.c
+
+tests/fuzz/fuzz_http: tests/fuzz/fuzz_http.c http_req.c http.c params.c \
+	    http_req.h http.h params.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_http.c http_req.c http.c \
+	    params.c
 
 tests/fuzz/fuzz_response: tests/fuzz/fuzz_response.c response.c http.c \
 	    fcgi.c params.c response.h http.h fcgi.h params.h

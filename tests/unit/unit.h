@@ -26,5 +26,6 @@ void	unit_fail(const char *, int, const char *);
 extern const struct unit_test	cgi_env_tests[];
 extern const struct unit_test	response_tests[];
 extern const struct unit_test	proto_tests[];
+extern const struct unit_test	http_tests[];
 
 #endif /* UNIT_H */
