@@ -49,6 +49,7 @@ static int	 emit(struct response *, const void *, size_t);
 static int	 write_all(struct response *, const struct iovec *, int);
 static int	 write_records(struct response *, const struct iovec *, int);
 static int	 write_raw(struct response *, const struct iovec *, int);
+static int	 write_block(struct response *, const void *, size_t);
 static int	 end_records(struct response *);
 static bool	 writable(struct response *);
 static int	 copy_fd(struct response *, int, off_t, uint64_t);
@@ -117,6 +118,21 @@ resp_init(struct response *r, int fd, const char *name)
 	r->proto_major = 1;
 	r->wait_ms = -1;
 	r->stderr_fd = -1;
+}
+
+/*
+ * What became of a closed response (src), for the one it was moved from:
+ * its status, length, failure, and whether its HTTP connection can go on.
+ */
+void
+resp_outcome(struct response *dst, const struct response *src)
+{
+	dst->code = src->code;
+	dst->sent = src->sent;
+	dst->failed = src->failed;
+	dst->broken = src->broken;
+	dst->started = src->started;
+	dst->http_keep = src->http_keep && src->state == RESP_CLOSED;
 }
 
 /* The response moves into dst; src is left closed and owns nothing. */
@@ -327,8 +343,8 @@ resp_sendfile(struct response *r, int in, off_t off, uint64_t count)
 		r->sent += count;
 		return RESP_OK;
 	}
-	/* FastCGI frames the body in records: it is copied. */
-	if (r->fcgi_id != 0)
+	/* FastCGI frames the body in records, HTTP in chunks: copied. */
+	if (r->fcgi_id != 0 || r->chunked)
 		return copy_fd(r, in, off, count);
 	while (count > 0) {
 		if (resp_interrupted) {
@@ -377,6 +393,10 @@ resp_finish(struct response *r)
 		    r->length);
 		r->failed = true;
 	}
+	if (r->chunked && !r->failed &&
+	    write_raw(r, &(struct iovec){ (void *)(uintptr_t)"0\r\n\r\n", 5 },
+	    1) != RESP_OK)
+		return RESP_EWRITE;
 	return close_fd(r);
 }
 
@@ -403,6 +423,7 @@ resp_fail(struct response *r, int code, const char *body, size_t len)
 	if (r->state != RESP_SENT) {
 		r->state = RESP_NEW;
 		r->single = false;
+		r->http_keep = false;
 		(void)snprintf(num, sizeof(num), "%zu", len);
 		if ((e = resp_status(r, status, strlen(status))) != RESP_OK ||
 		    (e = resp_header(r, "Content-Type", 12, "text/plain",
@@ -495,7 +516,7 @@ preamble(struct response *r, char **out, size_t *outlen)
 		*outlen = 0;
 		return RESP_OK;
 	}
-	if (r->nph) {
+	if (r->nph || r->http) {
 		if (!r->has_date) {
 			now = time(NULL);
 			if (gmtime_r(&now, &tm) != NULL &&
@@ -505,15 +526,33 @@ preamble(struct response *r, char **out, size_t *outlen)
 			    strlen(date))) != RESP_OK)
 				return e;
 		}
-		/* RFC 3875 5.2: no further requests on this connection. */
-		if ((r->proto_major > 1 || r->proto_minor > 0) &&
-		    (e = append_header(r, "Connection", 10, "close",
-		    5)) != RESP_OK)
-			return e;
 	}
+	if (r->http) {
+		/*
+		 * The body's end: its length, else chunks to an HTTP/1.1
+		 * client, else (HTTP/1.0) the connection's close.
+		 */
+		if (!r->has_length && !bodyless(r->code) && !r->head) {
+			if (r->proto_minor >= 1) {
+				if ((e = append_header(r, "Transfer-Encoding",
+				    17, "chunked", 7)) != RESP_OK)
+					return e;
+				r->chunked = true;
+			} else
+				r->http_keep = false;
+		}
+		if ((e = !r->http_keep ? append_header(r, "Connection", 10,
+		    "close", 5) : r->proto_minor == 0 ? append_header(r,
+		    "Connection", 10, "keep-alive", 10) : RESP_OK) != RESP_OK)
+			return e;
+	} else if (r->nph && (r->proto_major > 1 || r->proto_minor > 0) &&
+	    (e = append_header(r, "Connection", 10, "close", 5)) != RESP_OK)
+		/* RFC 3875 5.2: no further requests on this connection. */
+		return e;
 	if ((e = append(r, "\r\n", 2)) != RESP_OK)
 		return e;
-	proto = r->proto_major == 1 ? r->protocol : "HTTP/1.0";
+	proto = r->http ? "HTTP/1.1" : r->proto_major == 1 ? r->protocol :
+	    "HTTP/1.0";
 	len = r->status_len + r->hdr_len + strlen(proto) + sizeof("Status: ");
 	if ((p = malloc(len)) == NULL)
 		return RESP_ENOMEM;
@@ -534,10 +573,10 @@ preamble(struct response *r, char **out, size_t *outlen)
 static int
 emit(struct response *r, const void *buf, size_t len)
 {
-	struct iovec	 iov[2];
-	char		*head = NULL;
+	struct iovec	 iov[4];
+	char		*head = NULL, size[24];
 	size_t		 headlen = 0;
-	int		 e, n = 0;
+	int		 e, n = 0, k;
 
 	if (r->state == RESP_READY) {
 		if ((e = preamble(r, &head, &headlen)) != RESP_OK)
@@ -549,11 +588,19 @@ emit(struct response *r, const void *buf, size_t len)
 			iov[n++].iov_len = headlen;
 		}
 	}
-	if (len > 0) {
+	if (len > 0 && r->chunked) {
+		k = snprintf(size, sizeof(size), "%zx\r\n", len);
+		iov[n].iov_base = size;
+		iov[n++].iov_len = (size_t)k;
+		iov[n].iov_base = (void *)(uintptr_t)buf;
+		iov[n++].iov_len = len;
+		iov[n].iov_base = (void *)(uintptr_t)"\r\n";
+		iov[n++].iov_len = 2;
+	} else if (len > 0) {
 		iov[n].iov_base = (void *)(uintptr_t)buf;
 		iov[n++].iov_len = len;
 	}
-	e = write_all(r, iov, n);
+	e = r->chunked ? write_raw(r, iov, n) : write_all(r, iov, n);
 	free(head);
 	if (e == RESP_OK)
 		r->sent += len;
@@ -615,11 +662,34 @@ write_records(struct response *r, const struct iovec *iov, int n)
 	return RESP_OK;
 }
 
+/* One block of body, in a chunk when the body is chunked. */
+static int
+write_block(struct response *r, const void *buf, size_t len)
+{
+	struct iovec	iov[3];
+	char		size[24];
+	int		k;
+
+	if (!r->chunked) {
+		iov[0].iov_base = (void *)(uintptr_t)buf;
+		iov[0].iov_len = len;
+		return write_all(r, iov, 1);
+	}
+	k = snprintf(size, sizeof(size), "%zx\r\n", len);
+	iov[0].iov_base = size;
+	iov[0].iov_len = (size_t)k;
+	iov[1].iov_base = (void *)(uintptr_t)buf;
+	iov[1].iov_len = len;
+	iov[2].iov_base = (void *)(uintptr_t)"\r\n";
+	iov[2].iov_len = 2;
+	return write_raw(r, iov, 3);
+}
+
 /* writev until done, across EINTR and short writes. */
 static int
 write_raw(struct response *r, const struct iovec *iov, int n)
 {
-	struct iovec	v[3];
+	struct iovec	v[4];
 	ssize_t		w;
 	size_t		done;
 	int		i = 0;
@@ -726,7 +796,6 @@ end_records(struct response *r)
 static int
 copy_fd(struct response *r, int in, off_t off, uint64_t count)
 {
-	struct iovec	 iov;
 	char		*buf;
 	ssize_t		 n;
 	int		 e = RESP_OK;
@@ -744,9 +813,7 @@ copy_fd(struct response *r, int in, off_t off, uint64_t count)
 		}
 		if (n == 0)
 			break;
-		iov.iov_base = buf;
-		iov.iov_len = (size_t)n;
-		if ((e = write_all(r, &iov, 1)) != RESP_OK)
+		if ((e = write_block(r, buf, (size_t)n)) != RESP_OK)
 			break;
 		off += n;
 		count -= (uint64_t)n;
@@ -809,6 +876,9 @@ close_fd(struct response *r)
 	 * A server mode's connection: its owner closes or reuses it.  SCGI
 	 * and uwsgi end a response by ending the stream.
 	 */
+	/* HTTP: a connection whose response went wrong is not reused. */
+	if (r->failed || r->broken)
+		r->http_keep = false;
 	if (r->keep) {
 		/* Without a length, the end is what says it is complete. */
 		if (r->shut && !r->has_length &&

@@ -43,6 +43,10 @@ struct response {
 	enum resp_state	 state;
 	bool		 nph;		/* write an HTTP status line (RFC 3875 5) */
 	bool		 status_line;	/* uwsgi: a status line, nothing added */
+	bool		 http;		/* HTTP/1.1 origin server: Date, framing */
+	bool		 http_keep;	/* in: the client keeps the connection;
+					   after: it can carry another request */
+	bool		 chunked;	/* the body goes out in chunks */
 	bool		 keep;		/* the fd is a connection's: left open */
 	bool		 shut;		/* with keep: the end is shutdown(2) */
 	bool		 broken;	/* a write failed: nothing more goes out */
@@ -77,6 +81,7 @@ extern volatile sig_atomic_t	resp_interrupted;
 
 void		 resp_init(struct response *, int, const char *);
 void		 resp_move(struct response *, struct response *);
+void		 resp_outcome(struct response *, const struct response *);
 int		 resp_check_status(const char *, size_t);
 int		 resp_check_header(const char *, size_t, const char *, size_t);
 int		 resp_status(struct response *, const char *, size_t);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "fcgi.h"
+#include "http_req.h"
 #include "params.h"
 #include "scgi.h"
 #include "server.h"
@@ -58,6 +59,11 @@ struct conn {
 	size_t		 pad_left;
 	unsigned	 workers;
 	int		 wait_ms;	/* how long a peer may stall */
+	/* HTTP */
+	int		 next;		/* a connection taken over, or -1 */
+	uint64_t	 body_left;	/* of a Content-Length body */
+	struct http_chunked chunk;	/* of a chunked body */
+	bool		 chunk_bad;
 };
 
 static int	 listen_on(const char *, unsigned);
@@ -71,7 +77,7 @@ static pid_t	 spawn(const struct srv_options *);
 static void	 stop_all(pid_t *, unsigned);
 static int	 worker(const struct srv_options *, bool);
 static void	 reexec(const struct srv_options *);
-static void	 serve_conn(const struct srv_options *, int, unsigned *);
+static int	 serve_conn(const struct srv_options *, int, unsigned *);
 static ssize_t	 conn_fill(struct conn *);
 static ssize_t	 conn_read(struct conn *, void *, size_t);
 static int	 conn_exact(struct conn *, void *, size_t);
@@ -79,6 +85,15 @@ static ssize_t	 conn_some(struct conn *, void *, size_t);
 static int	 conn_write(struct conn *, const void *, size_t);
 static int	 serve_scgi(const struct srv_options *, struct conn *);
 static int	 serve_uwsgi(const struct srv_options *, struct conn *);
+static void	 serve_http(const struct srv_options *, struct conn *,
+		    unsigned *);
+static ssize_t	 http_length_read(void *, void *, size_t);
+static ssize_t	 http_chunked_read(void *, void *, size_t);
+static bool	 http_drain(struct conn *, bool);
+static bool	 http_idle(struct conn *);
+static int64_t	 now_ms(void);
+static void	 http_refuse(struct conn *, int, const char *);
+static void	 where(struct conn *, struct http_where *, char *, size_t);
 static ssize_t	 body_read(void *, void *, size_t);
 static void	 refused(struct conn *, const char *, const char *, int);
 static int	 serve_fcgi(const struct srv_options *, struct conn *,
@@ -410,19 +425,20 @@ spawn(const struct srv_options *o)
 static int
 worker(const struct srv_options *o, bool under_master)
 {
-	struct timeval	tv = { ACCEPT_WAKE, 0 };
+	struct pollfd	pfd;
 	unsigned	served = 0;
-	int		fd;
+	int		fd, next, fl;
 
 	/* A worker of a master has the application already. */
 	if (!under_master && o->init(o->ctx) < 0)
 		return 1;
 	/*
-	 * accept(2) wakes up now and then, so that a signal that came just
-	 * before it is seen (accept honours SO_RCVTIMEO).
+	 * The socket is non-blocking: a worker waits in poll(2), waking now
+	 * and then so that a signal that came just before is seen, and an
+	 * idle HTTP connection can look for a waiting one (http_idle).
 	 */
-	(void)setsockopt(STDIN_FILENO, SOL_SOCKET, SO_RCVTIMEO, &tv,
-	    sizeof(tv));
+	if ((fl = fcntl(STDIN_FILENO, F_GETFL)) >= 0)
+		(void)fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
 	while (!stopping) {
 		if (reloading || (o->max_requests > 0 &&
 		    served >= o->max_requests)) {
@@ -431,18 +447,25 @@ worker(const struct srv_options *o, bool under_master)
 			reexec(o);
 			return 1;
 		}
+		pfd.fd = STDIN_FILENO;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, ACCEPT_WAKE * 1000) <= 0)
+			continue;
 		/* Non-blocking: every wait is a poll(2) with the timeout. */
 		if ((fd = accept4(STDIN_FILENO, NULL, NULL,
 		    SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0) {
 			if (errno != EINTR && errno != ECONNABORTED &&
-			    errno != EAGAIN) {
+			    errno != EAGAIN && errno != EWOULDBLOCK) {
 				warn("accept");
 				(void)sleep(1);
 			}
 			continue;
 		}
-		serve_conn(o, fd, &served);
-		(void)close(fd);
+		/* An idle HTTP connection may hand its worker to the next. */
+		for (; fd >= 0; fd = next) {
+			next = serve_conn(o, fd, &served);
+			(void)close(fd);
+		}
 	}
 	/* The socket goes before the process, whose end may not return. */
 	if (unix_path != NULL && !under_master) {
@@ -461,8 +484,11 @@ reexec(const struct srv_options *o)
 	warn("cannot execute again to reload");
 }
 
-/* One connection: its protocol from its first byte. */
-static void
+/*
+ * One connection: its protocol from its first byte.  Returns a connection
+ * to serve next (one an idle HTTP connection took over), or -1.
+ */
+static int
 serve_conn(const struct srv_options *o, int fd, unsigned *served)
 {
 	/* One connection at a time: its buffer is kept for the next. */
@@ -470,7 +496,7 @@ serve_conn(const struct srv_options *o, int fd, unsigned *served)
 
 	if (c == NULL && (c = malloc(sizeof(*c))) == NULL) {
 		logmsg(true, "malloc");
-		return;
+		return -1;
 	}
 	memset(c, 0, offsetof(struct conn, buf));
 	c->pos = c->len = 0;
@@ -478,10 +504,11 @@ serve_conn(const struct srv_options *o, int fd, unsigned *served)
 	c->keep = c->stdin_eof = c->aborted = false;
 	c->stdin_left = c->pad_left = 0;
 	c->fd = fd;
+	c->next = -1;
 	c->workers = o->workers;
 	c->wait_ms = (int)o->timeout * 1000;
 	if (conn_fill(c) <= 0)
-		return;
+		return -1;
 	if (c->buf[0] == FCGI_VERSION_1 && (o->protocols & SRV_FASTCGI))
 		serve_fcgi(o, c, served);
 	else if (c->buf[0] >= '1' && c->buf[0] <= '9' &&
@@ -491,9 +518,13 @@ serve_conn(const struct srv_options *o, int fd, unsigned *served)
 	} else if (c->buf[0] == 0 && (o->protocols & SRV_UWSGI)) {
 		serve_uwsgi(o, c);
 		(*served)++;
-	} else
+	} else if (((c->buf[0] >= 'A' && c->buf[0] <= 'Z') ||
+	    c->buf[0] == '\r') && (o->protocols & SRV_HTTP))
+		serve_http(o, c, served);
+	else
 		logmsg(false, "%s: not a request of an accepted protocol (first byte "
 		    "0x%02x): closing", peer(c), c->buf[0]);
+	return c->next;
 }
 
 /* More bytes into the buffer; 0 at the end, -1 on error (logged). */
@@ -647,6 +678,9 @@ run(const struct srv_options *o, struct conn *c, struct params *p,
 	r.ctx = c;
 	r.read = proto == SRV_FASTCGI ? fcgi_stdin : body_read;
 	r.wait_ms = c->wait_ms;
+	r.to_end = false;
+	r.http_keep = false;
+	r.kept = NULL;
 	(void)o->handle(o->ctx, &r);
 }
 
@@ -707,6 +741,260 @@ out:
 	free(vars);
 	params_free(&p);
 	return rc;
+}
+
+/*
+ * HTTP/1.1 as an origin server: requests one after another on the
+ * connection (pipelined ones answered in order), each head parsed
+ * strictly (http_req.c), its body framed by Content-Length or chunked;
+ * a request that cannot be read safely is answered 400 (or 414, 431,
+ * 501, 505, 417) and the connection closes.  An idle connection between
+ * requests is closed quietly at the timeout or at a stop.
+ */
+static void
+serve_http(const struct srv_options *o, struct conn *c, unsigned *served)
+{
+	static struct http_req	 r;
+	struct srv_request	 sr;
+	struct http_where	 w;
+	struct params		 p;
+	char			 names[4 * NI_MAXHOST];
+	bool			 kept, first = true;
+	int64_t			 deadline;
+	int			 e, perr;
+	ssize_t			 n;
+
+	for (;;) {
+		c->idle = c->pos == c->len;
+		if (c->idle && !first && !http_idle(c))
+			return;
+		first = false;
+		/* The whole head within the timeout, however it trickles. */
+		deadline = now_ms() + (int64_t)o->timeout * 1000;
+		while ((e = http_req_parse((char *)c->buf + c->pos,
+		    c->len - c->pos, &r)) == HTTP_REQ_AGAIN) {
+			if (c->pos == 0 && c->len == sizeof(c->buf)) {
+				e = HTTP_REQ_EHEAD;
+				break;
+			}
+			if ((c->wait_ms = (int)(deadline - now_ms())) <= 0) {
+				logmsg(false, "%s: HTTP: no whole request head "
+				    "within the timeout: closing", peer(c));
+				return;
+			}
+			if ((n = conn_fill(c)) <= 0) {
+				if (n == 0 && !c->idle)
+					logmsg(false, "%s: HTTP: the connection "
+					    "ended inside a request head: "
+					    "closing", peer(c));
+				return;
+			}
+			c->idle = false;
+		}
+		c->idle = false;
+		c->wait_ms = (int)o->timeout * 1000;
+		if (e != HTTP_REQ_OK) {
+			http_refuse(c, http_req_status(e),
+			    http_req_strerror(e));
+			return;
+		}
+		where(c, &w, names, sizeof(names));
+		params_init(&p);
+		if (http_req_env(&r, &w, &p, &perr) < 0) {
+			params_free(&p);
+			http_refuse(c, 400, params_strerror(perr));
+			return;
+		}
+		c->pos += r.head_len;
+		/* RFC 9110 10.1.1: go on, before the body is read. */
+		if (r.expect_continue && (r.chunked || r.content_length > 0) &&
+		    conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0) {
+			params_free(&p);
+			return;
+		}
+		c->body_left = r.has_length ? r.content_length : 0;
+		c->chunk_bad = false;
+		http_chunked_init(&c->chunk);
+		memset(&sr, 0, sizeof(sr));
+		sr.envp = p.envp;
+		sr.fd = c->fd;
+		sr.proto = SRV_HTTP;
+		sr.read = r.chunked ? http_chunked_read : http_length_read;
+		sr.ctx = c;
+		sr.wait_ms = c->wait_ms;
+		sr.to_end = r.chunked;
+		(*served)++;
+		sr.http_keep = r.keep_alive && !stopping && !reloading &&
+		    (o->max_requests == 0 || *served < o->max_requests);
+		kept = false;
+		sr.kept = &kept;
+		(void)o->handle(o->ctx, &sr);
+		params_free(&p);
+		/* What the application left of the body, or the end. */
+		if (!kept || !http_drain(c, r.chunked) || stopping ||
+		    reloading)
+			return;
+	}
+}
+
+/*
+ * Between two requests: true when the next request's bytes come.  Quietly
+ * false at the timeout, at a stop, or when a new connection waits for a
+ * worker: this one is closed and the worker takes that one (c->next), so
+ * that a proxy's pool of idle connections cannot hold every worker.
+ */
+static bool
+http_idle(struct conn *c)
+{
+	struct pollfd	p[2];
+	int64_t		end = now_ms() + c->wait_ms, left;
+	int		r;
+
+	p[0].fd = c->fd;
+	p[0].events = POLLIN;
+	p[1].fd = STDIN_FILENO;
+	p[1].events = POLLIN;
+	while ((left = end - now_ms()) > 0) {
+		p[0].revents = p[1].revents = 0;
+		if ((r = poll(p, 2, (int)left)) < 0) {
+			if (errno == EINTR && !stopping && !reloading)
+				continue;
+			return false;
+		}
+		if (p[0].revents != 0)
+			return true;
+		/* Another worker may take it first: then wait on. */
+		if (p[1].revents != 0 && (c->next = accept4(STDIN_FILENO,
+		    NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
+			return false;
+	}
+	return false;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The body up to its Content-Length, never into the next request. */
+static ssize_t
+http_length_read(void *ctx, void *dst, size_t n)
+{
+	struct conn	*c = ctx;
+	ssize_t		 got;
+
+	if (c->body_left == 0)
+		return 0;
+	if (n > c->body_left)
+		n = (size_t)c->body_left;
+	if ((got = conn_some(c, dst, n)) > 0)
+		c->body_left -= (uint64_t)got;
+	return got;
+}
+
+/* A chunked body, decoded; 0 at its end, -1 (and a 400's log) if bad. */
+static ssize_t
+http_chunked_read(void *ctx, void *dst, size_t n)
+{
+	struct conn	*c = ctx;
+	size_t		 used, made;
+
+	while (!c->chunk.done) {
+		if (c->pos == c->len && conn_fill(c) <= 0) {
+			c->chunk_bad = true;
+			return -1;
+		}
+		if (http_chunked_decode(&c->chunk, (char *)c->buf + c->pos,
+		    c->len - c->pos, &used, dst, n, &made) != HTTP_CHUNK_OK) {
+			logmsg(false, "%s: HTTP: a malformed chunked body: "
+			    "closing", peer(c));
+			c->chunk_bad = true;
+			errno = EPROTO;
+			return -1;
+		}
+		c->pos += used;
+		if (made > 0)
+			return (ssize_t)made;
+	}
+	return 0;
+}
+
+/*
+ * The unread rest of a body is read and dropped, so that the next
+ * request starts where it should; true when the connection is usable.
+ */
+static bool
+http_drain(struct conn *c, bool chunked)
+{
+	char	buf[4096];
+	ssize_t	n;
+
+	if (chunked && c->chunk_bad)
+		return false;
+	do {
+		n = chunked ? http_chunked_read(c, buf, sizeof(buf)) :
+		    http_length_read(c, buf, sizeof(buf));
+	} while (n > 0);
+	return n == 0;
+}
+
+/* A request that cannot be served: its status, a line, the end. */
+static void
+http_refuse(struct conn *c, int code, const char *why)
+{
+	static const struct { int code; const char *text; } st[] = {
+		{ 400, "Bad Request" }, { 414, "URI Too Long" },
+		{ 417, "Expectation Failed" },
+		{ 431, "Request Header Fields Too Large" },
+		{ 501, "Not Implemented" },
+		{ 505, "HTTP Version Not Supported" },
+	};
+	const char	*text = "Bad Request";
+	char		 out[256];
+	size_t		 i;
+	int		 n;
+
+	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++)
+		if (st[i].code == code)
+			text = st[i].text;
+	logmsg(false, "%s: HTTP: %d: %s: closing", peer(c), code, why);
+	n = snprintf(out, sizeof(out), "HTTP/1.1 %d %s\r\nContent-Type: "
+	    "text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n"
+	    "\r\n%s\n", code, text, strlen(text) + 1, text);
+	if (n > 0 && (size_t)n < sizeof(out))
+		(void)conn_write(c, out, (size_t)n);
+}
+
+/* The connection's two ends, numerically, for SERVER_* and REMOTE_*. */
+static void
+where(struct conn *c, struct http_where *w, char *buf, size_t len)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl, q = (socklen_t)(len / 4);
+
+	memset(w, 0, sizeof(*w));
+	(void)snprintf(buf, q, "localhost");
+	(void)snprintf(buf + q, q, "80");
+	buf[2 * q] = buf[3 * q] = '\0';
+	w->server_addr = buf;
+	w->server_port = buf + q;
+	sl = sizeof(ss);
+	if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    ss.ss_family != AF_UNIX)
+		(void)getnameinfo((struct sockaddr *)&ss, sl, buf, q, buf + q,
+		    q, NI_NUMERICHOST | NI_NUMERICSERV);
+	sl = sizeof(ss);
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    ss.ss_family != AF_UNIX &&
+	    getnameinfo((struct sockaddr *)&ss, sl, buf + 2 * q, q,
+	    buf + 3 * q, q, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+		w->remote_addr = buf + 2 * q;
+		w->remote_port = buf + 3 * q;
+	}
 }
 
 /* A request a protocol does not allow: one line, and the connection ends. */

@@ -16,7 +16,8 @@ enum srv_proto {
 	SRV_FASTCGI = 1 << 0,
 	SRV_SCGI = 1 << 1,
 	SRV_UWSGI = 1 << 2,
-	SRV_ALL = SRV_FASTCGI | SRV_SCGI | SRV_UWSGI
+	SRV_HTTP = 1 << 3,
+	SRV_ALL = SRV_FASTCGI | SRV_SCGI | SRV_UWSGI | SRV_HTTP
 };
 
 enum srv_fork {
@@ -35,6 +36,10 @@ struct srv_request {
 	ssize_t		(*read)(void *, void *, size_t);	/* the body */
 	int		 wait_ms;	/* how long a write may wait */
 	void		*ctx;
+	/* HTTP */
+	bool		 to_end;	/* the body ends where read() gives 0 */
+	bool		 http_keep;	/* the connection may carry another */
+	bool		*kept;		/* out: after the response, it can */
 };
 
 struct srv_options {

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgi_env.h"
@@ -70,6 +71,7 @@ struct options {
 	unsigned	 max_requests;	/* --max-requests; 0: no limit */
 	unsigned	 timeout;	/* --timeout */
 	bool		 max_given;
+	bool		 access_log;	/* --access-log */
 	/* Warm start */
 	unsigned	 warm;		/* --warm: idle seconds; 0: off */
 	bool		 warm_app;	/* --warm-app */
@@ -143,6 +145,9 @@ static int	 persist_init(void *);
 static void	 persist_load(struct persistent *);
 static int	 persist_handle(void *, const struct srv_request *);
 static void	 persist_stderr(struct persistent *);
+static void	 access_line(const struct srv_request *,
+		    const struct cgi_request *, const struct response *,
+		    const struct timespec *);
 static int	 persist_fini(void *, int);
 static void	 persist_fork(void *, int);
 static bool	 uint_arg(const char *, unsigned, unsigned, int, unsigned *);
@@ -153,8 +158,8 @@ static const char synopsis[] =
     "usage: wsgi-cgi [-hV] [--check] [--debug] [--callable name] "
     "[--python-path dir] [--venv dir] [--listen addr] [--socket-mode mode] "
     "[--protocol name] [--workers n] [--max-requests n] [--timeout seconds] "
-    "[--warm[=seconds]] [--warm-app] [--warm-status] [--warm-stop] "
-    "script [word ...]\n";
+    "[--access-log] [--warm[=seconds]] [--warm-app] [--warm-status] "
+    "[--warm-stop] script [word ...]\n";
 
 static void
 usage(FILE *f)
@@ -169,17 +174,19 @@ usage(FILE *f)
 		    "  --debug             put tracebacks in 500 responses\n"
 		    "  --python-path dir   put dir on sys.path (repeatable)\n"
 		    "  --venv dir          use a virtual environment\n"
-		    "server modes (also when fd 0 is a listening socket):\n"
+		    "server modes (also when fd 0 is a listening socket),\n"
+		    "FastCGI, SCGI, uwsgi and HTTP/1.1:\n"
 		    "  --listen addr       serve on /path, unix:path or "
 		    "host:port\n"
 		    "  --socket-mode mode  the Unix socket's mode (octal)\n"
-		    "  --protocol name     accept only fastcgi, scgi, uwsgi "
-		    "(repeatable)\n"
+		    "  --protocol name     accept only fastcgi, scgi, uwsgi, "
+		    "http (repeatable)\n"
 		    "  --workers n         processes serving (default 1)\n"
 		    "  --max-requests n    a worker's requests before it is "
 		    "renewed\n"
 		    "  --timeout seconds   how long a peer may stall "
 		    "(default 60)\n"
+		    "  --access-log        a line per request on stderr\n"
 		    "warm start (CGI):\n"
 		    "  --warm[=seconds]    answer from a warm backend of the "
 		    "script, which lives\n"
@@ -223,7 +230,8 @@ request(int argc, char *argv[], struct warm_glue *g)
 {
 	struct options		 o = { "application", NULL, { NULL }, 0,
 				    false, false, false, NULL, 0, SRV_ALL, 0, 0,
-				    TIMEOUT_DEFAULT, false, 0, false, CTL_NONE },
+				    TIMEOUT_DEFAULT, false, false, 0, false,
+				    CTL_NONE },
 				 first_pass = o;
 	struct cgi_request	 req;
 	struct response		 resp;
@@ -642,16 +650,20 @@ persist_handle(void *ctx, const struct srv_request *sr)
 	struct wsgi_call	 call;
 	char			 request[URI_MAX + 64], label[LABEL_MAX];
 	char			 reason[REASON_MAX];
+	struct timespec		 t0;
 	int			 e, rc = EXIT_FAILED;
 
 	PyEval_RestoreThread(p->ts);
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 	e = cgi_env_parse(sr->envp, &req, true);
 	label_request(&req, request, sizeof(request));
 	(void)snprintf(label, sizeof(label), "%s: %s", p->script, request);
 	resp_init(&resp, sr->fd, label);
 	/* The connection is the server's; SCGI and uwsgi end by shutdown. */
 	resp.keep = true;
-	resp.shut = sr->proto != SRV_FASTCGI;
+	resp.shut = sr->proto == SRV_SCGI || sr->proto == SRV_UWSGI;
+	resp.http = sr->proto == SRV_HTTP;
+	resp.http_keep = sr->http_keep;
 	resp.fcgi_id = sr->fcgi_id;
 	resp.aborted = sr->proto == SRV_FASTCGI ? sr->aborted : NULL;
 	resp.wait_ms = sr->wait_ms;
@@ -660,7 +672,7 @@ persist_handle(void *ctx, const struct srv_request *sr)
 	    p->err_saved >= 0 && fflush(stderr) == 0 &&
 	    dup2(p->err_file, STDERR_FILENO) >= 0)
 		resp.stderr_fd = p->err_file;
-	resp.status_line = sr->proto == SRV_UWSGI;
+	resp.status_line = sr->proto == SRV_UWSGI || sr->proto == SRV_HTTP;
 	resp.head = req.head;
 	resp.protocol = req.protocol;
 	resp.proto_major = req.included ? 1 : req.proto_major;
@@ -681,8 +693,8 @@ persist_handle(void *ctx, const struct srv_request *sr)
 	call.src.fd = sr->fd;
 	call.src.read = sr->read;
 	call.src.ctx = sr->ctx;
-	/* The protocol frames the body: CONTENT_LENGTH, or none. */
-	call.bounded = true;
+	/* The protocol frames the body: CONTENT_LENGTH, chunks, or none. */
+	call.bounded = !sr->to_end;
 	call.length = req.has_length ? req.content_length : 0;
 	call.label = label;
 	call.debug = p->o->debug;
@@ -690,10 +702,52 @@ persist_handle(void *ctx, const struct srv_request *sr)
 	call.multiprocess = p->o->workers > 1;
 	rc = wsgi_serve(&call, &resp);
 out:
+	if (sr->kept != NULL)
+		*sr->kept = resp.http_keep;
 	if (resp.stderr_fd >= 0)
 		persist_stderr(p);
+	if (p->o->access_log)
+		access_line(sr, &req, &resp, &t0);
 	p->ts = PyEval_SaveThread();
 	return rc;
+}
+
+/*
+ * --access-log: the request in the Common Log Format on stderr, then the
+ * seconds it took: remote - - [date] "METHOD URI PROTOCOL" status bytes.
+ */
+static void
+access_line(const struct srv_request *sr, const struct cgi_request *req,
+    const struct response *resp, const struct timespec *t0)
+{
+	char		 date[64], uri[URI_MAX + 4];
+	const char	*remote = "-", *proto = "-";
+	struct timespec	 t1;
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	size_t		 i;
+	char *const	*e;
+
+	for (e = sr->envp; *e != NULL; e++)
+		if (strncmp(*e, "REMOTE_ADDR=", 12) == 0)
+			remote = *e + 12;
+		else if (strncmp(*e, "SERVER_PROTOCOL=", 16) == 0)
+			proto = *e + 16;
+	(void)snprintf(uri, sizeof(uri), "%s", req->request_uri != NULL ?
+	    req->request_uri : "-");
+	for (i = 0; uri[i] != '\0'; i++)
+		if ((unsigned char)uri[i] < 0x20 || uri[i] == '"' ||
+		    uri[i] == 0x7f)
+			uri[i] = '?';
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S +0000", &tm) == 0)
+		(void)snprintf(date, sizeof(date), "-");
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	(void)fprintf(stderr, "%.64s - - [%s] \"%.40s %s %.16s\" %d %llu "
+	    "%.6f\n", remote, date, req->method != NULL ? req->method : "-",
+	    uri, proto, resp->code, (unsigned long long)resp->sent,
+	    (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9);
 }
 
 /*
@@ -903,6 +957,10 @@ option(char **argv, int argc, int *i, struct options *o, char *why,
 		o->debug = true;
 		return OPT_OK;
 	}
+	if (strcmp(arg, "--access-log") == 0) {
+		o->access_log = true;
+		return OPT_OK;
+	}
 	if (strcmp(arg, "--warm") == 0) {
 		o->warm = WARM_IDLE_DEFAULT;
 		return OPT_OK;
@@ -969,8 +1027,10 @@ static int
 server_option(size_t k, const char *name, const char *val,
     struct options *o, char *why, size_t len)
 {
-	static const char *const names[] = { "fastcgi", "scgi", "uwsgi" };
-	static const unsigned bits[] = { SRV_FASTCGI, SRV_SCGI, SRV_UWSGI };
+	static const char *const names[] = { "fastcgi", "scgi", "uwsgi",
+		"http" };
+	static const unsigned bits[] = { SRV_FASTCGI, SRV_SCGI, SRV_UWSGI,
+		SRV_HTTP };
 	static bool	 restricted;
 	size_t		 i;
 	bool		 ok = false;

@@ -37,6 +37,7 @@
 struct start_response {
 	PyObject_HEAD
 	struct response	 resp;
+	struct response	*home;		/* the caller's, told the outcome */
 	pthread_mutex_t	 lock;
 	char		*label;		/* "script: METHOD URI", for messages */
 	bool		 debug;		/* tracebacks in 500 bodies */
@@ -407,6 +408,7 @@ wsgi_request_new(struct response *resp, const char *label, bool debug)
 		return PyErr_NoMemory();
 	}
 	resp_move(&sr->resp, resp);
+	sr->home = resp;
 	sr->resp.name = sr->label;
 	sr->debug = debug;
 	sr->gone = sr->called = sr->ended = false;
@@ -426,6 +428,8 @@ wsgi_request_end(PyObject *self)
 	lock(sr);
 	if (sr->resp.state != RESP_CLOSED)
 		(void)resp_fail(&sr->resp, 500, NULL, 0);
+	resp_outcome(sr->home, &sr->resp);
+	sr->home = NULL;
 	sr->ended = true;
 	responded = 1;
 	unlock(sr);

@@ -350,6 +350,14 @@ nginx_start() {
 	            include /etc/nginx/uwsgi_params;
 	            uwsgi_pass $up;
 	        }
+	        # HTTP/1.1 to the origin, connections kept.
+	        location /http/ {
+	            proxy_pass http://$([ "${up#unix:}" != "$up" ] && echo "$up:")$([ "${up#unix:}" = "$up" ] && echo "$up")/;
+	            proxy_http_version 1.1;
+	            proxy_set_header Connection "";
+	            proxy_request_buffering off;
+	            proxy_buffering off;
+	        }
 	    }
 	}
 	CONF
@@ -374,6 +382,7 @@ apache_proxy_start() {
 	LoadModule proxy_fcgi_module $mods/mod_proxy_fcgi.so
 	LoadModule proxy_scgi_module $mods/mod_proxy_scgi.so
 	LoadModule proxy_uwsgi_module $mods/mod_proxy_uwsgi.so
+	LoadModule proxy_http_module $mods/mod_proxy_http.so
 	LoadModule setenvif_module $mods/mod_setenvif.so
 	# PATH_INFO: the path after the prefix, as the other servers send it
 	# (set before the proxy modules read it: SetEnvIf, not SetEnv).
@@ -382,6 +391,7 @@ apache_proxy_start() {
 	ProxyPass /fastcgi/ fcgi://$up/
 	ProxyPass /scgi/ scgi://$up/
 	ProxyPass /uwsgi/ uwsgi://$up/
+	ProxyPass /http/ http://$up/
 	CONF
 }
 
