@@ -41,6 +41,8 @@
 #define RESPAWN_PAUSE	1	/* seconds between crashing workers */
 #define PEER_MAX	128
 #define ACCEPT_WAKE	1	/* seconds */
+#define IDLE_GRACE	50	/* ms a kept connection has before a takeover */
+#define KEEP_TURN	100	/* requests on one connection while others wait */
 
 /* A connection and what has been read from it but not used yet. */
 struct conn {
@@ -92,6 +94,7 @@ static ssize_t	 http_chunked_read(void *, void *, size_t);
 static bool	 http_drain(struct conn *, bool);
 static bool	 http_idle(struct conn *);
 static int64_t	 now_ms(void);
+static bool	 queued(void);
 static void	 http_refuse(struct conn *, int, const char *);
 static void	 where(struct conn *, struct http_where *, char *, size_t);
 static ssize_t	 body_read(void *, void *, size_t);
@@ -759,7 +762,8 @@ serve_http(const struct srv_options *o, struct conn *c, unsigned *served)
 	struct http_where	 w;
 	struct params		 p;
 	char			 names[4 * NI_MAXHOST];
-	bool			 kept, first = true;
+	bool			 kept, first = true, known = false;
+	unsigned		 turn = 0;
 	int64_t			 deadline;
 	int			 e, perr;
 	ssize_t			 n;
@@ -798,7 +802,10 @@ serve_http(const struct srv_options *o, struct conn *c, unsigned *served)
 			    http_req_strerror(e));
 			return;
 		}
-		where(c, &w, names, sizeof(names));
+		/* The connection's ends, once (a takeover is a new call). */
+		if (!known)
+			where(c, &w, names, sizeof(names));
+		known = true;
 		params_init(&p);
 		if (http_req_env(&r, &w, &p, &perr) < 0) {
 			params_free(&p);
@@ -825,7 +832,10 @@ serve_http(const struct srv_options *o, struct conn *c, unsigned *served)
 		sr.to_end = r.chunked;
 		(*served)++;
 		sr.http_keep = r.keep_alive && !stopping && !reloading &&
-		    (o->max_requests == 0 || *served < o->max_requests);
+		    (o->max_requests == 0 || *served < o->max_requests) &&
+		    (++turn < KEEP_TURN || !queued());
+		if (turn >= KEEP_TURN)
+			turn = 0;
 		kept = false;
 		sr.kept = &kept;
 		(void)o->handle(o->ctx, &sr);
@@ -840,8 +850,9 @@ serve_http(const struct srv_options *o, struct conn *c, unsigned *served)
 /*
  * Between two requests: true when the next request's bytes come.  Quietly
  * false at the timeout, at a stop, or when a new connection waits for a
- * worker: this one is closed and the worker takes that one (c->next), so
- * that a proxy's pool of idle connections cannot hold every worker.
+ * worker while this one has been idle for IDLE_GRACE: this one is closed
+ * and the worker takes that one (c->next), so that a proxy's pool of idle
+ * connections cannot hold every worker.
  */
 static bool
 http_idle(struct conn *c)
@@ -854,6 +865,12 @@ http_idle(struct conn *c)
 	p[0].events = POLLIN;
 	p[1].fd = STDIN_FILENO;
 	p[1].events = POLLIN;
+	/* A client that sends its next request at once keeps its worker. */
+	while ((r = poll(p, 1, IDLE_GRACE)) < 0)
+		if (errno != EINTR || stopping || reloading)
+			return false;
+	if (r > 0)
+		return true;
 	while ((left = end - now_ms()) > 0) {
 		p[0].revents = p[1].revents = 0;
 		if ((r = poll(p, 2, (int)left)) < 0) {
@@ -869,6 +886,15 @@ http_idle(struct conn *c)
 			return false;
 	}
 	return false;
+}
+
+/* A connection waits in the listening socket's queue. */
+static bool
+queued(void)
+{
+	struct pollfd	p = { STDIN_FILENO, POLLIN, 0 };
+
+	return poll(&p, 1, 0) > 0;
 }
 
 static int64_t
