@@ -163,7 +163,7 @@ pids() {
 	run --separate-stderr wsgi_cgi --listen "$BATS_TEST_TMPDIR/x.sock" --workers 0 app.py
 	assert_failure 2
 	assert_stderr_line 0 "wsgi-cgi: --workers: 0 is not a valid value"
-	run --separate-stderr wsgi_cgi --listen "$BATS_TEST_TMPDIR/x.sock" --protocol http app.py
+	run --separate-stderr wsgi_cgi --listen "$BATS_TEST_TMPDIR/x.sock" --protocol gopher app.py
 	assert_failure 2
 	run --separate-stderr wsgi_cgi --listen 127.0.0.1 app.py
 	assert_failure 2
