@@ -19,6 +19,8 @@
 static int	 parse_line(const char *, size_t, struct http_req *);
 static int	 parse_field(const char *, size_t, struct http_req *);
 static int	 framing(struct http_req *);
+static bool	 list_next(const char **, const char *, const char **,
+		    size_t *);
 static bool	 list_has(const char *, size_t, const char *);
 static const char *find_crlf(const char *, size_t, int *);
 static int	 hexval(char);
@@ -179,9 +181,9 @@ static int
 framing(struct http_req *r)
 {
 	const struct http_field	*f;
-	const char		*s, *e, *comma, *t;
+	const char		*s, *item;
 	uint64_t		 v;
-	size_t			 i, hosts = 0, codings = 0;
+	size_t			 i, ilen, hosts = 0, codings = 0;
 	bool			 te = false, last_chunked = false;
 
 	for (i = 0; i < r->nfields; i++) {
@@ -190,45 +192,25 @@ framing(struct http_req *r)
 			hosts++;
 		else if (http_caseeq(f->name, f->nlen, "content-length")) {
 			/* "5, 5" or a repeat: the same number, or refused. */
-			for (s = f->value, e = s + f->vlen; s <= e;
-			    s = comma + 1) {
-				if ((comma = memchr(s, ',', (size_t)(e - s))) ==
-				    NULL)
-					comma = e;
-				while (s < comma && (*s == ' ' || *s == '\t'))
-					s++;
-				t = comma;
-				while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
-					t--;
-				if (!http_length(s, (size_t)(t - s), &v) ||
+			for (s = f->value; list_next(&s, f->value + f->vlen,
+			    &item, &ilen);) {
+				if (!http_length(item, ilen, &v) ||
 				    (r->has_length && v != r->content_length))
 					return HTTP_REQ_ELENGTH;
 				r->content_length = v;
 				r->has_length = true;
-				if (comma == e)
-					break;
 			}
 		} else if (http_caseeq(f->name, f->nlen,
 		    "transfer-encoding")) {
 			te = true;
-			for (s = f->value, e = s + f->vlen; s <= e;
-			    s = comma + 1) {
-				if ((comma = memchr(s, ',', (size_t)(e - s))) ==
-				    NULL)
-					comma = e;
-				while (s < comma && (*s == ' ' || *s == '\t'))
-					s++;
-				t = comma;
-				while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
-					t--;
+			for (s = f->value; list_next(&s, f->value + f->vlen,
+			    &item, &ilen);) {
 				/* chunked twice, or not last, is refused. */
-				if (last_chunked || t == s)
+				if (last_chunked || ilen == 0)
 					return HTTP_REQ_ETE;
-				last_chunked = http_caseeq(s, (size_t)(t - s),
+				last_chunked = http_caseeq(item, ilen,
 				    "chunked");
 				codings++;
-				if (comma == e)
-					break;
 			}
 		} else if (http_caseeq(f->name, f->nlen, "connection")) {
 			if (list_has(f->value, f->vlen, "close"))
@@ -257,24 +239,39 @@ framing(struct http_req *r)
 	return HTTP_REQ_OK;
 }
 
+/*
+ * The next element of a comma-separated list that ends at e, without its
+ * OWS, from *s (NULL once the list is done); false when it is done.
+ */
+static bool
+list_next(const char **s, const char *e, const char **item, size_t *len)
+{
+	const char	*p = *s, *comma, *t;
+
+	if (p == NULL)
+		return false;
+	if ((comma = memchr(p, ',', (size_t)(e - p))) == NULL)
+		comma = e;
+	while (p < comma && (*p == ' ' || *p == '\t'))
+		p++;
+	for (t = comma; t > p && (t[-1] == ' ' || t[-1] == '\t'); t--)
+		;
+	*item = p;
+	*len = (size_t)(t - p);
+	*s = comma == e ? NULL : comma + 1;
+	return true;
+}
+
 /* A comma-separated list of tokens that has want (lower case). */
 static bool
 list_has(const char *s, size_t n, const char *want)
 {
-	const char	*e = s + n, *comma, *t;
+	const char	*e = s + n, *item;
+	size_t		 len;
 
-	for (; s <= e; s = comma + 1) {
-		if ((comma = memchr(s, ',', (size_t)(e - s))) == NULL)
-			comma = e;
-		while (s < comma && (*s == ' ' || *s == '\t'))
-			s++;
-		for (t = comma; t > s && (t[-1] == ' ' || t[-1] == '\t'); t--)
-			;
-		if (http_caseeq(s, (size_t)(t - s), want))
+	while (list_next(&s, e, &item, &len))
+		if (http_caseeq(item, len, want))
 			return true;
-		if (comma == e)
-			break;
-	}
 	return false;
 }
 

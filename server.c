@@ -873,7 +873,7 @@ http_idle(struct conn *c)
 		return true;
 	while ((left = end - now_ms()) > 0) {
 		p[0].revents = p[1].revents = 0;
-		if ((r = poll(p, 2, (int)left)) < 0) {
+		if (poll(p, 2, (int)left) < 0) {
 			if (errno == EINTR && !stopping && !reloading)
 				continue;
 			return false;
@@ -995,31 +995,38 @@ http_refuse(struct conn *c, int code, const char *why)
 		(void)conn_write(c, out, (size_t)n);
 }
 
-/* The connection's two ends, numerically, for SERVER_* and REMOTE_*. */
+/*
+ * The connection's two ends, numerically, for SERVER_* and REMOTE_*: in
+ * buf, four strings of len / 4 bytes.
+ */
 static void
 where(struct conn *c, struct http_where *w, char *buf, size_t len)
 {
 	struct sockaddr_storage	ss;
 	socklen_t		sl, q = (socklen_t)(len / 4);
+	char			*saddr = buf, *sport = buf + len / 4;
+	char			*raddr = buf + len / 2, *rport = buf + 3 * (len / 4);
 
 	memset(w, 0, sizeof(*w));
-	(void)snprintf(buf, q, "localhost");
-	(void)snprintf(buf + q, q, "80");
-	buf[2 * q] = buf[3 * q] = '\0';
-	w->server_addr = buf;
-	w->server_port = buf + q;
+	(void)snprintf(saddr, q, "localhost");
+	(void)snprintf(sport, q, "80");
+	*raddr = *rport = '\0';
+	w->server_addr = saddr;
+	w->server_port = sport;
+	memset(&ss, 0, sizeof(ss));
 	sl = sizeof(ss);
 	if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0 &&
 	    ss.ss_family != AF_UNIX)
-		(void)getnameinfo((struct sockaddr *)&ss, sl, buf, q, buf + q,
+		(void)getnameinfo((struct sockaddr *)&ss, sl, saddr, q, sport,
 		    q, NI_NUMERICHOST | NI_NUMERICSERV);
+	memset(&ss, 0, sizeof(ss));
 	sl = sizeof(ss);
 	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0 &&
 	    ss.ss_family != AF_UNIX &&
-	    getnameinfo((struct sockaddr *)&ss, sl, buf + 2 * q, q,
-	    buf + 3 * q, q, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-		w->remote_addr = buf + 2 * q;
-		w->remote_port = buf + 3 * q;
+	    getnameinfo((struct sockaddr *)&ss, sl, raddr, q, rport, q,
+	    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+		w->remote_addr = raddr;
+		w->remote_port = rport;
 	}
 }
 

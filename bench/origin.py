@@ -8,7 +8,6 @@ appends them to bench/results.md.
 Usage: python3 bench/origin.py WSGI_CGI [ROUNDS]
 """
 import os
-import re
 import shutil
 import signal
 import socket
@@ -23,22 +22,6 @@ import servers          # noqa: E402  (wrk, free_port, WORKERS)
 
 WORK = os.path.join(HERE, 'work', 'http')
 SECONDS = 5
-
-
-def wrk(url, seconds):
-    """requests/s; a server that closes after each response (gunicorn's
-    sync workers, uWSGI's http-socket) shows as wrk read errors, which
-    are allowed; anything else (non-2xx, connect, write, timeouts) not."""
-    out = subprocess.run(
-        ['wrk', '-t%d' % servers.THREADS, '-c%d' % servers.CONNECTIONS,
-         '-d%ds' % seconds, url], capture_output=True, text=True,
-        check=True).stdout
-    sock = re.search(r'Socket errors: connect (\d+), read \d+, write (\d+), '
-                     r'timeout (\d+)', out)
-    if re.search(r'Non-2xx', out) or (sock and any(int(x) for x in
-                                                   sock.groups())):
-        raise SystemExit('bench: errors from %s:\n%s' % (url, out))
-    return float(re.search(r'Requests/sec:\s+([\d.]+)', out).group(1))
 
 
 def wait_port(port, proc, what):
@@ -97,14 +80,16 @@ def main():
                 procs.append(p)
                 wait_port(port, p, server)
                 urls[app, server] = 'http://%s/' % addr
-        for url in urls.values():
-            wrk(url, 1)
+        for (_, server), url in urls.items():
+            servers.wrk(url, 1, closing=server in ('gunicorn', 'uWSGI'))
         rps = {k: [] for k in urls}
         keys = list(urls)
         for r in range(rounds):
             order = keys if r % 2 == 0 else list(reversed(keys))
             for k in order:
-                rps[k].append(wrk(urls[k], SECONDS))
+                rps[k].append(servers.wrk(
+                    urls[k], SECONDS,
+                    closing=k[1] in ('gunicorn', 'uWSGI'))[0])
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
