@@ -52,7 +52,6 @@ int	 warm_front(struct warm *, char *[], char *const *, int, int,
 void	 warm_spawn(struct warm *, const struct warm_ops *);
 void	 warm_cold_done(struct warm *);
 int	 warm_list_name(const struct warm *, char *, size_t);
-void	 warm_child_status(int);
 int	 warm_ctl(const char *, bool);
 
 #endif /* WARM_H */
