@@ -541,6 +541,9 @@ preamble(struct response *r, char **out, size_t *outlen)
 			} else
 				r->http_keep = false;
 		}
+		/* A stop that came while the application ran. */
+		if (r->ending != NULL && r->ending())
+			r->http_keep = false;
 		if ((e = !r->http_keep ? append_header(r, "Connection", 10,
 		    "close", 5) : r->proto_minor == 0 ? append_header(r,
 		    "Connection", 10, "keep-alive", 10) : RESP_OK) != RESP_OK)

@@ -46,6 +46,7 @@ struct response {
 	bool		 http;		/* HTTP/1.1 origin server: Date, framing */
 	bool		 http_keep;	/* in: the client keeps the connection;
 					   after: it can carry another request */
+	bool		(*ending)(void);	/* HTTP: the server stops: close */
 	bool		 chunked;	/* the body goes out in chunks */
 	bool		 keep;		/* the fd is a connection's: left open */
 	bool		 shut;		/* with keep: the end is shutdown(2) */

@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -41,14 +42,14 @@
 #define RESPAWN_PAUSE	1	/* seconds between crashing workers */
 #define PEER_MAX	128
 #define ACCEPT_WAKE	1	/* seconds */
-#define IDLE_GRACE	50	/* ms a kept connection has before a takeover */
-#define KEEP_TURN	100	/* requests on one connection while others wait */
+#define ROOM_MAX	256	/* connections a worker holds between requests */
+#define ACCEPT_BURST	16	/* connections taken at one wake */
+#define ROOM_SPARE	8	/* connections' memory kept for reuse */
 
 /* A connection and what has been read from it but not used yet. */
 struct conn {
 	int		 fd;
 	char		 peer[PEER_MAX];
-	unsigned char	 buf[CONN_BUF];
 	size_t		 pos;
 	size_t		 len;
 	/* FastCGI */
@@ -61,11 +62,34 @@ struct conn {
 	size_t		 pad_left;
 	unsigned	 workers;
 	int		 wait_ms;	/* how long a peer may stall */
+	/* In the worker's room (between requests, or while one arrives) */
+	int64_t		 deadline;	/* ms: the request by then, or the end */
+	bool		 kept;		/* it has had a request: an idle end is quiet */
+	bool		 fresh;		/* bytes came: look for a whole request */
+	bool		 eof;		/* the peer sends no more */
 	/* HTTP */
-	int		 next;		/* a connection taken over, or -1 */
 	uint64_t	 body_left;	/* of a Content-Length body */
 	struct http_chunked chunk;	/* of a chunked body */
 	bool		 chunk_bad;
+	bool		 known;		/* where: found once per connection */
+	struct http_where where;
+	char		 names[4 * NI_MAXHOST];
+	unsigned char	 buf[CONN_BUF];
+};
+
+/*
+ * A worker's connections that it is not serving: new ones, kept ones
+ * between requests, and ones whose request is still arriving.  A request
+ * is served only once it is whole (its head, and a body that fits the
+ * buffer), so slow clients wait here, not in the worker.
+ */
+struct room {
+	struct conn	*c[ROOM_MAX];
+	struct pollfd	 p[ROOM_MAX + 1];
+	unsigned	 n;
+	unsigned	 max;
+	struct conn	*spare[ROOM_SPARE];
+	unsigned	 nspare;
 };
 
 static int	 listen_on(const char *, unsigned);
@@ -79,7 +103,18 @@ static pid_t	 spawn(const struct srv_options *);
 static void	 stop_all(pid_t *, unsigned);
 static int	 worker(const struct srv_options *, bool);
 static void	 reexec(const struct srv_options *);
-static int	 serve_conn(const struct srv_options *, int, unsigned *);
+static void	 room_take(struct room *, int, const struct srv_options *);
+static void	 room_turn(const struct srv_options *, struct room *, unsigned,
+		    short, unsigned *);
+static void	 room_drop(struct room *, unsigned, const char *);
+static void	 room_evict(struct room *);
+static ssize_t	 room_read(struct conn *);
+static bool	 is_http(const struct srv_options *, const struct conn *);
+static bool	 whole(const struct srv_options *, struct conn *,
+		    struct http_req *, int *);
+static bool	 serve_conn(const struct srv_options *, struct conn *,
+		    const struct http_req *, int, unsigned *);
+static void	 conn_compact(struct conn *);
 static ssize_t	 conn_fill(struct conn *);
 static ssize_t	 conn_read(struct conn *, void *, size_t);
 static int	 conn_exact(struct conn *, void *, size_t);
@@ -87,14 +122,13 @@ static ssize_t	 conn_some(struct conn *, void *, size_t);
 static int	 conn_write(struct conn *, const void *, size_t);
 static int	 serve_scgi(const struct srv_options *, struct conn *);
 static int	 serve_uwsgi(const struct srv_options *, struct conn *);
-static void	 serve_http(const struct srv_options *, struct conn *,
-		    unsigned *);
+static bool	 serve_http(const struct srv_options *, struct conn *,
+		    const struct http_req *, int, unsigned *);
 static ssize_t	 http_length_read(void *, void *, size_t);
 static ssize_t	 http_chunked_read(void *, void *, size_t);
 static bool	 http_drain(struct conn *, bool);
-static bool	 http_idle(struct conn *);
 static int64_t	 now_ms(void);
-static bool	 queued(void);
+static bool	 srv_ending(void);
 static void	 http_refuse(struct conn *, int, const char *);
 static void	 where(struct conn *, struct http_where *, char *, size_t);
 static ssize_t	 body_read(void *, void *, size_t);
@@ -421,54 +455,93 @@ spawn(const struct srv_options *o)
 }
 
 /*
- * A serving process: starts the application, then takes one connection at
- * a time until stopped.  Alone (no master) it executes itself again to
- * reload or after --max-requests, keeping the listening socket.
+ * A serving process: starts the application, then serves the connections
+ * in its room (struct room) until stopped, one request at a time, each
+ * once it is whole.  Alone (no master) it executes itself again to reload
+ * or after --max-requests, keeping the listening socket.
  */
 static int
 worker(const struct srv_options *o, bool under_master)
 {
-	struct pollfd	pfd;
-	unsigned	served = 0;
-	int		fd, next, fl;
+	static struct room	room;
+	struct rlimit		rl;
+	unsigned		served = 0, i, n, burst;
+	int64_t			now, wait;
+	bool			ending;
+	bool			incoming;
+	int			fd, fl;
 
 	/* A worker of a master has the application already. */
 	if (!under_master && o->init(o->ctx) < 0)
 		return 1;
-	/*
-	 * The socket is non-blocking: a worker waits in poll(2), waking now
-	 * and then so that a signal that came just before is seen, and an
-	 * idle HTTP connection can look for a waiting one (http_idle).
-	 */
+	/* The socket is non-blocking: the room waits in poll(2). */
 	if ((fl = fcntl(STDIN_FILENO, F_GETFL)) >= 0)
 		(void)fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
-	while (!stopping) {
-		if (reloading || (o->max_requests > 0 &&
-		    served >= o->max_requests)) {
-			if (under_master)
-				break;
-			reexec(o);
-			return 1;
+	room.n = 0;
+	room.max = ROOM_MAX;
+	/* Half the descriptors at most: the application has the rest. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 2 < room.max)
+		room.max = rl.rlim_cur / 2 > 1 ? (unsigned)(rl.rlim_cur / 2) : 1;
+	for (;;) {
+		ending = stopping || reloading || (o->max_requests > 0 &&
+		    served >= o->max_requests);
+		now = now_ms();
+		wait = (int64_t)ACCEPT_WAKE * 1000;
+		/*
+		 * At the end, what has not begun a request goes now; a request
+		 * that is arriving has until its deadline.
+		 */
+		for (i = room.n; i-- > 0;)
+			if (ending && room.c[i]->pos == room.c[i]->len)
+				room_drop(&room, i, NULL);
+		if (ending && room.n == 0)
+			break;
+		for (i = 0; i < room.n; i++) {
+			room.p[i].fd = room.c[i]->fd;
+			room.p[i].events = POLLIN;
+			room.p[i].revents = 0;
+			if (room.c[i]->fresh)
+				wait = 0;
+			else if (room.c[i]->deadline - now < wait)
+				wait = room.c[i]->deadline - now > 0 ?
+				    room.c[i]->deadline - now : 0;
 		}
-		pfd.fd = STDIN_FILENO;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, ACCEPT_WAKE * 1000) <= 0)
-			continue;
-		/* Non-blocking: every wait is a poll(2) with the timeout. */
-		if ((fd = accept4(STDIN_FILENO, NULL, NULL,
-		    SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0) {
-			if (errno != EINTR && errno != ECONNABORTED &&
-			    errno != EAGAIN && errno != EWOULDBLOCK) {
-				warn("accept");
+		n = room.n;
+		room.p[n].fd = STDIN_FILENO;
+		room.p[n].events = POLLIN;
+		room.p[n].revents = 0;
+		if (poll(room.p, ending ? n : n + 1, (int)wait) < 0) {
+			if (errno != EINTR) {
+				warn("poll");
 				(void)sleep(1);
 			}
 			continue;
 		}
-		/* An idle HTTP connection may hand its worker to the next. */
-		for (; fd >= 0; fd = next) {
-			next = serve_conn(o, fd, &served);
-			(void)close(fd);
+		incoming = !ending && room.p[n].revents != 0;
+		/* Backwards: a dropped one's place takes one already seen. */
+		for (i = n; i-- > 0;)
+			room_turn(o, &room, i, room.p[i].revents, &served);
+		for (burst = 0; incoming && burst < ACCEPT_BURST &&
+		    !stopping && !reloading; burst++) {
+			/* Non-blocking: every wait is a poll(2) with the timeout. */
+			if ((fd = accept4(STDIN_FILENO, NULL, NULL,
+			    SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0) {
+				if (errno != EINTR && errno != ECONNABORTED &&
+				    errno != EAGAIN && errno != EWOULDBLOCK) {
+					warn("accept");
+					(void)sleep(1);
+				}
+				break;
+			}
+			if (room.n == room.max)
+				room_evict(&room);
+			room_take(&room, fd, o);
 		}
+	}
+	if (!stopping && !under_master) {
+		reexec(o);
+		return 1;
 	}
 	/* The socket goes before the process, whose end may not return. */
 	if (unix_path != NULL && !under_master) {
@@ -487,47 +560,219 @@ reexec(const struct srv_options *o)
 	warn("cannot execute again to reload");
 }
 
-/*
- * One connection: its protocol from its first byte.  Returns a connection
- * to serve next (one an idle HTTP connection took over), or -1.
- */
-static int
-serve_conn(const struct srv_options *o, int fd, unsigned *served)
+/* A new connection joins the room, with what it has sent already. */
+static void
+room_take(struct room *room, int fd, const struct srv_options *o)
 {
-	/* One connection at a time: its buffer is kept for the next. */
-	static struct conn	*c;
+	struct conn	*c;
+	ssize_t		 n;
 
-	if (c == NULL && (c = malloc(sizeof(*c))) == NULL) {
+	if (room->nspare > 0)
+		c = room->spare[--room->nspare];
+	else if ((c = malloc(sizeof(*c))) == NULL) {
 		logmsg(true, "malloc");
-		return -1;
+		(void)close(fd);
+		return;
 	}
 	memset(c, 0, offsetof(struct conn, buf));
-	c->pos = c->len = 0;
-	c->id = 0;
-	c->keep = c->stdin_eof = c->aborted = false;
-	c->stdin_left = c->pad_left = 0;
 	c->fd = fd;
-	c->next = -1;
 	c->workers = o->workers;
 	c->wait_ms = (int)o->timeout * 1000;
-	if (conn_fill(c) <= 0)
+	c->deadline = now_ms() + c->wait_ms;
+	room->c[room->n++] = c;
+	if ((n = room_read(c)) == 0)
+		room_drop(room, room->n - 1, NULL);
+	else if (n > 0)
+		c->fresh = true;
+}
+
+/*
+ * The room's connection i after a poll(2): its new bytes read; its request
+ * served when whole; closed at its end, an error, or its deadline.
+ */
+static void
+room_turn(const struct srv_options *o, struct room *room, unsigned i,
+    short revents, unsigned *served)
+{
+	static struct http_req	 r;
+	struct conn		*c = room->c[i];
+	bool			 begun = c->pos < c->len;
+	ssize_t			 n;
+	int			 e = HTTP_REQ_OK;
+
+	/* What is buffered is looked at before more is read. */
+	if (revents != 0 && !c->fresh && !c->eof) {
+		if ((n = room_read(c)) > 0) {
+			/* A request's time runs from its first byte. */
+			if (!begun && c->kept)
+				c->deadline = now_ms() + c->wait_ms;
+			c->fresh = true;
+		} else if (n == 0 || (errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR)) {
+			if (n < 0 && begun)
+				logmsg(true, "%s: read", peer(c));
+			/* A client may end its sending after its requests. */
+			c->eof = c->fresh = true;
+		}
+	}
+	if (c->fresh) {
+		c->fresh = false;
+		if (whole(o, c, &r, &e)) {
+			if (!serve_conn(o, c, &r, e, served) ||
+			    (c->eof && c->pos == c->len)) {
+				room_drop(room, i, NULL);
+				return;
+			}
+			/* Kept: idle, or its next request, from now on. */
+			c->kept = true;
+			c->deadline = now_ms() + c->wait_ms;
+			c->fresh = c->pos < c->len;
+			return;
+		}
+		if (c->eof) {
+			room_drop(room, i, c->pos < c->len ? "the connection "
+			    "ended inside a request" : NULL);
+			return;
+		}
+	}
+	if (now_ms() >= c->deadline)
+		room_drop(room, i, c->kept && c->pos == c->len ? NULL :
+		    "no whole request within the timeout");
+}
+
+/* Closes the room's connection i, with a log line saying why, if any. */
+static void
+room_drop(struct room *room, unsigned i, const char *why)
+{
+	struct conn	*c = room->c[i];
+
+	if (why != NULL)
+		logmsg(false, "%s: %s: closing", peer(c), why);
+	(void)close(c->fd);
+	if (room->nspare < ROOM_SPARE)
+		room->spare[room->nspare++] = c;
+	else
+		free(c);
+	room->c[i] = room->c[--room->n];
+}
+
+/*
+ * A full room makes way for a new connection: an idle kept one goes
+ * first, else the one that has waited longest without a whole request.
+ */
+static void
+room_evict(struct room *room)
+{
+	unsigned	i, pick = 0;
+	bool		idle = false, is;
+
+	for (i = 0; i < room->n; i++) {
+		is = room->c[i]->kept && room->c[i]->pos == room->c[i]->len;
+		if ((is && !idle) || (is == idle &&
+		    room->c[i]->deadline < room->c[pick]->deadline)) {
+			pick = i;
+			idle = is;
+		}
+	}
+	room_drop(room, pick, idle ? NULL : "too many connections waiting for "
+	    "a whole request");
+}
+
+/* One read(2) without waiting: > 0 bytes, 0 at the end, or -1 (errno). */
+static ssize_t
+room_read(struct conn *c)
+{
+	ssize_t	n;
+
+	conn_compact(c);
+	if (c->len == sizeof(c->buf)) {
+		errno = ENOBUFS;
 		return -1;
-	if (c->buf[0] == FCGI_VERSION_1 && (o->protocols & SRV_FASTCGI))
+	}
+	while ((n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len)) < 0 &&
+	    errno == EINTR)
+		;
+	if (n > 0)
+		c->len += (size_t)n;
+	return n;
+}
+
+/* The connection speaks HTTP: a kept one, or by its first byte. */
+static bool
+is_http(const struct srv_options *o, const struct conn *c)
+{
+	unsigned char	b = c->buf[c->pos];
+
+	return c->kept || (((b >= 'A' && b <= 'Z') || b == '\r') &&
+	    (o->protocols & SRV_HTTP));
+}
+
+/*
+ * A request to serve has arrived: an HTTP head, and a Content-Length body
+ * that fits the buffer (unless the client waits for 100 Continue), or a
+ * head that cannot be read (*e); the first bytes of another protocol,
+ * whose peer is a web server.
+ */
+static bool
+whole(const struct srv_options *o, struct conn *c, struct http_req *r,
+    int *e)
+{
+	size_t	have = c->len - c->pos;
+
+	if (have == 0)
+		return false;
+	if (!is_http(o, c))
+		return true;
+	if ((*e = http_req_parse((char *)c->buf + c->pos, have, r)) ==
+	    HTTP_REQ_AGAIN) {
+		if (c->pos == 0 && c->len == sizeof(c->buf)) {
+			*e = HTTP_REQ_EHEAD;
+			return true;
+		}
+		return false;
+	}
+	return *e != HTTP_REQ_OK || !r->has_length || r->expect_continue ||
+	    r->content_length > sizeof(c->buf) - r->head_len ||
+	    have >= r->head_len + r->content_length;
+}
+
+/*
+ * A request, in the protocol its connection's first byte names; true when
+ * the connection goes back to the room for another.
+ */
+static bool
+serve_conn(const struct srv_options *o, struct conn *c,
+    const struct http_req *r, int e, unsigned *served)
+{
+	unsigned char	b = c->buf[c->pos];
+
+	if (is_http(o, c))
+		return serve_http(o, c, r, e, served);
+	if (b == FCGI_VERSION_1 && (o->protocols & SRV_FASTCGI))
 		serve_fcgi(o, c, served);
-	else if (c->buf[0] >= '1' && c->buf[0] <= '9' &&
-	    (o->protocols & SRV_SCGI)) {
+	else if (b >= '1' && b <= '9' && (o->protocols & SRV_SCGI)) {
 		serve_scgi(o, c);
 		(*served)++;
-	} else if (c->buf[0] == 0 && (o->protocols & SRV_UWSGI)) {
+	} else if (b == 0 && (o->protocols & SRV_UWSGI)) {
 		serve_uwsgi(o, c);
 		(*served)++;
-	} else if (((c->buf[0] >= 'A' && c->buf[0] <= 'Z') ||
-	    c->buf[0] == '\r') && (o->protocols & SRV_HTTP))
-		serve_http(o, c, served);
-	else
+	} else
 		logmsg(false, "%s: not a request of an accepted protocol (first byte "
-		    "0x%02x): closing", peer(c), c->buf[0]);
-	return c->next;
+		    "0x%02x): closing", peer(c), b);
+	return false;
+}
+
+/* Room at the end of the buffer: what was used goes when it is full. */
+static void
+conn_compact(struct conn *c)
+{
+	if (c->pos > 0 && c->pos == c->len)
+		c->pos = c->len = 0;
+	if (c->len == sizeof(c->buf) && c->pos > 0) {
+		memmove(c->buf, c->buf + c->pos, c->len - c->pos);
+		c->len -= c->pos;
+		c->pos = 0;
+	}
 }
 
 /* More bytes into the buffer; 0 at the end, -1 on error (logged). */
@@ -536,13 +781,7 @@ conn_fill(struct conn *c)
 {
 	ssize_t	n;
 
-	if (c->pos > 0 && c->pos == c->len)
-		c->pos = c->len = 0;
-	if (c->len == sizeof(c->buf)) {
-		memmove(c->buf, c->buf + c->pos, c->len - c->pos);
-		c->len -= c->pos;
-		c->pos = 0;
-	}
+	conn_compact(c);
 	if ((n = conn_read(c, c->buf + c->len, sizeof(c->buf) - c->len)) < 0) {
 		if (errno != ETIMEDOUT)
 			logmsg(true, "%s: read", peer(c));
@@ -747,154 +986,70 @@ out:
 }
 
 /*
- * HTTP/1.1 as an origin server: requests one after another on the
- * connection (pipelined ones answered in order), each head parsed
- * strictly (http_req.c), its body framed by Content-Length or chunked;
- * a request that cannot be read safely is answered 400 (or 414, 431,
- * 501, 505, 417) and the connection closes.  An idle connection between
- * requests is closed quietly at the timeout or at a stop.
+ * HTTP/1.1 as an origin server, one request whose head the room has read
+ * (whole()): parsed strictly (http_req.c), its body framed by
+ * Content-Length or chunked.  A request that cannot be read safely is
+ * answered 400 (or 414, 431, 501, 505, 417) and the connection closes.
+ * True when the connection may carry another request (pipelined ones are
+ * in the buffer already, answered in order).
  */
-static void
-serve_http(const struct srv_options *o, struct conn *c, unsigned *served)
+static bool
+serve_http(const struct srv_options *o, struct conn *c,
+    const struct http_req *r, int e, unsigned *served)
 {
-	static struct http_req	 r;
-	struct srv_request	 sr;
-	struct http_where	 w;
-	struct params		 p;
-	char			 names[4 * NI_MAXHOST];
-	bool			 kept, first = true, known = false;
-	unsigned		 turn = 0;
-	int64_t			 deadline;
-	int			 e, perr;
-	ssize_t			 n;
+	struct srv_request	sr;
+	struct params		p;
+	bool			kept = false;
+	int			perr;
 
-	for (;;) {
-		c->idle = c->pos == c->len;
-		if (c->idle && !first && !http_idle(c))
-			return;
-		first = false;
-		/* The whole head within the timeout, however it trickles. */
-		deadline = now_ms() + (int64_t)o->timeout * 1000;
-		while ((e = http_req_parse((char *)c->buf + c->pos,
-		    c->len - c->pos, &r)) == HTTP_REQ_AGAIN) {
-			if (c->pos == 0 && c->len == sizeof(c->buf)) {
-				e = HTTP_REQ_EHEAD;
-				break;
-			}
-			if ((c->wait_ms = (int)(deadline - now_ms())) <= 0) {
-				logmsg(false, "%s: HTTP: no whole request head "
-				    "within the timeout: closing", peer(c));
-				return;
-			}
-			if ((n = conn_fill(c)) <= 0) {
-				if (n == 0 && !c->idle)
-					logmsg(false, "%s: HTTP: the connection "
-					    "ended inside a request head: "
-					    "closing", peer(c));
-				return;
-			}
-			c->idle = false;
-		}
-		c->idle = false;
-		c->wait_ms = (int)o->timeout * 1000;
-		if (e != HTTP_REQ_OK) {
-			http_refuse(c, http_req_status(e),
-			    http_req_strerror(e));
-			return;
-		}
-		/* The connection's ends, once (a takeover is a new call). */
-		if (!known)
-			where(c, &w, names, sizeof(names));
-		known = true;
-		params_init(&p);
-		if (http_req_env(&r, &w, &p, &perr) < 0) {
-			params_free(&p);
-			http_refuse(c, 400, params_strerror(perr));
-			return;
-		}
-		c->pos += r.head_len;
-		/* RFC 9110 10.1.1: go on, before the body is read. */
-		if (r.expect_continue && (r.chunked || r.content_length > 0) &&
-		    conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0) {
-			params_free(&p);
-			return;
-		}
-		c->body_left = r.has_length ? r.content_length : 0;
-		c->chunk_bad = false;
-		http_chunked_init(&c->chunk);
-		memset(&sr, 0, sizeof(sr));
-		sr.envp = p.envp;
-		sr.fd = c->fd;
-		sr.proto = SRV_HTTP;
-		sr.read = r.chunked ? http_chunked_read : http_length_read;
-		sr.ctx = c;
-		sr.wait_ms = c->wait_ms;
-		sr.to_end = r.chunked;
-		(*served)++;
-		sr.http_keep = r.keep_alive && !stopping && !reloading &&
-		    (o->max_requests == 0 || *served < o->max_requests) &&
-		    (++turn < KEEP_TURN || !queued());
-		if (turn >= KEEP_TURN)
-			turn = 0;
-		kept = false;
-		sr.kept = &kept;
-		(void)o->handle(o->ctx, &sr);
+	if (e != HTTP_REQ_OK) {
+		http_refuse(c, http_req_status(e), http_req_strerror(e));
+		return false;
+	}
+	/* The connection's two ends, once. */
+	if (!c->known)
+		where(c, &c->where, c->names, sizeof(c->names));
+	c->known = true;
+	params_init(&p);
+	if (http_req_env(r, &c->where, &p, &perr) < 0) {
 		params_free(&p);
-		/* What the application left of the body, or the end. */
-		if (!kept || !http_drain(c, r.chunked) || stopping ||
-		    reloading)
-			return;
+		http_refuse(c, 400, params_strerror(perr));
+		return false;
 	}
+	c->pos += r->head_len;
+	/* RFC 9110 10.1.1: go on, before the body is read. */
+	if (r->expect_continue && (r->chunked || r->content_length > 0) &&
+	    conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0) {
+		params_free(&p);
+		return false;
+	}
+	c->body_left = r->has_length ? r->content_length : 0;
+	c->chunk_bad = false;
+	http_chunked_init(&c->chunk);
+	memset(&sr, 0, sizeof(sr));
+	sr.envp = p.envp;
+	sr.fd = c->fd;
+	sr.proto = SRV_HTTP;
+	sr.read = r->chunked ? http_chunked_read : http_length_read;
+	sr.ctx = c;
+	sr.wait_ms = c->wait_ms;
+	sr.to_end = r->chunked;
+	(*served)++;
+	sr.http_keep = r->keep_alive && !stopping && !reloading &&
+	    (o->max_requests == 0 || *served < o->max_requests);
+	sr.kept = &kept;
+	sr.ending = srv_ending;
+	(void)o->handle(o->ctx, &sr);
+	params_free(&p);
+	/* What the application left of the body, or the end. */
+	return kept && http_drain(c, r->chunked) && !stopping && !reloading;
 }
 
-/*
- * Between two requests: true when the next request's bytes come.  Quietly
- * false at the timeout, at a stop, or when a new connection waits for a
- * worker while this one has been idle for IDLE_GRACE: this one is closed
- * and the worker takes that one (c->next), so that a proxy's pool of idle
- * connections cannot hold every worker.
- */
+/* A stop or a reload has come: a kept connection closes after this. */
 static bool
-http_idle(struct conn *c)
+srv_ending(void)
 {
-	struct pollfd	p[2];
-	int64_t		end = now_ms() + c->wait_ms, left;
-	int		r;
-
-	p[0].fd = c->fd;
-	p[0].events = POLLIN;
-	p[1].fd = STDIN_FILENO;
-	p[1].events = POLLIN;
-	/* A client that sends its next request at once keeps its worker. */
-	while ((r = poll(p, 1, IDLE_GRACE)) < 0)
-		if (errno != EINTR || stopping || reloading)
-			return false;
-	if (r > 0)
-		return true;
-	while ((left = end - now_ms()) > 0) {
-		p[0].revents = p[1].revents = 0;
-		if (poll(p, 2, (int)left) < 0) {
-			if (errno == EINTR && !stopping && !reloading)
-				continue;
-			return false;
-		}
-		if (p[0].revents != 0)
-			return true;
-		/* Another worker may take it first: then wait on. */
-		if (p[1].revents != 0 && (c->next = accept4(STDIN_FILENO,
-		    NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
-			return false;
-	}
-	return false;
-}
-
-/* A connection waits in the listening socket's queue. */
-static bool
-queued(void)
-{
-	struct pollfd	p = { STDIN_FILENO, POLLIN, 0 };
-
-	return poll(&p, 1, 0) > 0;
+	return stopping || reloading;
 }
 
 static int64_t

@@ -39,6 +39,7 @@ struct srv_request {
 	/* HTTP */
 	bool		 to_end;	/* the body ends where read() gives 0 */
 	bool		 http_keep;	/* the connection may carry another */
+	bool		(*ending)(void);	/* the server stops: no other */
 	bool		*kept;		/* out: after the response, it can */
 };
 

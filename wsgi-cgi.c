@@ -664,6 +664,7 @@ persist_handle(void *ctx, const struct srv_request *sr)
 	resp.shut = sr->proto == SRV_SCGI || sr->proto == SRV_UWSGI;
 	resp.http = sr->proto == SRV_HTTP;
 	resp.http_keep = sr->http_keep;
+	resp.ending = sr->ending;
 	resp.fcgi_id = sr->fcgi_id;
 	resp.aborted = sr->proto == SRV_FASTCGI ? sr->aborted : NULL;
 	resp.wait_ms = sr->wait_ms;

@@ -11,12 +11,23 @@ setup_file() {
 	cp "$APPS"/frameworks/*.py "$DIR/www/ref/"
 	# The same apps served persistently (FastCGI, lighttpd's bin-path).
 	mkdir -p "$DIR/srv"
-	local fw servers=
+	local fw port servers=
 	for fw in flask django bottle falcon werkzeug; do
 		{ echo "#!$WSGI_CGI"; cat "$APPS/frameworks/${fw}_app.py"; } \
 		    >"$DIR/srv/${fw}_app.py"
 		chmod +x "$DIR/srv/${fw}_app.py"
 		servers="$servers${servers:+, }\"/srv/$fw\" => (( \"socket\" => \"$DIR/srv/$fw.sock\", \"bin-path\" => \"$DIR/srv/${fw}_app.py\", \"max-procs\" => 1, \"check-local\" => \"disable\" ))"
+	done
+	# And over HTTP, one port each.
+	for fw in flask django bottle falcon werkzeug; do
+		port=$(free_port)
+		echo "127.0.0.1:$port" >"$DIR/srv/$fw.http"
+		"$WSGI_CGI" --listen "127.0.0.1:$port" "$DIR/srv/${fw}_app.py" \
+		    >>"$DIR/http.log" 2>&1 3>&- &
+		echo $! >"$DIR/srv/$fw.pid"
+	done
+	for fw in flask django bottle falcon werkzeug; do
+		wait_http "http://$(cat "$DIR/srv/$fw.http")/"
 	done
 	lighttpd_start "$DIR" \
 	    "\$HTTP[\"url\"] =~ \"^/ref/\" { cgi.assign = ( \".py\" => \"$PYTHON3\" ) }" \
@@ -26,6 +37,9 @@ setup_file() {
 
 teardown_file() {
 	lighttpd_stop "$DIR"
+	for fw in flask django bottle falcon werkzeug; do
+		stop_pid "$DIR/srv/$fw.pid"
+	done
 }
 
 # The headers the server itself adds or chooses (framing, date) are left
@@ -35,6 +49,7 @@ teardown_file() {
 normalize() {
 	sed -e '/^Date: /d' -e '/^Server: /d' -e '/^Accept-Ranges: /d' \
 	    -e '/^Transfer-Encoding: /d' -e '/^Content-Length: /d' \
+	    -e '/^Connection: /d' \
 	    -e 's|/ref/|/app/|g'
 }
 
@@ -116,6 +131,35 @@ served() {
 		served "$fw" /error
 		served "$fw" /no-such-route
 		run cat "$BATS_TEST_TMPDIR/srv"
+		assert_line --index 0 --regexp $'^HTTP/1.1 404 .*\r$'
+	done
+}
+
+# http FRAMEWORK PATH [CURL ARGS...]: the app served over HTTP, straight
+# to curl, gives the bytes it gives under CGI behind lighttpd (with the
+# CGI script's own path and lighttpd's address taken out of those; the
+# reason phrase is lighttpd's own under CGI, the application's over HTTP).
+http() {
+	local app=$1 path=$2 addr
+	shift 2
+	addr=$(cat "$DIR/srv/$app.http")
+	curl -sS -i "$@" "http://$addr$path" |
+	    sed "s|$addr|SERVER|g" >"$BATS_TEST_TMPDIR/http"
+	curl -sS -i "$@" "$LIGHTTPD_URL/app/${app}_app.py$path" |
+	    sed -e "s|/app/${app}_app.py||g" \
+	    -e "s|${LIGHTTPD_URL#http://}|SERVER|g" >"$BATS_TEST_TMPDIR/cgi"
+	assert_equal "$(normalize <"$BATS_TEST_TMPDIR/http" | sed -E "1s/^(HTTP\/1\.1 [0-9]{3}) .*/\1/")" \
+	    "$(normalize <"$BATS_TEST_TMPDIR/cgi" | sed -E "1s/^(HTTP\/1\.1 [0-9]{3}) .*/\1/")"
+}
+
+@test "the five frameworks served over HTTP give the bytes they give under CGI" {
+	for fw in flask django bottle falcon werkzeug; do
+		http "$fw" '/hello?name=Ada'
+		http "$fw" /form --data 'field=caf%C3%A9'
+		http "$fw" /json
+		http "$fw" /error
+		http "$fw" /no-such-route
+		run cat "$BATS_TEST_TMPDIR/http"
 		assert_line --index 0 --regexp $'^HTTP/1.1 404 .*\r$'
 	done
 }

@@ -174,6 +174,6 @@ refused() {
 	run raw 'GET /x HTTP/1.1\r\nX-A: 1\r\nX-B: 2\r\nX-C: 3\r\nX-D: 4\r\nX-E: 5\r\nX-F: 6\r\nHost: h\r\n\r\n' --pieces 80 --delay 0.05 --wait 5
 	assert_line '[closed]'
 	refute_line --partial 'HTTP/1.1'
-	run grep -Ec 'no whole request head within the timeout|stopped sending' "$DIR/server.log"
+	run grep -Ec 'no whole request within the timeout|stopped sending' "$DIR/server.log"
 	[ "$output" -ge 1 ]
 }

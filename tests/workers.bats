@@ -70,6 +70,60 @@ pids() {
 	done
 }
 
+@test "workers: over HTTP, SIGTERM and SIGHUP finish what has begun and close kept connections" {
+	local port
+	port=$(free_port)
+	for n in 1 2; do
+		"$WSGI_CGI" --listen "127.0.0.1:$port" --workers "$n" app.py \
+		    2>>server.log 3>&- &
+		SERVER_PID=$!
+		wait_http "http://127.0.0.1:$port/pid"
+		# Kept idle, arriving (half a head), and in flight.
+		"$PYTHON3" "$TESTS/tools/httpraw.py" "127.0.0.1:$port" \
+		    'GET /pid HTTP/1.1\r\nHost: h\r\n\r\n' --wait 10 >idle.out &
+		idle=$!
+		"$PYTHON3" "$TESTS/tools/httpraw.py" "127.0.0.1:$port" \
+		    'GET /pid HTTP/1.1\r\nHost: h\r\n\r\n' --pieces 2 --delay 1 \
+		    --wait 10 >half.out &
+		half=$!
+		sleep 0.3
+		curl -sS -i "http://127.0.0.1:$port/slow?0.5" >slow.out &
+		client=$!
+		sleep 0.2
+		kill -TERM "$SERVER_PID"
+		wait "$client" "$half" "$idle"
+		run cat slow.out
+		assert_line 'slow done'
+		assert_line $'Connection: close\r'
+		run cat half.out
+		assert_line --index 0 'HTTP/1.1 200 OK\r'
+		assert_line 'Connection: close\r'
+		assert_line '[closed]'
+		run cat idle.out
+		assert_line --index 0 'HTTP/1.1 200 OK\r'
+		assert_line '[closed]'
+		rc=0
+		wait "$SERVER_PID" || rc=$?
+		assert_equal "$rc" 0
+		# SIGHUP: the same, and the server goes on.
+		"$WSGI_CGI" --listen "127.0.0.1:$port" --workers "$n" app.py \
+		    2>>server.log 3>&- &
+		SERVER_PID=$!
+		wait_http "http://127.0.0.1:$port/pid"
+		curl -sS -i "http://127.0.0.1:$port/slow?0.5" >slow.out &
+		client=$!
+		sleep 0.2
+		kill -HUP "$SERVER_PID"
+		wait "$client"
+		run cat slow.out
+		assert_line 'slow done'
+		wait_http "http://127.0.0.1:$port/pid"
+		run curl -sS "http://127.0.0.1:$port/pid"
+		assert_output --partial ' one'
+		serve_stop
+	done
+}
+
 @test "workers: an edit of the script is served by the next request" {
 	serve_start "$BATS_TEST_TMPDIR" app.py
 	run gw scgi "$SOCK" PATH_INFO=/pid
