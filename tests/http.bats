@@ -177,3 +177,25 @@ refused() {
 	run grep -Ec 'no whole request within the timeout|stopped sending' "$DIR/server.log"
 	[ "$output" -ge 1 ]
 }
+
+@test "http: a client that never reads a large response is dropped after --timeout" {
+	"$PYTHON3" - "$PORT" <<-'PY' >"$BATS_TEST_TMPDIR/got"
+	import socket, sys, time
+	s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+	s.sendall(b'GET /big HTTP/1.1\r\nHost: h\r\n\r\n')
+	time.sleep(5)
+	s.settimeout(10)
+	n = 0
+	while True:
+	    b = s.recv(1 << 20)
+	    if not b:
+	        break
+	    n += len(b)
+	print(n)
+	PY
+	# Less than the 50 MB: the write gave up, and the connection closed.
+	[ "$(cat "$BATS_TEST_TMPDIR/got")" -lt 52428800 ]
+	run grep -c 'GET /big: cannot write the response: Connection timed out' \
+	    "$DIR/server.log"
+	assert_output 1
+}

@@ -20,6 +20,11 @@ def application(environ, start_response):
         start_response('200 OK', [('Content-Type', 'text/plain'),
                                   ('Content-Length', '10')])
         return [b'abc']
+    if path == '/big':
+        # 50 MB, more than the sockets' buffers hold.
+        start_response('200 OK', [('Content-Type', 'text/plain'),
+                                  ('Content-Length', str(800 * 65536))])
+        return (b'x' * 65536 for _ in range(800))
     if path == '/hop':
         start_response('200 OK', [('Connection', 'close')])
         return [b'x']
