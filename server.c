@@ -103,6 +103,8 @@ static pid_t	 spawn(const struct srv_options *);
 static void	 stop_all(pid_t *, unsigned);
 static int	 worker(const struct srv_options *, bool);
 static void	 reexec(const struct srv_options *);
+static int	 room_wait(struct room *, bool, bool *);
+static void	 room_accept(struct room *, const struct srv_options *);
 static void	 room_take(struct room *, int, const struct srv_options *);
 static void	 room_turn(const struct srv_options *, struct room *, unsigned,
 		    short, unsigned *);
@@ -465,11 +467,9 @@ worker(const struct srv_options *o, bool under_master)
 {
 	static struct room	room;
 	struct rlimit		rl;
-	unsigned		served = 0, i, n, burst;
-	int64_t			now, wait;
-	bool			ending;
-	bool			incoming;
-	int			fd, fl;
+	unsigned		served = 0, i, n;
+	bool			ending, incoming;
+	int			fl;
 
 	/* A worker of a master has the application already. */
 	if (!under_master && o->init(o->ctx) < 0)
@@ -486,8 +486,6 @@ worker(const struct srv_options *o, bool under_master)
 	for (;;) {
 		ending = stopping || reloading || (o->max_requests > 0 &&
 		    served >= o->max_requests);
-		now = now_ms();
-		wait = (int64_t)ACCEPT_WAKE * 1000;
 		/*
 		 * At the end, what has not begun a request goes now; a request
 		 * that is arriving has until its deadline.
@@ -497,47 +495,14 @@ worker(const struct srv_options *o, bool under_master)
 				room_drop(&room, i, NULL);
 		if (ending && room.n == 0)
 			break;
-		for (i = 0; i < room.n; i++) {
-			room.p[i].fd = room.c[i]->fd;
-			room.p[i].events = POLLIN;
-			room.p[i].revents = 0;
-			if (room.c[i]->fresh)
-				wait = 0;
-			else if (room.c[i]->deadline - now < wait)
-				wait = room.c[i]->deadline - now > 0 ?
-				    room.c[i]->deadline - now : 0;
-		}
 		n = room.n;
-		room.p[n].fd = STDIN_FILENO;
-		room.p[n].events = POLLIN;
-		room.p[n].revents = 0;
-		if (poll(room.p, ending ? n : n + 1, (int)wait) < 0) {
-			if (errno != EINTR) {
-				warn("poll");
-				(void)sleep(1);
-			}
+		if (room_wait(&room, !ending, &incoming) < 0)
 			continue;
-		}
-		incoming = !ending && room.p[n].revents != 0;
 		/* Backwards: a dropped one's place takes one already seen. */
 		for (i = n; i-- > 0;)
 			room_turn(o, &room, i, room.p[i].revents, &served);
-		for (burst = 0; incoming && burst < ACCEPT_BURST &&
-		    !stopping && !reloading; burst++) {
-			/* Non-blocking: every wait is a poll(2) with the timeout. */
-			if ((fd = accept4(STDIN_FILENO, NULL, NULL,
-			    SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0) {
-				if (errno != EINTR && errno != ECONNABORTED &&
-				    errno != EAGAIN && errno != EWOULDBLOCK) {
-					warn("accept");
-					(void)sleep(1);
-				}
-				break;
-			}
-			if (room.n == room.max)
-				room_evict(&room);
-			room_take(&room, fd, o);
-		}
+		if (incoming)
+			room_accept(&room, o);
 	}
 	if (!stopping && !under_master) {
 		reexec(o);
@@ -549,6 +514,68 @@ worker(const struct srv_options *o, bool under_master)
 		unix_path = NULL;
 	}
 	return o->fini(o->ctx, 0);
+}
+
+/*
+ * poll(2) over the room's connections (and the listening socket when
+ * listening), until one has bytes, a deadline comes, or a second passes
+ * (a signal that came just before is seen).  -1 when interrupted.
+ */
+static int
+room_wait(struct room *room, bool listening, bool *incoming)
+{
+	int64_t		now = now_ms(), wait = (int64_t)ACCEPT_WAKE * 1000;
+	unsigned	i, n = room->n;
+
+	for (i = 0; i < n; i++) {
+		room->p[i].fd = room->c[i]->fd;
+		room->p[i].events = POLLIN;
+		room->p[i].revents = 0;
+		/* Bytes read already: looked at without waiting. */
+		if (room->c[i]->fresh)
+			wait = 0;
+		else if (room->c[i]->deadline - now < wait)
+			wait = room->c[i]->deadline - now > 0 ?
+			    room->c[i]->deadline - now : 0;
+	}
+	room->p[n].fd = STDIN_FILENO;
+	room->p[n].events = POLLIN;
+	room->p[n].revents = 0;
+	*incoming = false;
+	if (poll(room->p, listening ? n + 1 : n, (int)wait) < 0) {
+		if (errno != EINTR) {
+			warn("poll");
+			(void)sleep(1);
+		}
+		return -1;
+	}
+	*incoming = listening && room->p[n].revents != 0;
+	return 0;
+}
+
+/* New connections into the room, a few at a time, making way if full. */
+static void
+room_accept(struct room *room, const struct srv_options *o)
+{
+	unsigned	burst;
+	int		fd;
+
+	for (burst = 0; burst < ACCEPT_BURST && !stopping && !reloading;
+	    burst++) {
+		/* Non-blocking: every wait is a poll(2) with the timeout. */
+		if ((fd = accept4(STDIN_FILENO, NULL, NULL,
+		    SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0) {
+			if (errno != EINTR && errno != ECONNABORTED &&
+			    errno != EAGAIN && errno != EWOULDBLOCK) {
+				warn("accept");
+				(void)sleep(1);
+			}
+			return;
+		}
+		if (room->n == room->max)
+			room_evict(room);
+		room_take(room, fd, o);
+	}
 }
 
 static void
