@@ -54,6 +54,7 @@
 #define VERSION		1
 #define NFDS		5	/* body, response, stderr, cwd, argv+env */
 #define MAX_FDS		(NFDS + 1)	/* and the connection, to a spare */
+#define COPY_CHECK	16	/* page runs copied between looks for a request */
 #define HELLO_MS	5000	/* waiting for room in a busy backend */
 #define CTL_MS		2000	/* --warm-status, --warm-stop */
 #define RECV_MS		1000	/* a front end's request after HELLO */
@@ -167,7 +168,7 @@ static void	 request(struct backend *, int, struct msg *, int *);
 static void	 spare_start(struct backend *);
 static void	 pages_init(struct backend *);
 static void	 pages_learn(const struct backend *);
-static void	 pages_copy(const struct backend *);
+static void	 pages_copy(const struct backend *, int);
 static void	 child_setup(struct backend *);
 static void	 run_child(struct backend *, int, const struct msg *, int *);
 static int	 read_blob(int, char ***, int *, char ***);
@@ -1110,7 +1111,7 @@ spare_start(struct backend *b)
 	if (pid == 0) {
 		(void)close(sv[0]);
 		child_setup(b);
-		pages_copy(b);
+		pages_copy(b, sv[1]);
 		if (recv_msg(sv[1], &m, fds, &n, -1) <= 0 ||
 		    m.type != M_REQUEST || n != MAX_FDS)
 			_exit(0);
@@ -1211,18 +1212,26 @@ pages_learn(const struct backend *b)
 	(void)close(fd);
 }
 
-/* In a spare: the pages children wrote, copied now, in runs. */
+/*
+ * In a spare: the pages children wrote, copied now, in runs, until its
+ * request comes on sock (then the rest are copied as they are written).
+ */
 static void
-pages_copy(const struct backend *b)
+pages_copy(const struct backend *b, int sock)
 {
-	size_t	r, i, n, run;
-	long	psz = sysconf(_SC_PAGESIZE);
+	struct pollfd	pfd;
+	size_t		r, i, n, run, runs = 0;
+	long		psz = sysconf(_SC_PAGESIZE);
 
 	if (b->dirty == NULL || psz <= 0)
 		return;
+	pfd.fd = sock;
+	pfd.events = POLLIN;
 	for (r = 0; r < b->nregions; r++) {
 		n = (b->regions[r].end - b->regions[r].start) / (size_t)psz;
 		for (i = 0; i < n; i += run + 1) {
+			if (++runs % COPY_CHECK == 0 && poll(&pfd, 1, 0) != 0)
+				return;
 			for (run = 0; i + run < n; run++) {
 				size_t	bit = b->regions[r].bit + i + run;
 
