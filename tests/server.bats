@@ -164,7 +164,7 @@ s.sendall(open(sys.argv[2], 'rb').read()); time.sleep(5)" \
 	[ $(( $(rss) - rss0 )) -lt "$limit" ]
 }
 
-@test "server: 600 mutated requests of each protocol never stop it (the ASan build runs this too)" {
+@test "server: 600 mutated requests of each protocol (HTTP twice) never stop it (the ASan build runs this too)" {
 	"$PYTHON3" - "$SOCK" "$TESTS/tools" <<-'PY'
 	import random, socket, sys
 	sys.path.insert(0, sys.argv[2])
@@ -174,9 +174,13 @@ s.sendall(open(sys.argv[2], 'rb').read()); time.sleep(5)" \
 	       (b'PATH_INFO', b'/sha256'), (b'CONTENT_LENGTH', b'5')]
 	seeds = [gwclient.fcgi_request(env, b'hello'),
 	         gwclient.scgi_request(env, b'hello'),
-	         gwclient.uwsgi_request(env, b'hello')]
-	for i in range(1800):
-	    b = bytearray(seeds[i % 3])
+	         gwclient.uwsgi_request(env, b'hello'),
+	         b'POST /sha256 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n'
+	         b'\r\nhelloGET /pid HTTP/1.1\r\nHost: h\r\n\r\n',
+	         b'POST /sha256 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: '
+	         b'chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: 1\r\n\r\n']
+	for i in range(600 * len(seeds)):
+	    b = bytearray(seeds[i % len(seeds)])
 	    for _ in range(rng.randint(1, 8)):
 	        op = rng.random()
 	        pos = rng.randrange(len(b))
@@ -201,6 +205,8 @@ s.sendall(open(sys.argv[2], 'rb').read()); time.sleep(5)" \
 	run gw fastcgi "$SOCK" --repeat 2
 	assert_line 'Hello from a server mode'
 	run gw uwsgi "$SOCK"
+	assert_line 'Hello from a server mode'
+	run curl -sS --unix-socket "$SOCK" http://h/
 	assert_line 'Hello from a server mode'
 }
 
