@@ -199,3 +199,26 @@ refused() {
 	    "$DIR/server.log"
 	assert_output 1
 }
+
+@test "http: wsgi.file_wrapper: a file (sendfile, its size found if not given) and a file-like object (chunked), whole by sha256" {
+	head -c 20000000 /dev/urandom >"$BATS_TEST_TMPDIR/blob"
+	want=$(sha256sum <"$BATS_TEST_TMPDIR/blob" | cut -c1-64)
+	for path in file file-unsized filelike; do
+		curl -sS -D "$BATS_TEST_TMPDIR/head" \
+		    "http://$ADDR/$path?$BATS_TEST_TMPDIR/blob" |
+		    sha256sum | cut -c1-64 >"$BATS_TEST_TMPDIR/got"
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/got")" "$want"
+		run cat "$BATS_TEST_TMPDIR/head"
+		if [ "$path" = filelike ]; then
+			assert_line $'Transfer-Encoding: chunked\r'
+		else
+			assert_line $'Content-Length: 20000000\r'
+		fi
+	done
+	# HTTP/1.0: no chunks; the close ends the body.
+	run bash -c "curl -sS -0 -D '$BATS_TEST_TMPDIR/head' 'http://$ADDR/filelike?$BATS_TEST_TMPDIR/blob' | sha256sum | cut -c1-64"
+	assert_output "$want"
+	run cat "$BATS_TEST_TMPDIR/head"
+	refute_line --partial 'Transfer-Encoding'
+	assert_line $'Connection: close\r'
+}

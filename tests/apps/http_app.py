@@ -1,5 +1,19 @@
 # The HTTP mode's fixture: echoes what a request carries.
+import os
 import sys
+
+
+class ReadOnly:
+    """A file-like object without fileno(): no sendfile, no size."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def read(self, n=-1):
+        return self.f.read(n)
+
+    def close(self):
+        self.f.close()
 
 
 def application(environ, start_response):
@@ -25,6 +39,17 @@ def application(environ, start_response):
         start_response('200 OK', [('Content-Type', 'text/plain'),
                                   ('Content-Length', str(800 * 65536))])
         return (b'x' * 65536 for _ in range(800))
+    if path in ('/file', '/file-unsized', '/filelike'):
+        # wsgi.file_wrapper: a file with or without a length, or an
+        # object that only reads.
+        name = environ['QUERY_STRING']
+        headers = [('Content-Type', 'application/octet-stream')]
+        if path == '/file':
+            headers.append(('Content-Length', str(os.path.getsize(name))))
+        start_response('200 OK', headers)
+        f = open(name, 'rb')
+        return environ['wsgi.file_wrapper'](f if path != '/filelike' else
+                                            ReadOnly(f))
     if path == '/hop':
         start_response('200 OK', [('Connection', 'close')])
         return [b'x']
