@@ -222,3 +222,30 @@ refused() {
 	refute_line --partial 'Transfer-Encoding'
 	assert_line $'Connection: close\r'
 }
+
+@test "http: a streamed block reaches the client before the application makes the next" {
+	run "$PYTHON3" - "$PORT" "$BATS_TEST_TMPDIR/gate" <<-'PY'
+	import socket, sys
+	s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+	s.sendall(b'GET /gate?%s HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'
+	          % sys.argv[2].encode())
+	s.settimeout(10)
+	out = b''
+	while b'first' not in out:
+	    b = s.recv(4096)
+	    if not b:
+	        break
+	    out += b
+	# The client has the first block: now the app may go on.
+	open(sys.argv[2], 'w').close()
+	while True:
+	    b = s.recv(4096)
+	    if not b:
+	        break
+	    out += b
+	sys.stdout.write(out.decode().replace('\r\n', '\n'))
+	PY
+	assert_line 'first'
+	assert_line 'second'
+	refute_line 'late'
+}

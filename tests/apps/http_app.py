@@ -1,6 +1,7 @@
 # The HTTP mode's fixture: echoes what a request carries.
 import os
 import sys
+import time
 
 
 class ReadOnly:
@@ -14,6 +15,16 @@ class ReadOnly:
 
     def close(self):
         self.f.close()
+
+
+def gate(name):
+    yield b'first\n'
+    for _ in range(50):
+        if os.path.exists(name):
+            yield b'second\n'
+            return
+        time.sleep(0.1)
+    yield b'late\n'
 
 
 def application(environ, start_response):
@@ -50,6 +61,10 @@ def application(environ, start_response):
         f = open(name, 'rb')
         return environ['wsgi.file_wrapper'](f if path != '/filelike' else
                                             ReadOnly(f))
+    if path == '/gate':
+        # The second block waits until the client has had the first.
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return gate(environ['QUERY_STRING'])
     if path == '/hop':
         start_response('200 OK', [('Connection', 'close')])
         return [b'x']
