@@ -44,6 +44,7 @@
 #define ACCEPT_WAKE	1	/* seconds */
 #define ROOM_MAX	256	/* connections a worker holds between requests */
 #define ACCEPT_BURST	16	/* connections taken at one wake */
+#define FIRST_MS	10	/* a new connection's first bytes awaited alone */
 #define ROOM_SPARE	8	/* connections' memory kept for reuse */
 
 /* A connection and what has been read from it but not used yet. */
@@ -63,6 +64,7 @@ struct conn {
 	unsigned	 workers;
 	int		 wait_ms;	/* how long a peer may stall */
 	/* In the worker's room (between requests, or while one arrives) */
+	int64_t		 since;		/* ms: accepted then */
 	int64_t		 deadline;	/* ms: the request by then, or the end */
 	bool		 kept;		/* it has had a request: an idle end is quiet */
 	bool		 fresh;		/* bytes came: look for a whole request */
@@ -105,7 +107,7 @@ static int	 worker(const struct srv_options *, bool);
 static void	 reexec(const struct srv_options *);
 static int	 room_wait(struct room *, bool, bool *);
 static void	 room_accept(struct room *, const struct srv_options *);
-static void	 room_take(struct room *, int, const struct srv_options *);
+static bool	 room_take(struct room *, int, const struct srv_options *);
 static void	 room_turn(const struct srv_options *, struct room *, unsigned,
 		    short, unsigned *);
 static void	 room_drop(struct room *, unsigned, const char *);
@@ -501,8 +503,14 @@ worker(const struct srv_options *o, bool under_master)
 		/* Backwards: a dropped one's place takes one already seen. */
 		for (i = n; i-- > 0;)
 			room_turn(o, &room, i, room.p[i].revents, &served);
-		if (incoming)
-			room_accept(&room, o);
+		if (!incoming)
+			continue;
+		n = room.n;
+		room_accept(&room, o);
+		/* What new connections sent with them, without a poll(2). */
+		for (i = room.n; i-- > n;)
+			if (room.c[i]->fresh)
+				room_turn(o, &room, i, 0, &served);
 	}
 	if (!stopping && !under_master) {
 		reexec(o);
@@ -519,24 +527,36 @@ worker(const struct srv_options *o, bool under_master)
 /*
  * poll(2) over the room's connections (and the listening socket when
  * listening), until one has bytes, a deadline comes, or a second passes
- * (a signal that came just before is seen).  -1 when interrupted.
+ * (a signal that came just before is seen).  -1 when interrupted.  A
+ * worker with bytes to look at, or a connection just taken whose request
+ * is on its way, leaves new connections to the other workers: waking
+ * them all for each would cost more than it saves.
  */
 static int
 room_wait(struct room *room, bool listening, bool *incoming)
 {
 	int64_t		now = now_ms(), wait = (int64_t)ACCEPT_WAKE * 1000;
 	unsigned	i, n = room->n;
+	struct conn	*c;
 
 	for (i = 0; i < n; i++) {
-		room->p[i].fd = room->c[i]->fd;
+		c = room->c[i];
+		room->p[i].fd = c->fd;
 		room->p[i].events = POLLIN;
 		room->p[i].revents = 0;
 		/* Bytes read already: looked at without waiting. */
-		if (room->c[i]->fresh)
+		if (c->fresh) {
 			wait = 0;
-		else if (room->c[i]->deadline - now < wait)
-			wait = room->c[i]->deadline - now > 0 ?
-			    room->c[i]->deadline - now : 0;
+			listening = false;
+			continue;
+		}
+		if (!c->kept && c->pos == c->len && now - c->since < FIRST_MS) {
+			listening = false;
+			if (c->since + FIRST_MS - now < wait)
+				wait = c->since + FIRST_MS - now;
+		}
+		if (c->deadline - now < wait)
+			wait = c->deadline - now > 0 ? c->deadline - now : 0;
 	}
 	room->p[n].fd = STDIN_FILENO;
 	room->p[n].events = POLLIN;
@@ -553,15 +573,22 @@ room_wait(struct room *room, bool listening, bool *incoming)
 	return 0;
 }
 
-/* New connections into the room, a few at a time, making way if full. */
+/*
+ * New connections into the room, making way if full, until one has sent
+ * a request to look at (the other workers take the rest) or a few are
+ * in.  After the first, one is taken only when the socket says it has
+ * one: a failed accept4(2) costs the kernel a socket made and freed.
+ */
 static void
 room_accept(struct room *room, const struct srv_options *o)
 {
+	struct pollfd	pfd = { STDIN_FILENO, POLLIN, 0 };
 	unsigned	burst;
+	bool		sent = false;
 	int		fd;
 
-	for (burst = 0; burst < ACCEPT_BURST && !stopping && !reloading;
-	    burst++) {
+	for (burst = 0; burst < ACCEPT_BURST && !sent && !stopping &&
+	    !reloading && (burst == 0 || poll(&pfd, 1, 0) > 0); burst++) {
 		/* Non-blocking: every wait is a poll(2) with the timeout. */
 		if ((fd = accept4(STDIN_FILENO, NULL, NULL,
 		    SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0) {
@@ -574,7 +601,7 @@ room_accept(struct room *room, const struct srv_options *o)
 		}
 		if (room->n == room->max)
 			room_evict(room);
-		room_take(room, fd, o);
+		sent = room_take(room, fd, o);
 	}
 }
 
@@ -587,8 +614,11 @@ reexec(const struct srv_options *o)
 	warn("cannot execute again to reload");
 }
 
-/* A new connection joins the room, with what it has sent already. */
-static void
+/*
+ * A new connection joins the room, with what it has sent already; true
+ * when that is something to look at.
+ */
+static bool
 room_take(struct room *room, int fd, const struct srv_options *o)
 {
 	struct conn	*c;
@@ -599,18 +629,20 @@ room_take(struct room *room, int fd, const struct srv_options *o)
 	else if ((c = malloc(sizeof(*c))) == NULL) {
 		logmsg(true, "malloc");
 		(void)close(fd);
-		return;
+		return false;
 	}
 	memset(c, 0, offsetof(struct conn, buf));
 	c->fd = fd;
 	c->workers = o->workers;
 	c->wait_ms = (int)o->timeout * 1000;
-	c->deadline = now_ms() + c->wait_ms;
+	c->since = now_ms();
+	c->deadline = c->since + c->wait_ms;
 	room->c[room->n++] = c;
 	if ((n = room_read(c)) == 0)
 		room_drop(room, room->n - 1, NULL);
 	else if (n > 0)
 		c->fresh = true;
+	return n > 0;
 }
 
 /*
