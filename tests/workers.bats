@@ -70,14 +70,19 @@ pids() {
 	done
 }
 
+# http_start PORT N: the app over HTTP on 127.0.0.1:PORT, N workers.
+http_start() {
+	"$WSGI_CGI" --listen "127.0.0.1:$1" --workers "$2" app.py \
+	    2>>server.log 3>&- &
+	SERVER_PID=$!
+	wait_http "http://127.0.0.1:$1/pid"
+}
+
 @test "workers: over HTTP, SIGTERM and SIGHUP finish what has begun and close kept connections" {
 	local port
 	port=$(free_port)
 	for n in 1 2; do
-		"$WSGI_CGI" --listen "127.0.0.1:$port" --workers "$n" app.py \
-		    2>>server.log 3>&- &
-		SERVER_PID=$!
-		wait_http "http://127.0.0.1:$port/pid"
+		http_start "$port" "$n"
 		# Kept idle, arriving (half a head), and in flight.
 		"$PYTHON3" "$TESTS/tools/httpraw.py" "127.0.0.1:$port" \
 		    'GET /pid HTTP/1.1\r\nHost: h\r\n\r\n' --wait 10 >idle.out &
@@ -106,10 +111,7 @@ pids() {
 		wait "$SERVER_PID" || rc=$?
 		assert_equal "$rc" 0
 		# SIGHUP: the same, and the server goes on.
-		"$WSGI_CGI" --listen "127.0.0.1:$port" --workers "$n" app.py \
-		    2>>server.log 3>&- &
-		SERVER_PID=$!
-		wait_http "http://127.0.0.1:$port/pid"
+		http_start "$port" "$n"
 		curl -sS -i "http://127.0.0.1:$port/slow?0.5" >slow.out &
 		client=$!
 		sleep 0.2
