@@ -492,11 +492,13 @@ worker(const struct srv_options *o, bool under_master)
 		 * At the end, what has not begun a request goes now; a request
 		 * that is arriving has until its deadline.
 		 */
-		for (i = room.n; i-- > 0;)
-			if (ending && room.c[i]->pos == room.c[i]->len)
-				room_drop(&room, i, NULL);
-		if (ending && room.n == 0)
-			break;
+		if (ending) {
+			for (i = room.n; i-- > 0;)
+				if (room.c[i]->pos == room.c[i]->len)
+					room_drop(&room, i, NULL);
+			if (room.n == 0)
+				break;
+		}
 		n = room.n;
 		if (room_wait(&room, !ending, &incoming) < 0)
 			continue;
