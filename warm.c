@@ -64,6 +64,8 @@
 #define BLOB_MAX	(16u << 20)
 #define WATCH_MAX	8192
 #define WAITERS_MAX	8
+#define LEARN_FIRST	16	/* children that say which pages they wrote, */
+#define LEARN_EVERY	32	/* and then one in so many */
 #define REGIONS_MAX	512
 #define REGION_PAGES	(1u << 16)	/* larger: reserved, not a heap */
 #ifndef MADV_POPULATE_WRITE
@@ -114,12 +116,14 @@ struct kid {
 	pid_t		 pid;
 	int		 conn;		/* the front end's; -1: it has gone */
 	int64_t		 kill_at;	/* ms: SIGKILL then, if still there */
+	bool		 done;		/* its request answered: it is ending */
 };
 
 struct backend {
 	struct warm		*w;
 	const struct warm_ops	*ops;
 	int			 lock, listen, sigfd;
+	int			 done[2];	/* children: "answered", a pid */
 	bool			 retiring;
 	char			 refusal[PATH_MAX];	/* serving cold: why */
 	bool			 refused_said;
@@ -150,7 +154,8 @@ static volatile sig_atomic_t	 front_signal;
 static uint64_t	 fnv(uint64_t, const void *, size_t);
 static int	 sock_path(const struct warm *, int, const char *,
 		    struct sockaddr_un *);
-static int	 connect_to(int, const char *, int);
+static int	 connect_to(int, const char *);
+static bool	 hello(int, int);
 static bool	 same_user(int);
 static int	 send_msg(int, struct msg *, const int *, int);
 static int	 recv_msg(int, struct msg *, int *, int *, int);
@@ -173,6 +178,8 @@ static void	 child_setup(struct backend *);
 static void	 run_child(struct backend *, int, const struct msg *, int *);
 static int	 read_blob(int, char ***, int *, char ***);
 static void	 reap(struct backend *);
+static void	 answered(struct backend *);
+static size_t	 busy(const struct backend *);
 static void	 retire(struct backend *);
 static void	 info(const struct backend *, struct msg *);
 static int64_t	 now_ms(void);
@@ -249,22 +256,30 @@ sock_path(const struct warm *w, int dir, const char *name,
 
 /* A connection to the backend named name in dir, or -1. */
 static int
-connect_to(int dir, const char *name, int hello_ms)
+connect_to(int dir, const char *name)
 {
 	struct sockaddr_un	 sa;
-	struct msg		 m;
-	int			 s, n = 0;
+	int			 s;
 
 	if (sock_path(NULL, dir, name, &sa) < 0 ||
 	    (s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
 	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    !same_user(s) || recv_msg(s, &m, NULL, &n, hello_ms) <= 0 ||
-	    m.type != M_HELLO) {
+	    !same_user(s)) {
 		(void)close(s);
 		return -1;
 	}
 	return s;
+}
+
+/* The backend's HELLO on s within ms: it has taken the connection. */
+static bool
+hello(int s, int ms)
+{
+	struct msg	m;
+	int		n = 0;
+
+	return recv_msg(s, &m, NULL, &n, ms) > 0 && m.type == M_HELLO;
 }
 
 /* The peer runs as this user (SO_PEERCRED). */
@@ -434,14 +449,15 @@ warm_front(struct warm *w, char *argv[], char *const *envp, int in, int out,
 	bool			 started = false;
 
 	*why = '\0';
-	if ((s = connect_to(w->dir, w->name, HELLO_MS)) < 0)
+	if ((s = connect_to(w->dir, w->name)) < 0)
 		return 0;
+	/* Made while the backend accepts. */
 	fds[0] = in;
 	fds[1] = out;
 	fds[2] = STDERR_FILENO;
 	fds[3] = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	fds[4] = env_blob(argv, envp);
-	if (fds[3] < 0 || fds[4] < 0) {
+	if (fds[3] < 0 || fds[4] < 0 || !hello(s, HELLO_MS)) {
 		if (fds[3] >= 0)
 			(void)close(fds[3]);
 		if (fds[4] >= 0)
@@ -707,12 +723,13 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 	b.ops = ops;
 	b.lock = lock;
 	b.listen = b.sigfd = b.spare_sock = -1;
+	b.done[0] = b.done[1] = -1;
 	b.inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	b.spare = -1;
 	b.cap = cpus > 0 && (size_t)cpus * 4 > CHILDREN_MIN ?
 	    (size_t)cpus * 4 : CHILDREN_MIN;
 	if ((b.kids = calloc(b.cap, sizeof(*b.kids))) == NULL ||
-	    (p = calloc(b.cap + 2, sizeof(*p))) == NULL)
+	    (p = calloc(b.cap + 3, sizeof(*p))) == NULL)
 		_exit(1);
 	(void)clock_gettime(CLOCK_REALTIME, &t0);
 	b.since = t0.tv_sec;
@@ -744,6 +761,7 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 	(void)sigaddset(&sigs, SIGHUP);
 	(void)snprintf(name, sizeof(name), "%s.sock", w->name);
 	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0 ||
+	    pipe2(b.done, O_CLOEXEC | O_NONBLOCK) < 0 ||
 	    (b.sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
 	    sock_path(w, w->dir, w->name, &sa) < 0 ||
 	    (b.listen = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
@@ -762,6 +780,7 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 		p[np++] = (struct pollfd){ b.sigfd, POLLIN, 0 };
 		p[np++] = (struct pollfd){ b.listen,
 		    b.listen >= 0 && b.nkids < b.cap ? POLLIN : 0, 0 };
+		p[np++] = (struct pollfd){ b.done[0], POLLIN, 0 };
 		for (i = 0; i < b.nkids; i++)
 			p[np++] = (struct pollfd){ b.kids[i].conn, POLLIN, 0 };
 		t = -1;
@@ -783,13 +802,15 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 					retire(&b);
 			reap(&b);
 		}
+		if (p[2].revents != 0)
+			answered(&b);
 		/* The front ends: a signal to pass on, or gone. */
-		for (i = 0; i < b.nkids && i + 2 < np; i++) {
+		for (i = 0; i < b.nkids && i + 3 < np; i++) {
 			struct msg	m;
 			int		n;
 
-			if (p[i + 2].revents == 0 || b.kids[i].conn < 0 ||
-			    b.kids[i].conn != p[i + 2].fd)
+			if (p[i + 3].revents == 0 || b.kids[i].conn < 0 ||
+			    b.kids[i].conn != p[i + 3].fd)
 				continue;
 			if (recv_msg(b.kids[i].conn, &m, NULL, &n, 0) > 0) {
 				if (m.type == M_SIGNAL && (m.value == SIGTERM ||
@@ -799,6 +820,9 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 			}
 			(void)close(b.kids[i].conn);
 			b.kids[i].conn = -1;
+			/* Gone before its answer: the server gave up. */
+			if (b.kids[i].done)
+				continue;
 			(void)kill(b.kids[i].pid, SIGTERM);
 			b.kids[i].kill_at = now_ms() + KILL_MS;
 		}
@@ -1047,8 +1071,12 @@ request(struct backend *b, int c, struct msg *m, int *fds)
 		retire(b);
 		goto cold;
 	}
-	/* Its written pages are worth learning only while spares are made. */
-	m->running = b->nkids <= 2;
+	/*
+	 * Its written pages are worth learning only while spares are made,
+	 * and then only now and then: they hardly change.
+	 */
+	m->running = b->nkids <= 2 && (b->served < LEARN_FIRST ||
+	    b->served % LEARN_EVERY == 0);
 	if ((pid = b->spare) > 0) {
 		/* The spare takes it: the fork was done before it came. */
 		all[0] = c;
@@ -1076,14 +1104,9 @@ request(struct backend *b, int c, struct msg *m, int *fds)
 	b->kids[b->nkids].pid = pid;
 	b->kids[b->nkids].conn = c;
 	b->kids[b->nkids].kill_at = 0;
+	b->kids[b->nkids].done = false;
 	b->nkids++;
 	b->served++;
-	/*
-	 * The next spare, overlapping this request (the last child may be
-	 * ending still); under load it would only compete for the CPUs.
-	 */
-	if (b->nkids <= 2)
-		spare_start(b);
 	return;
 cold:
 	(void)send_msg(c, &r, NULL, 0);
@@ -1259,6 +1282,7 @@ child_setup(struct backend *b)
 	(void)close(b->sigfd);
 	(void)close(b->lock);
 	(void)close(b->inotify);
+	(void)close(b->done[0]);
 	for (i = 0; i < b->nkids; i++)
 		if (b->kids[i].conn >= 0)
 			(void)close(b->kids[i].conn);
@@ -1300,6 +1324,9 @@ run_child(struct backend *b, int c, const struct msg *m, int *fds)
 	/* The front end has its answer: now, for the next child. */
 	if (m->running)
 		pages_learn(b);
+	/* And the backend may make the next spare. */
+	r.value = (int32_t)getpid();
+	(void)write(b->done[1], &r.value, sizeof(r.value));
 #ifdef WSGI_CGI_SANITIZE
 	exit(rc);
 #else
@@ -1376,8 +1403,41 @@ reap(struct backend *b)
 		b->kids[i] = b->kids[--b->nkids];
 	}
 	/* The next spare is made while no request needs the CPUs. */
-	if (b->nkids == 0)
+	if (busy(b) == 0)
 		spare_start(b);
+}
+
+/*
+ * Children that have answered their requests (their pids on the done
+ * pipe): they are ending, so the next spare is made now, as the last
+ * one's process goes, not while it serves.
+ */
+static void
+answered(struct backend *b)
+{
+	int32_t	pids[64];
+	ssize_t	n;
+	size_t	i, k;
+
+	while ((n = read(b->done[0], pids, sizeof(pids))) > 0)
+		for (k = 0; k < (size_t)n / sizeof(pids[0]); k++)
+			for (i = 0; i < b->nkids; i++)
+				if (b->kids[i].pid == (pid_t)pids[k])
+					b->kids[i].done = true;
+	if (busy(b) == 0)
+		spare_start(b);
+}
+
+/* The children still serving their requests. */
+static size_t
+busy(const struct backend *b)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < b->nkids; i++)
+		if (!b->kids[i].done)
+			n++;
+	return n;
 }
 
 /*
@@ -1436,8 +1496,12 @@ warm_ctl(const char *script, bool stop)
 			continue;
 		memcpy(w.name, d->d_name, l - 5);
 		w.name[l - 5] = '\0';
-		if ((s = connect_to(w.dir, w.name, CTL_MS)) < 0)
+		if ((s = connect_to(w.dir, w.name)) < 0)
 			continue;
+		if (!hello(s, CTL_MS)) {
+			(void)close(s);
+			continue;
+		}
 		memset(&m, 0, sizeof(m));
 		m.type = stop ? M_STOP : M_QUERY;
 		if (send_msg(s, &m, NULL, 0) < 0 ||

@@ -148,8 +148,12 @@ aged() {
 	assert_equal "$(grep -c '^/dev/null$' <<<"$fds")" 3
 	# Its listening socket, and the one its spare child waits on.
 	[ "$(grep -c '^socket:' <<<"$fds")" -le 2 ]
-	run grep -c 'pipe:' <<<"$fds"
-	assert_output 0
+	# One pipe of its own, both ends (children say on it that they have
+	# answered): a server's pipe would show one end.
+	run grep -c '^pipe:' <<<"$fds"
+	assert_output 2
+	run uniq -c <<<"$(grep '^pipe:' <<<"$fds")"
+	assert_output --regexp '^ *2 pipe:'
 	# The listening socket is in the private directory, this user's only.
 	run stat -c %a "/tmp/wsgi-cgi-$(id -u)"
 	assert_output 700
