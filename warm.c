@@ -40,7 +40,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +57,8 @@
 #define VERSION		1
 #define NFDS		5	/* body, response, stderr, cwd, argv+env */
 #define MAX_FDS		(NFDS + 1)	/* and the connection, to a spare */
-#define COPY_CHECK	16	/* page runs copied between looks for a request */
+#define COPY_PAGES	16	/* copied at a time, between looks at stop */
+#define COPIER_STACK	(64u << 10)
 #define HELLO_MS	5000	/* waiting for room in a busy backend */
 #define CTL_MS		2000	/* --warm-status, --warm-stop */
 #define RECV_MS		1000	/* a front end's request after HELLO */
@@ -149,6 +153,12 @@ struct backend {
 	int64_t			 since, idle_at;
 };
 
+/* A spare's copying thread: what it copies, and when to stop. */
+struct copier {
+	const struct backend	*b;
+	atomic_bool		 stop;
+};
+
 static volatile sig_atomic_t	 front_signal;
 
 static uint64_t	 fnv(uint64_t, const void *, size_t);
@@ -173,7 +183,8 @@ static void	 request(struct backend *, int, struct msg *, int *);
 static void	 spare_start(struct backend *);
 static void	 pages_init(struct backend *);
 static void	 pages_learn(const struct backend *);
-static void	 pages_copy(const struct backend *, int);
+static void	 pages_copy(const struct backend *, atomic_bool *);
+static void	*copier(void *);
 static void	 child_setup(struct backend *);
 static void	 run_child(struct backend *, int, const struct msg *, int *);
 static int	 read_blob(int, char ***, int *, char ***);
@@ -1122,8 +1133,12 @@ cold:
 static void
 spare_start(struct backend *b)
 {
+	struct copier	c;
+	pthread_attr_t	attr;
+	pthread_t	t;
 	struct msg	m;
 	int		sv[2], fds[MAX_FDS], n = 0;
+	bool		copying = false;
 	pid_t		pid;
 
 	if (b->spare > 0 || b->retiring || b->refusal[0] != '\0' ||
@@ -1134,10 +1149,21 @@ spare_start(struct backend *b)
 	if (pid == 0) {
 		(void)close(sv[0]);
 		child_setup(b);
-		pages_copy(b, sv[1]);
+		c.b = b;
+		atomic_init(&c.stop, false);
+		copying = b->dirty != NULL &&
+		    pthread_attr_init(&attr) == 0 &&
+		    pthread_attr_setstacksize(&attr, COPIER_STACK) == 0 &&
+		    pthread_create(&t, &attr, copier, &c) == 0;
 		if (recv_msg(sv[1], &m, fds, &n, -1) <= 0 ||
 		    m.type != M_REQUEST || n != MAX_FDS)
 			_exit(0);
+		/* The request runs alone: whatever is left is copied as
+		 * it is written. */
+		if (copying) {
+			atomic_store(&c.stop, true);
+			(void)pthread_join(t, NULL);
+		}
 		(void)close(sv[1]);
 		run_child(b, fds[0], &m, fds + 1);
 	}
@@ -1236,26 +1262,37 @@ pages_learn(const struct backend *b)
 }
 
 /*
- * In a spare: the pages children wrote, copied now, in runs, until its
- * request comes on sock (then the rest are copied as they are written).
+ * A spare's thread: the pages children wrote, copied at idle priority
+ * (SCHED_IDLE: only a CPU that nothing else wants), a few at a time,
+ * until all are or the request comes (stop).
  */
-static void
-pages_copy(const struct backend *b, int sock)
+static void *
+copier(void *arg)
 {
-	struct pollfd	pfd;
-	size_t		r, i, n, run, runs = 0;
-	long		psz = sysconf(_SC_PAGESIZE);
+	struct copier		*c = arg;
+	struct sched_param	 sp;
+
+	memset(&sp, 0, sizeof(sp));
+	(void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+	pages_copy(c->b, &c->stop);
+	return NULL;
+}
+
+/* The pages children wrote, copied in runs of at most COPY_PAGES. */
+static void
+pages_copy(const struct backend *b, atomic_bool *stop)
+{
+	size_t	r, i, n, run;
+	long	psz = sysconf(_SC_PAGESIZE);
 
 	if (b->dirty == NULL || psz <= 0)
 		return;
-	pfd.fd = sock;
-	pfd.events = POLLIN;
 	for (r = 0; r < b->nregions; r++) {
 		n = (b->regions[r].end - b->regions[r].start) / (size_t)psz;
-		for (i = 0; i < n; i += run + 1) {
-			if (++runs % COPY_CHECK == 0 && poll(&pfd, 1, 0) != 0)
+		for (i = 0; i < n; i += run > 0 ? run : 1) {
+			if (atomic_load(stop))
 				return;
-			for (run = 0; i + run < n; run++) {
+			for (run = 0; i + run < n && run < COPY_PAGES; run++) {
 				size_t	bit = b->regions[r].bit + i + run;
 
 				if (!(b->dirty[bit / 8] >> (bit % 8) & 1))
