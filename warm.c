@@ -68,6 +68,7 @@
 #define BLOB_MAX	(16u << 20)
 #define WATCH_MAX	8192
 #define WAITERS_MAX	8
+#define SPARES_MAX	2	/* when requests come back to back; else 1 */
 #define LEARN_FIRST	16	/* children that say which pages they wrote, */
 #define LEARN_EVERY	32	/* and then one in so many */
 #define REGIONS_MAX	512
@@ -123,6 +124,12 @@ struct kid {
 	bool		 done;		/* its request answered: it is ending */
 };
 
+/* A child forked ahead: its request comes on sock. */
+struct spare {
+	pid_t		 pid;
+	int		 sock;
+};
+
 struct backend {
 	struct warm		*w;
 	const struct warm_ops	*ops;
@@ -140,8 +147,8 @@ struct backend {
 	int64_t			 newest;	/* ns: the watched files' times */
 	struct kid		*kids;
 	size_t			 nkids, cap;
-	pid_t			 spare;		/* forked ahead, or -1 */
-	int			 spare_sock;	/* its request comes here */
+	struct spare		 spares[SPARES_MAX];	/* oldest first */
+	size_t			 nspares, want;
 	/* The pages children wrote (shared): the next spare copies them. */
 	struct region		 regions[REGIONS_MAX];
 	size_t			 nregions;
@@ -153,10 +160,10 @@ struct backend {
 	int64_t			 since, idle_at;
 };
 
-/* A spare's copying thread: what it copies, and when to stop. */
+/* A spare's copying thread: what it copies, when to stop, if it has. */
 struct copier {
 	const struct backend	*b;
-	atomic_bool		 stop;
+	atomic_bool		 stop, finished;
 };
 
 static volatile sig_atomic_t	 front_signal;
@@ -180,13 +187,15 @@ static bool	 local_fs(dev_t, const char *);
 static unsigned	 threads(void);
 static void	 accept_one(struct backend *);
 static void	 request(struct backend *, int, struct msg *, int *);
-static void	 spare_start(struct backend *);
+static bool	 spare_start(struct backend *);
+static void	 spares_make(struct backend *);
 static void	 pages_init(struct backend *);
 static void	 pages_learn(const struct backend *);
-static void	 pages_copy(const struct backend *, atomic_bool *);
+static bool	 pages_copy(const struct backend *, atomic_bool *);
 static void	*copier(void *);
 static void	 child_setup(struct backend *);
-static void	 run_child(struct backend *, int, const struct msg *, int *);
+static void	 run_child(struct backend *, int, const struct msg *, int *,
+		    bool);
 static int	 read_blob(int, char ***, int *, char ***);
 static void	 reap(struct backend *);
 static void	 answered(struct backend *);
@@ -733,10 +742,10 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 	b.w = w;
 	b.ops = ops;
 	b.lock = lock;
-	b.listen = b.sigfd = b.spare_sock = -1;
+	b.listen = b.sigfd = -1;
 	b.done[0] = b.done[1] = -1;
 	b.inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	b.spare = -1;
+	b.want = 1;
 	b.cap = cpus > 0 && (size_t)cpus * 4 > CHILDREN_MIN ?
 	    (size_t)cpus * 4 : CHILDREN_MIN;
 	if ((b.kids = calloc(b.cap, sizeof(*b.kids))) == NULL ||
@@ -783,7 +792,7 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 		_exit(1);
 	b.idle_at = now_ms() + (int64_t)w->idle * 1000;
 	pages_init(&b);
-	spare_start(&b);
+	spares_make(&b);
 	for (;;) {
 		if (b.retiring && b.nkids == 0)
 			_exit(0);
@@ -1088,24 +1097,27 @@ request(struct backend *b, int c, struct msg *m, int *fds)
 	 */
 	m->running = b->nkids <= 2 && (b->served < LEARN_FIRST ||
 	    b->served % LEARN_EVERY == 0);
-	if ((pid = b->spare) > 0) {
-		/* The spare takes it: the fork was done before it came. */
+	pid = -1;
+	if (b->nspares > 0) {
+		/* The oldest spare takes it: the fork was done before. */
+		pid = b->spares[0].pid;
 		all[0] = c;
 		memcpy(all + 1, fds, sizeof(int) * NFDS);
-		if (send_msg(b->spare_sock, m, all, MAX_FDS) < 0) {
+		if (send_msg(b->spares[0].sock, m, all, MAX_FDS) < 0) {
 			(void)kill(pid, SIGKILL);
 			pid = -1;
 		}
-		(void)close(b->spare_sock);
-		b->spare_sock = -1;
-		b->spare = -1;
+		(void)close(b->spares[0].sock);
+		memmove(b->spares, b->spares + 1,
+		    --b->nspares * sizeof(b->spares[0]));
 	}
 	if (pid <= 0) {
 		b->ops->fork(b->ops->ctx, WARM_FORK_BEFORE);
 		pid = fork();
 		if (pid == 0) {
 			child_setup(b);
-			run_child(b, c, m, fds);
+			/* No spare was ready: one more would have been. */
+			run_child(b, c, m, fds, true);
 		}
 		b->ops->fork(b->ops->ctx, WARM_FORK_PARENT);
 		if (pid < 0)
@@ -1130,7 +1142,7 @@ cold:
  * the request, with its connection, on a socket pair; an EOF there (the
  * backend retired or died) ends it.
  */
-static void
+static bool
 spare_start(struct backend *b)
 {
 	struct copier	c;
@@ -1138,12 +1150,12 @@ spare_start(struct backend *b)
 	pthread_t	t;
 	struct msg	m;
 	int		sv[2], fds[MAX_FDS], n = 0;
-	bool		copying = false;
+	bool		copying = false, hurried;
 	pid_t		pid;
 
-	if (b->spare > 0 || b->retiring || b->refusal[0] != '\0' ||
+	if (b->nspares >= b->want || b->retiring || b->refusal[0] != '\0' ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return;
+		return false;
 	b->ops->fork(b->ops->ctx, WARM_FORK_BEFORE);
 	pid = fork();
 	if (pid == 0) {
@@ -1151,6 +1163,7 @@ spare_start(struct backend *b)
 		child_setup(b);
 		c.b = b;
 		atomic_init(&c.stop, false);
+		atomic_init(&c.finished, false);
 		copying = b->dirty != NULL &&
 		    pthread_attr_init(&attr) == 0 &&
 		    pthread_attr_setstacksize(&attr, COPIER_STACK) == 0 &&
@@ -1160,21 +1173,37 @@ spare_start(struct backend *b)
 			_exit(0);
 		/* The request runs alone: whatever is left is copied as
 		 * it is written. */
+		hurried = false;
 		if (copying) {
 			atomic_store(&c.stop, true);
 			(void)pthread_join(t, NULL);
+			hurried = !atomic_load(&c.finished);
 		}
 		(void)close(sv[1]);
-		run_child(b, fds[0], &m, fds + 1);
+		run_child(b, fds[0], &m, fds + 1, hurried);
 	}
 	b->ops->fork(b->ops->ctx, WARM_FORK_PARENT);
 	(void)close(sv[1]);
 	if (pid < 0) {
 		(void)close(sv[0]);
-		return;
+		return false;
 	}
-	b->spare = pid;
-	b->spare_sock = sv[0];
+	b->spares[b->nspares].pid = pid;
+	b->spares[b->nspares].sock = sv[0];
+	b->nspares++;
+	return true;
+}
+
+/*
+ * The spares wanted, made while no child serves a request: one, or two
+ * while requests come back to back (a spare still copying when its
+ * request came): the second has had a whole request's time to copy.
+ */
+static void
+spares_make(struct backend *b)
+{
+	while (b->nspares < b->want && spare_start(b))
+		;
 }
 
 /*
@@ -1274,24 +1303,27 @@ copier(void *arg)
 
 	memset(&sp, 0, sizeof(sp));
 	(void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-	pages_copy(c->b, &c->stop);
+	atomic_store(&c->finished, pages_copy(c->b, &c->stop));
 	return NULL;
 }
 
-/* The pages children wrote, copied in runs of at most COPY_PAGES. */
-static void
+/*
+ * The pages children wrote, copied in runs of at most COPY_PAGES; true
+ * when all were.
+ */
+static bool
 pages_copy(const struct backend *b, atomic_bool *stop)
 {
 	size_t	r, i, n, run;
 	long	psz = sysconf(_SC_PAGESIZE);
 
 	if (b->dirty == NULL || psz <= 0)
-		return;
+		return true;
 	for (r = 0; r < b->nregions; r++) {
 		n = (b->regions[r].end - b->regions[r].start) / (size_t)psz;
 		for (i = 0; i < n; i += run > 0 ? run : 1) {
 			if (atomic_load(stop))
-				return;
+				return false;
 			for (run = 0; i + run < n && run < COPY_PAGES; run++) {
 				size_t	bit = b->regions[r].bit + i + run;
 
@@ -1304,6 +1336,7 @@ pages_copy(const struct backend *b, atomic_bool *stop)
 				    MADV_POPULATE_WRITE);
 		}
 	}
+	return true;
 }
 
 /* A new child: Python's at-fork hooks; none of the backend's files. */
@@ -1320,6 +1353,8 @@ child_setup(struct backend *b)
 	(void)close(b->lock);
 	(void)close(b->inotify);
 	(void)close(b->done[0]);
+	for (i = 0; i < b->nspares; i++)
+		(void)close(b->spares[i].sock);
 	for (i = 0; i < b->nkids; i++)
 		if (b->kids[i].conn >= 0)
 			(void)close(b->kids[i].conn);
@@ -1329,9 +1364,14 @@ child_setup(struct backend *b)
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* The child: the request's descriptors, directory, umask, argv, env. */
+/*
+ * The child: the request's descriptors, directory, umask, argv, env.
+ * hurried: it came before this child was ready (no spare, or one still
+ * copying).
+ */
 static void
-run_child(struct backend *b, int c, const struct msg *m, int *fds)
+run_child(struct backend *b, int c, const struct msg *m, int *fds,
+    bool hurried)
 {
 	struct msg	 r;
 	char		**argv, **envp;
@@ -1361,8 +1401,9 @@ run_child(struct backend *b, int c, const struct msg *m, int *fds)
 	/* The front end has its answer: now, for the next child. */
 	if (m->running)
 		pages_learn(b);
-	/* And the backend may make the next spare. */
-	r.value = (int32_t)getpid();
+	/* And the backend may make the next spare (a hurried child's pid
+	 * is said negated). */
+	r.value = (int32_t)getpid() * (hurried ? -1 : 1);
 	(void)write(b->done[1], &r.value, sizeof(r.value));
 #ifdef WSGI_CGI_SANITIZE
 	exit(rc);
@@ -1420,10 +1461,12 @@ reap(struct backend *b)
 	int		st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (pid == b->spare) {
-			(void)close(b->spare_sock);
-			b->spare_sock = -1;
-			b->spare = -1;
+		for (i = 0; i < b->nspares && b->spares[i].pid != pid; i++)
+			;
+		if (i < b->nspares) {
+			(void)close(b->spares[i].sock);
+			memmove(b->spares + i, b->spares + i + 1,
+			    (--b->nspares - i) * sizeof(b->spares[0]));
 			continue;
 		}
 		for (i = 0; i < b->nkids && b->kids[i].pid != pid; i++)
@@ -1441,7 +1484,7 @@ reap(struct backend *b)
 	}
 	/* The next spare is made while no request needs the CPUs. */
 	if (busy(b) == 0)
-		spare_start(b);
+		spares_make(b);
 }
 
 /*
@@ -1457,12 +1500,16 @@ answered(struct backend *b)
 	size_t	i, k;
 
 	while ((n = read(b->done[0], pids, sizeof(pids))) > 0)
-		for (k = 0; k < (size_t)n / sizeof(pids[0]); k++)
+		for (k = 0; k < (size_t)n / sizeof(pids[0]); k++) {
+			/* Back to back: two spares; else one. */
+			b->want = pids[k] < 0 ? SPARES_MAX : 1;
 			for (i = 0; i < b->nkids; i++)
-				if (b->kids[i].pid == (pid_t)pids[k])
+				if (b->kids[i].pid == (pid_t)(pids[k] < 0 ?
+				    -pids[k] : pids[k]))
 					b->kids[i].done = true;
+		}
 	if (busy(b) == 0)
-		spare_start(b);
+		spares_make(b);
 }
 
 /* The children still serving their requests. */
@@ -1495,9 +1542,9 @@ retire(struct backend *b)
 	b->listen = -1;
 	(void)close(b->lock);
 	b->lock = -1;
-	/* The spare sees EOF and ends. */
-	(void)close(b->spare_sock);
-	b->spare_sock = -1;
+	/* The spares see EOF and end. */
+	while (b->nspares > 0)
+		(void)close(b->spares[--b->nspares].sock);
 }
 
 /*

@@ -146,8 +146,8 @@ aged() {
 	pid=$(warm_pid "$app")
 	fds=$(ls -l "/proc/$pid/fd" | sed -n 's/.* -> //p' | sort)
 	assert_equal "$(grep -c '^/dev/null$' <<<"$fds")" 3
-	# Its listening socket, and the one its spare child waits on.
-	[ "$(grep -c '^socket:' <<<"$fds")" -le 2 ]
+	# Its listening socket, and those its spare children wait on.
+	[ "$(grep -c '^socket:' <<<"$fds")" -le 3 ]
 	# One pipe of its own, both ends (children say on it that they have
 	# answered): a server's pipe would show one end.
 	run grep -c '^pipe:' <<<"$fds"
@@ -313,7 +313,7 @@ with open(sys.argv[1], "r+b") as f:
 }
 
 @test "--warm-status, --warm-stop and the idle time" {
-	local dir=$BATS_TEST_TMPDIR/idle pid
+	local dir=$BATS_TEST_TMPDIR/idle pid kids k alive
 	mkdir "$dir"
 	cp "$APPS/warm.py" "$APPS/warm_helper.py" "$dir/"
 	sed -i '1i #!/usr/local/bin/wsgi-cgi --warm=1' "$dir/warm.py"
@@ -332,16 +332,31 @@ with open(sys.argv[1], "r+b") as f:
 	assert_failure
 	ready "$dir/warm.py"
 	pid=$(warm_pid "$dir/warm.py")
+	# Requests back to back: one or two spare children wait, no more.
+	for i in $(seq 10); do
+		warm "$dir/warm.py" / >/dev/null 2>&1
+	done
+	sleep 0.5
+	kids=$(cat /proc/"$pid"/task/*/children)
+	[ "$(wc -w <<<"$kids")" -ge 1 ] && [ "$(wc -w <<<"$kids")" -le 2 ]
 	run "$WSGI_CGI" --warm-stop "$dir/warm.py"
 	assert_success
 	assert_output "$dir/warm.py: warm backend $pid stopped"
-	# It has exited (its parent, init, reaps it).
+	# It has exited (its parent, init, reaps it), and its spares with it.
 	for i in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
+		alive=
+		for k in $pid $kids; do
+			kill -0 "$k" 2>/dev/null && alive=1
+		done
+		[ -z "$alive" ] && break
 		sleep 0.1
 	done
 	run kill -0 "$pid"
 	assert_failure
+	for k in $kids; do
+		run kill -0 "$k"
+		assert_failure
+	done
 	# Under a server these are refused, as every shell-only option.
 	run env -i $(server_vars "$dir/warm.py") WSGI_CGI_OPTIONS=--warm-stop \
 	    "$WSGI_CGI" "$dir/warm.py"
