@@ -22,6 +22,7 @@ import servers          # noqa: E402  (wrk, free_port)
 
 WORK = os.path.join(HERE, 'work', 'warm')
 IDLE = 600
+PAUSE = 0.02    # s: a request to a machine at rest (the second series)
 
 
 def status(wsgi_cgi, script):
@@ -130,19 +131,26 @@ def main():
         for _ in range(5):
             direct.run_once(argv, env, None)
     served0 = {c[0]: status(wsgi_cgi, c[3]) for c in cases if c[3]}
+    # Back to back: each run also meets what the one before left to do
+    # (a warm backend's next spare, a child's exit); then each after a
+    # pause, as a request comes to a server at rest.
     times = {c[0]: [] for c in cases}
-    for r in range(rounds):
-        order = list(range(len(cases)))
-        if r % 2:
-            order.reverse()
-        for i in order:
-            label, argv, env, _ = cases[i]
-            if label.endswith('cold') and r >= max(rounds // 4, 5):
-                continue        # 100+ ms each: fewer rounds
-            times[label].append(direct.run_once(argv, env, None))
+    rested = {c[0]: [] for c in cases}
+    for series, pause in ((times, 0), (rested, PAUSE)):
+        for r in range(rounds):
+            order = list(range(len(cases)))
+            if r % 2:
+                order.reverse()
+            for i in order:
+                label, argv, env, _ = cases[i]
+                if label.endswith('cold') and r >= max(rounds // 4, 5):
+                    continue        # 100+ ms each: fewer rounds
+                time.sleep(pause)
+                series[label].append(direct.run_once(argv, env, None))
     warm_served = {c[0]: status(wsgi_cgi, c[3]) - served0[c[0]]
                    for c in cases if c[3] and not c[0].endswith('cold')}
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
+    rest = {k: statistics.median(v) * 1000 for k, v in rested.items()}
     mem = {app: backend_memory(wsgi_cgi, os.path.join(www, 'app', script))
            for app, script in (('hello', 'hello.py'),
                                ('flask', 'flask_hello.py'))}
@@ -180,16 +188,17 @@ def main():
                            capture_output=True)
     rps = {k: statistics.median(v) for k, v in rps.items()}
     c_ms, c_rps = med['C hello CGI'], rps['C hello CGI']
+    c_rest = rest['C hello CGI']
     names = {'cold': 'wsgi-cgi', 'warm': 'wsgi-cgi --warm',
              'app': 'wsgi-cgi --warm-app'}
-    rows = ['| C hello-world CGI | %.2f | 1.00 | %.0f | 1.00 |'
-            % (c_ms, c_rps)]
+    rows = ['| C hello-world CGI | %.2f | 1.00 | %.2f | 1.00 | %.0f | 1.00 |'
+            % (c_ms, c_rest, c_rps)]
     for app in ('hello', 'flask'):
         for d in ('cold', 'warm', 'app'):
             k = '%s %s' % (app, d)
-            rows.append('| %s, %s | %.2f | %.2f | %.0f | %.3f |'
-                        % (app, names[d], med[k], med[k] / c_ms, rps[k],
-                           rps[k] / c_rps))
+            rows.append('| %s, %s | %.2f | %.2f | %.2f | %.2f | %.0f | %.3f |'
+                        % (app, names[d], med[k], med[k] / c_ms, rest[k],
+                           rest[k] / c_rest, rps[k], rps[k] / c_rps))
     memrows = ['| %s | %s | %.1f | %.1f |' % (app, names[d], m[app][0],
                                              m[app][1])
                for app in ('hello', 'flask')
@@ -197,17 +206,18 @@ def main():
     text = '\n'.join([
         '', '## Warm start', '',
         'Direct runs as a server runs a CGI program (stdout drained, until '
-        'the process exits), %d rounds alternating (cold: %d); then '
+        'the process exits), %d rounds alternating (cold: %d), back to '
+        'back, then each after a %d ms pause (at rest); then '
         'through lighttpd\'s mod_cgi, `wrk -t%d -c%d`, %d s a run, %d '
         'rounds interleaved (cold: one).  Every timed warm run was '
         'answered by a backend (%s).'
-        % (rounds, max(rounds // 4, 5), servers.THREADS,
+        % (rounds, max(rounds // 4, 5), PAUSE * 1000, servers.THREADS,
            servers.CONNECTIONS, seconds, wrk_rounds,
            ', '.join('%s: %d' % kv for kv in sorted(warm_served.items()))),
         '',
-        '| command | median (ms) | / C CGI | lighttpd requests/s | '
-        '/ C CGI |',
-        '|---|---:|---:|---:|---:|'] + rows + [
+        '| command | back to back (ms) | / C CGI | at rest (ms) | / C CGI '
+        '| lighttpd requests/s | / C CGI |',
+        '|---|---:|---:|---:|---:|---:|---:|'] + rows + [
         '', '| app | backend | RSS (MiB) | PSS (MiB) |',
         '|---|---|---:|---:|'] + memrows) + '\n'
     with open(os.path.join(HERE, 'results.md'), 'a') as f:
