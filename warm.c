@@ -40,10 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +54,7 @@
 #define VERSION		1
 #define NFDS		5	/* body, response, stderr, cwd, argv+env */
 #define MAX_FDS		(NFDS + 1)	/* and the connection, to a spare */
-#define COPY_PAGES	16	/* copied at a time, between looks at stop */
-#define COPIER_STACK	(64u << 10)
+#define COPY_PAGES	64	/* copied between looks for a request */
 #define HELLO_MS	5000	/* waiting for room in a busy backend */
 #define CTL_MS		2000	/* --warm-status, --warm-stop */
 #define RECV_MS		1000	/* a front end's request after HELLO */
@@ -160,12 +156,6 @@ struct backend {
 	int64_t			 since, idle_at;
 };
 
-/* A spare's copying thread: what it copies, when to stop, if it has. */
-struct copier {
-	const struct backend	*b;
-	atomic_bool		 stop, finished;
-};
-
 static volatile sig_atomic_t	 front_signal;
 
 static uint64_t	 fnv(uint64_t, const void *, size_t);
@@ -191,8 +181,7 @@ static bool	 spare_start(struct backend *);
 static void	 spares_make(struct backend *);
 static void	 pages_init(struct backend *);
 static void	 pages_learn(const struct backend *);
-static bool	 pages_copy(const struct backend *, atomic_bool *);
-static void	*copier(void *);
+static bool	 pages_copy(const struct backend *, int);
 static void	 child_setup(struct backend *);
 static void	 run_child(struct backend *, int, const struct msg *, int *,
 		    bool);
@@ -1145,12 +1134,9 @@ cold:
 static bool
 spare_start(struct backend *b)
 {
-	struct copier	c;
-	pthread_attr_t	attr;
-	pthread_t	t;
 	struct msg	m;
 	int		sv[2], fds[MAX_FDS], n = 0;
-	bool		copying = false, hurried;
+	bool		hurried;
 	pid_t		pid;
 
 	if (b->nspares >= b->want || b->retiring || b->refusal[0] != '\0' ||
@@ -1161,24 +1147,10 @@ spare_start(struct backend *b)
 	if (pid == 0) {
 		(void)close(sv[0]);
 		child_setup(b);
-		c.b = b;
-		atomic_init(&c.stop, false);
-		atomic_init(&c.finished, false);
-		copying = b->dirty != NULL &&
-		    pthread_attr_init(&attr) == 0 &&
-		    pthread_attr_setstacksize(&attr, COPIER_STACK) == 0 &&
-		    pthread_create(&t, &attr, copier, &c) == 0;
+		hurried = !pages_copy(b, sv[1]);
 		if (recv_msg(sv[1], &m, fds, &n, -1) <= 0 ||
 		    m.type != M_REQUEST || n != MAX_FDS)
 			_exit(0);
-		/* The request runs alone: whatever is left is copied as
-		 * it is written. */
-		hurried = false;
-		if (copying) {
-			atomic_store(&c.stop, true);
-			(void)pthread_join(t, NULL);
-			hurried = !atomic_load(&c.finished);
-		}
 		(void)close(sv[1]);
 		run_child(b, fds[0], &m, fds + 1, hurried);
 	}
@@ -1291,49 +1263,42 @@ pages_learn(const struct backend *b)
 }
 
 /*
- * A spare's thread: the pages children wrote, copied at idle priority
- * (SCHED_IDLE: only a CPU that nothing else wants), a few at a time,
- * until all are or the request comes (stop).
- */
-static void *
-copier(void *arg)
-{
-	struct copier		*c = arg;
-	struct sched_param	 sp;
-
-	memset(&sp, 0, sizeof(sp));
-	(void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-	atomic_store(&c->finished, pages_copy(c->b, &c->stop));
-	return NULL;
-}
-
-/*
- * The pages children wrote, copied in runs of at most COPY_PAGES; true
- * when all were.
+ * In a spare: the pages children wrote, copied now, in runs, until its
+ * request comes on sock (then the rest are copied as they are written);
+ * true when all were.  (At normal priority: a thread at idle priority
+ * could not be stopped in time on a busy machine.)
  */
 static bool
-pages_copy(const struct backend *b, atomic_bool *stop)
+pages_copy(const struct backend *b, int sock)
 {
-	size_t	r, i, n, run;
-	long	psz = sysconf(_SC_PAGESIZE);
+	struct pollfd	pfd;
+	size_t		r, i, n, run, copied = 0;
+	long		psz = sysconf(_SC_PAGESIZE);
 
 	if (b->dirty == NULL || psz <= 0)
 		return true;
+	pfd.fd = sock;
+	pfd.events = POLLIN;
 	for (r = 0; r < b->nregions; r++) {
 		n = (b->regions[r].end - b->regions[r].start) / (size_t)psz;
 		for (i = 0; i < n; i += run > 0 ? run : 1) {
-			if (atomic_load(stop))
-				return false;
-			for (run = 0; i + run < n && run < COPY_PAGES; run++) {
+			for (run = 0; i + run < n && copied + run < COPY_PAGES;
+			    run++) {
 				size_t	bit = b->regions[r].bit + i + run;
 
 				if (!(b->dirty[bit / 8] >> (bit % 8) & 1))
 					break;
 			}
-			if (run > 0)
-				(void)madvise((void *)(b->regions[r].start +
-				    i * (size_t)psz), run * (size_t)psz,
-				    MADV_POPULATE_WRITE);
+			if (run == 0)
+				continue;
+			(void)madvise((void *)(b->regions[r].start +
+			    i * (size_t)psz), run * (size_t)psz,
+			    MADV_POPULATE_WRITE);
+			if ((copied += run) >= COPY_PAGES) {
+				if (poll(&pfd, 1, 0) != 0)
+					return false;
+				copied = 0;
+			}
 		}
 	}
 	return true;
