@@ -74,6 +74,15 @@
 #endif
 #define KEEP_VARS	"PATH\0HOME\0LANG\0LANGUAGE\0TZ\0TMPDIR\0USER\0LOGNAME\0"
 
+/* The backend's poll(2) set: these, then the front ends' connections. */
+enum { P_SIG, P_LISTEN, P_DONE, P_KIDS };
+
+/* On the done pipe: a child has answered its request. */
+struct answer {
+	int32_t		 pid;
+	int32_t		 hurried;	/* it came before its spare was ready */
+};
+
 enum msg_type {
 	M_HELLO = 1,	/* backend: room for the request */
 	M_REQUEST,	/* front end: text the script; value the umask */
@@ -178,6 +187,7 @@ static unsigned	 threads(void);
 static void	 accept_one(struct backend *);
 static void	 request(struct backend *, int, struct msg *, int *);
 static bool	 spare_start(struct backend *);
+static void	 spare_drop(struct backend *, size_t);
 static void	 spares_make(struct backend *);
 static void	 pages_init(struct backend *);
 static void	 pages_learn(const struct backend *);
@@ -738,7 +748,7 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 	b.cap = cpus > 0 && (size_t)cpus * 4 > CHILDREN_MIN ?
 	    (size_t)cpus * 4 : CHILDREN_MIN;
 	if ((b.kids = calloc(b.cap, sizeof(*b.kids))) == NULL ||
-	    (p = calloc(b.cap + 3, sizeof(*p))) == NULL)
+	    (p = calloc(b.cap + P_KIDS, sizeof(*p))) == NULL)
 		_exit(1);
 	(void)clock_gettime(CLOCK_REALTIME, &t0);
 	b.since = t0.tv_sec;
@@ -785,11 +795,11 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 	for (;;) {
 		if (b.retiring && b.nkids == 0)
 			_exit(0);
-		np = 0;
-		p[np++] = (struct pollfd){ b.sigfd, POLLIN, 0 };
-		p[np++] = (struct pollfd){ b.listen,
+		p[P_SIG] = (struct pollfd){ b.sigfd, POLLIN, 0 };
+		p[P_LISTEN] = (struct pollfd){ b.listen,
 		    b.listen >= 0 && b.nkids < b.cap ? POLLIN : 0, 0 };
-		p[np++] = (struct pollfd){ b.done[0], POLLIN, 0 };
+		p[P_DONE] = (struct pollfd){ b.done[0], POLLIN, 0 };
+		np = P_KIDS;
 		for (i = 0; i < b.nkids; i++)
 			p[np++] = (struct pollfd){ b.kids[i].conn, POLLIN, 0 };
 		t = -1;
@@ -802,7 +812,7 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 		if (poll(p, np, t < 0 ? -1 : (int)(t > 0 ? t : 0)) < 0 &&
 		    errno != EINTR)
 			_exit(1);
-		if (p[0].revents != 0) {
+		if (p[P_SIG].revents != 0) {
 			struct signalfd_siginfo	si;
 
 			while (read(b.sigfd, &si, sizeof(si)) ==
@@ -811,15 +821,15 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 					retire(&b);
 			reap(&b);
 		}
-		if (p[2].revents != 0)
+		if (p[P_DONE].revents != 0)
 			answered(&b);
 		/* The front ends: a signal to pass on, or gone. */
-		for (i = 0; i < b.nkids && i + 3 < np; i++) {
+		for (i = 0; i < b.nkids && P_KIDS + i < np; i++) {
 			struct msg	m;
 			int		n;
 
-			if (p[i + 3].revents == 0 || b.kids[i].conn < 0 ||
-			    b.kids[i].conn != p[i + 3].fd)
+			if (p[P_KIDS + i].revents == 0 || b.kids[i].conn < 0 ||
+			    b.kids[i].conn != p[P_KIDS + i].fd)
 				continue;
 			if (recv_msg(b.kids[i].conn, &m, NULL, &n, 0) > 0) {
 				if (m.type == M_SIGNAL && (m.value == SIGTERM ||
@@ -829,9 +839,10 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 			}
 			(void)close(b.kids[i].conn);
 			b.kids[i].conn = -1;
-			/* Gone before its answer: the server gave up. */
+			/* Gone after the answer: the front end's own end. */
 			if (b.kids[i].done)
 				continue;
+			/* Gone before it: the server gave up. */
 			(void)kill(b.kids[i].pid, SIGTERM);
 			b.kids[i].kill_at = now_ms() + KILL_MS;
 		}
@@ -841,7 +852,7 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 				(void)kill(b.kids[i].pid, SIGKILL);
 				b.kids[i].kill_at = 0;
 			}
-		if (p[1].revents != 0 && b.listen >= 0)
+		if (p[P_LISTEN].revents != 0 && b.listen >= 0)
 			accept_one(&b);
 		if (b.nkids == 0 && !b.retiring && now_ms() >= b.idle_at)
 			retire(&b);
@@ -1096,9 +1107,7 @@ request(struct backend *b, int c, struct msg *m, int *fds)
 			(void)kill(pid, SIGKILL);
 			pid = -1;
 		}
-		(void)close(b->spares[0].sock);
-		memmove(b->spares, b->spares + 1,
-		    --b->nspares * sizeof(b->spares[0]));
+		spare_drop(b, 0);
 	}
 	if (pid <= 0) {
 		b->ops->fork(b->ops->ctx, WARM_FORK_BEFORE);
@@ -1164,6 +1173,15 @@ spare_start(struct backend *b)
 	b->spares[b->nspares].sock = sv[0];
 	b->nspares++;
 	return true;
+}
+
+/* Spare i leaves the list (its request sent, or it ended). */
+static void
+spare_drop(struct backend *b, size_t i)
+{
+	(void)close(b->spares[i].sock);
+	memmove(b->spares + i, b->spares + i + 1,
+	    (--b->nspares - i) * sizeof(b->spares[0]));
 }
 
 /*
@@ -1339,6 +1357,7 @@ run_child(struct backend *b, int c, const struct msg *m, int *fds,
     bool hurried)
 {
 	struct msg	 r;
+	struct answer	 a;
 	char		**argv, **envp;
 	size_t		 i;
 	int		 argc, rc;
@@ -1366,10 +1385,10 @@ run_child(struct backend *b, int c, const struct msg *m, int *fds,
 	/* The front end has its answer: now, for the next child. */
 	if (m->running)
 		pages_learn(b);
-	/* And the backend may make the next spare (a hurried child's pid
-	 * is said negated). */
-	r.value = (int32_t)getpid() * (hurried ? -1 : 1);
-	(void)write(b->done[1], &r.value, sizeof(r.value));
+	/* And the backend may make the next spare. */
+	a.pid = (int32_t)getpid();
+	a.hurried = hurried;
+	(void)write(b->done[1], &a, sizeof(a));
 #ifdef WSGI_CGI_SANITIZE
 	exit(rc);
 #else
@@ -1429,9 +1448,7 @@ reap(struct backend *b)
 		for (i = 0; i < b->nspares && b->spares[i].pid != pid; i++)
 			;
 		if (i < b->nspares) {
-			(void)close(b->spares[i].sock);
-			memmove(b->spares + i, b->spares + i + 1,
-			    (--b->nspares - i) * sizeof(b->spares[0]));
+			spare_drop(b, i);
 			continue;
 		}
 		for (i = 0; i < b->nkids && b->kids[i].pid != pid; i++)
@@ -1460,17 +1477,17 @@ reap(struct backend *b)
 static void
 answered(struct backend *b)
 {
-	int32_t	pids[64];
-	ssize_t	n;
-	size_t	i, k;
+	struct answer	a[64];
+	ssize_t		n;
+	size_t		i, k;
 
-	while ((n = read(b->done[0], pids, sizeof(pids))) > 0)
-		for (k = 0; k < (size_t)n / sizeof(pids[0]); k++) {
+	/* Records of a pipe write's atomic size: read whole. */
+	while ((n = read(b->done[0], a, sizeof(a))) > 0)
+		for (k = 0; k < (size_t)n / sizeof(a[0]); k++) {
 			/* Back to back: two spares; else one. */
-			b->want = pids[k] < 0 ? SPARES_MAX : 1;
+			b->want = a[k].hurried ? SPARES_MAX : 1;
 			for (i = 0; i < b->nkids; i++)
-				if (b->kids[i].pid == (pid_t)(pids[k] < 0 ?
-				    -pids[k] : pids[k]))
+				if (b->kids[i].pid == (pid_t)a[k].pid)
 					b->kids[i].done = true;
 		}
 	if (busy(b) == 0)
@@ -1509,7 +1526,7 @@ retire(struct backend *b)
 	b->lock = -1;
 	/* The spares see EOF and end. */
 	while (b->nspares > 0)
-		(void)close(b->spares[--b->nspares].sock);
+		spare_drop(b, b->nspares - 1);
 }
 
 /*
