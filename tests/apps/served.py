@@ -45,9 +45,11 @@ def application(environ, start_response):
             marker = environ.get('QUERY_STRING', '')
             for _ in range(100):
                 if not marker or os.path.exists(marker):
-                    break
+                    yield b'second\n'
+                    return
                 time.sleep(0.05)
-            yield b'second\n'
+            # No sign: the first block was held back on its way.
+            yield b'late\n'
         start_response('200 OK', text)
         return gen()
     if path.endswith('/slow'):
