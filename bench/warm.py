@@ -2,8 +2,12 @@
 and Flask scripts under wsgi-cgi cold, --warm and --warm-app; first run
 directly (as a server runs a CGI program: stdout drained, until exit),
 the commands alternating round by round; then through lighttpd's mod_cgi
-with wrk.  Prints medians, requests/s, the ratios to the C program and
-the backends' memory; appends them to bench/results.md.
+with wrk, with the machine's CPU time per request.  Prints medians,
+requests/s, the ratios to the C program and the backends' memory; and the
+floor of a fork per request (bench/fork_floor.c: a process of the Flask
+backend's size forking children that write as many pages as its spare
+copied, no Python at all), with the requests/s it leaves through
+lighttpd.  Appends them to bench/results.md.
 
 Usage: python3 bench/warm.py WSGI_CGI [ROUNDS] [SECONDS]
 """
@@ -23,6 +27,7 @@ import servers          # noqa: E402  (wrk, free_port)
 WORK = os.path.join(HERE, 'work', 'warm')
 IDLE = 600
 PAUSE = 0.02    # s: a request to a machine at rest (the second series)
+FLOOR = os.path.join(WORK, 'fork_floor')
 
 
 def status(wsgi_cgi, script):
@@ -47,6 +52,45 @@ def backend_memory(wsgi_cgi, script):
     return max(res) if res else (0.0, 0.0)
 
 
+def cpu_busy():
+    """Seconds of CPU time the whole machine has spent, all CPUs."""
+    with open('/proc/stat') as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    # user, nice, system, irq, softirq: not idle, iowait or steal.
+    return (v[0] + v[1] + v[2] + v[5] + v[6]) / os.sysconf('SC_CLK_TCK')
+
+
+def wrk_cpu(url, seconds):
+    """(requests/s, the machine's CPU ms per request, wrk included)."""
+    busy = cpu_busy()
+    rps = servers.wrk(url, seconds)[0]
+    return rps, (cpu_busy() - busy) * 1000 / (rps * seconds)
+
+
+def kib(pid, field, name='smaps_rollup'):
+    with open('/proc/%s/%s' % (pid, name)) as f:
+        return int(re.search(r'^%s:\s+(\d+)' % field, f.read(),
+                             re.M).group(1))
+
+
+def fork_floor(wsgi_cgi, script):
+    """(anonymous KiB, pages, CPU ms per fork): the script's backend's
+    size, the pages its spare copied ahead, and what fork_floor takes
+    for them (median of 5 runs of 400 forks)."""
+    out = subprocess.run([wsgi_cgi, '--warm-status', script],
+                         capture_output=True, text=True).stdout
+    pid = re.search(r'warm backend (\d+),', out).group(1)
+    spares = subprocess.run(['pgrep', '-P', pid], capture_output=True,
+                            text=True).stdout.split()
+    anon = kib(pid, 'Anonymous')
+    pages = max([kib(c, 'Private_Dirty') for c in spares] or [0]) // 4
+    runs = [int(subprocess.run([FLOOR, str(anon), str(pages), '400'],
+                               capture_output=True, text=True,
+                               check=True).stdout)
+            for _ in range(5)]
+    return anon, pages, statistics.median(runs) / 1000
+
+
 def setup(wsgi_cgi):
     shutil.rmtree(WORK, ignore_errors=True)
     www = os.path.join(WORK, 'www')
@@ -55,6 +99,8 @@ def setup(wsgi_cgi):
     hello_c = os.path.join(www, 'c', 'hello.cgi')
     subprocess.run(['cc', '-O2', '-o', hello_c, os.path.join(HERE, 'hello.c')],
                    check=True)
+    subprocess.run(['cc', '-O2', '-D_DEFAULT_SOURCE', '-o', FLOOR,
+                    os.path.join(HERE, 'fork_floor.c')], check=True)
     for d in ('cold', 'warm', 'app'):
         for name in ('hello.py', 'flask_hello.py'):
             shutil.copy(os.path.join(HERE, name), os.path.join(www, d, name))
@@ -158,6 +204,8 @@ def main():
                                     os.path.join(www, 'warm', script))
                 for app, script in (('hello', 'hello.py'),
                                     ('flask', 'flask_hello.py'))}
+    floor_kib, floor_pages, floor_ms = fork_floor(
+        wsgi_cgi, os.path.join(www, 'app', 'flask_hello.py'))
 
     # Through lighttpd's mod_cgi.
     proc, url = lighttpd(www, wsgi_cgi)
@@ -166,6 +214,7 @@ def main():
         for d in ('warm', 'app', 'cold'):
             paths.append(('%s %s' % (app, d), '/%s/%s' % (d, script)))
     rps = {label: [] for label, _ in paths}
+    cpu = {label: [] for label, _ in paths}
     try:
         for _, p in paths:
             servers.wrk(url + p, 1)
@@ -177,7 +226,9 @@ def main():
                 label, p = paths[i]
                 if label.endswith('cold') and r > 0:
                     continue    # tens of requests/s: one run says it
-                rps[label].append(servers.wrk(url + p, seconds)[0])
+                r_s, ms = wrk_cpu(url + p, seconds)
+                rps[label].append(r_s)
+                cpu[label].append(ms)
     finally:
         proc.terminate()
         proc.wait()
@@ -187,18 +238,25 @@ def main():
                             os.path.join(www, d, script)],
                            capture_output=True)
     rps = {k: statistics.median(v) for k, v in rps.items()}
+    cpu = {k: statistics.median(v) for k, v in cpu.items()}
     c_ms, c_rps = med['C hello CGI'], rps['C hello CGI']
-    c_rest = rest['C hello CGI']
+    c_rest, c_cpu = rest['C hello CGI'], cpu['C hello CGI']
+    # A warm request costs at least what the C program's does (lighttpd's
+    # fork and exec of a program) and one fork of the backend.
+    ncpu = os.cpu_count() or 1
+    floor_rps = ncpu * 1000 / (c_cpu + floor_ms)
     names = {'cold': 'wsgi-cgi', 'warm': 'wsgi-cgi --warm',
              'app': 'wsgi-cgi --warm-app'}
-    rows = ['| C hello-world CGI | %.2f | 1.00 | %.2f | 1.00 | %.0f | 1.00 |'
-            % (c_ms, c_rest, c_rps)]
+    rows = ['| C hello-world CGI | %.2f | 1.00 | %.2f | 1.00 | %.0f | 1.00 '
+            '| %.2f |' % (c_ms, c_rest, c_rps, c_cpu)]
     for app in ('hello', 'flask'):
         for d in ('cold', 'warm', 'app'):
             k = '%s %s' % (app, d)
-            rows.append('| %s, %s | %.2f | %.2f | %.2f | %.2f | %.0f | %.3f |'
+            rows.append('| %s, %s | %.2f | %.2f | %.2f | %.2f | %.0f | %.3f '
+                        '| %.2f |'
                         % (app, names[d], med[k], med[k] / c_ms, rest[k],
-                           rest[k] / c_rest, rps[k], rps[k] / c_rps))
+                           rest[k] / c_rest, rps[k], rps[k] / c_rps,
+                           cpu[k]))
     memrows = ['| %s | %s | %.1f | %.1f |' % (app, names[d], m[app][0],
                                              m[app][1])
                for app in ('hello', 'flask')
@@ -216,8 +274,18 @@ def main():
            ', '.join('%s: %d' % kv for kv in sorted(warm_served.items()))),
         '',
         '| command | back to back (ms) | / C CGI | at rest (ms) | / C CGI '
-        '| lighttpd requests/s | / C CGI |',
-        '|---|---:|---:|---:|---:|---:|---:|'] + rows + [
+        '| lighttpd requests/s | / C CGI | CPU ms per request |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|'] + rows + [
+        '', 'CPU per request: all the machine\'s CPUs, wrk included.  '
+        'The floor of a fork per request: a C process of the Flask '
+        '--warm-app backend\'s size (%.1f MiB anonymous) forking children '
+        'that each write the %d pages its spare copied ahead, then exit, '
+        'takes %.2f ms of CPU per fork with no Python at all '
+        '(bench/fork_floor.c).  Added to the C program\'s %.2f ms, that '
+        'leaves at most %.0f requests/s through lighttpd on %d CPUs, '
+        '%.3f x the C program, before any Python runs.'
+        % (floor_kib / 1024, floor_pages, floor_ms, c_cpu, floor_rps, ncpu,
+           floor_rps / c_rps),
         '', '| app | backend | RSS (MiB) | PSS (MiB) |',
         '|---|---|---:|---:|'] + memrows) + '\n'
     with open(os.path.join(HERE, 'results.md'), 'a') as f:
