@@ -62,17 +62,33 @@ cgi_run() {
 }
 
 # warm_settle DIR: within 5 seconds no backend in DIR is starting (its lock
-# held, its socket not there yet).
+# held, its socket not there yet).  Held locks are read from /proc/locks,
+# not tried one by one: DIR keeps a lock for every script ever run warm.
 warm_settle() {
-	local i lock starting
+	local i dev
+	dev=$(stat -c %d "$1" 2>/dev/null) || return 0
 	for i in $(seq 50); do
-		starting=
-		for lock in "$1"/warm-*.lock; do
-			[ -e "$lock" ] || continue
-			[ -S "${lock%.lock}.sock" ] && continue
-			flock -n "$lock" true 2>/dev/null || starting=1
-		done
-		[ -z "$starting" ] && return 0
+		ls -i "$1" | awk -v dev="$dev" '
+		    NR == FNR {
+			# "1: FLOCK ADVISORY WRITE pid MAJOR:MINOR:INODE 0 EOF"
+			if (match($0, /[0-9a-f]+:[0-9a-f]+:[0-9]+ /)) {
+				split(substr($0, RSTART, RLENGTH - 1), d, ":")
+				held[d[1] ":" d[2] ":" d[3]] = 1
+			}
+			next
+		    }
+		    /\.sock$/ { sock[substr($2, 1, length($2) - 5)] = 1 }
+		    /^ *[0-9]+ warm-.*\.lock$/ {
+			lock[substr($2, 1, length($2) - 5)] = $1
+		    }
+		    END {
+			# st_dev as /proc/locks prints it (major:minor, hex).
+			id = sprintf("%02x:%02x:", int(dev / 256) % 4096,
+			    dev % 256 + int(dev / 1048576) * 256)
+			for (k in lock)
+				if (!(k in sock) && (id lock[k]) in held)
+					exit 1
+		    }' /proc/locks - && return 0
 		sleep 0.1
 	done
 }
