@@ -76,14 +76,19 @@ def kib(pid, field, name='smaps_rollup'):
 def fork_floor(wsgi_cgi, script):
     """(anonymous KiB, pages, CPU ms per fork): the script's backend's
     size, the pages its spare copied ahead, and what fork_floor takes
-    for them (median of 5 runs of 400 forks)."""
+    for them (median of 5 runs of 400 forks); None without a backend and
+    its spare to read them from."""
     out = subprocess.run([wsgi_cgi, '--warm-status', script],
                          capture_output=True, text=True).stdout
-    pid = re.search(r'warm backend (\d+),', out).group(1)
-    spares = subprocess.run(['pgrep', '-P', pid], capture_output=True,
-                            text=True).stdout.split()
-    anon = kib(pid, 'Anonymous')
+    pid = re.search(r'warm backend (\d+),', out)
+    if pid is None:
+        return None
+    spares = subprocess.run(['pgrep', '-P', pid.group(1)],
+                            capture_output=True, text=True).stdout.split()
+    anon = kib(pid.group(1), 'Anonymous')
     pages = max([kib(c, 'Private_Dirty') for c in spares] or [0]) // 4
+    if pages == 0:
+        return None
     runs = [int(subprocess.run([FLOOR, str(anon), str(pages), '400'],
                                capture_output=True, text=True,
                                check=True).stdout)
@@ -204,8 +209,7 @@ def main():
                                     os.path.join(www, 'warm', script))
                 for app, script in (('hello', 'hello.py'),
                                     ('flask', 'flask_hello.py'))}
-    floor_kib, floor_pages, floor_ms = fork_floor(
-        wsgi_cgi, os.path.join(www, 'app', 'flask_hello.py'))
+    floor = fork_floor(wsgi_cgi, os.path.join(www, 'app', 'flask_hello.py'))
 
     # Through lighttpd's mod_cgi.
     proc, url = lighttpd(www, wsgi_cgi)
@@ -244,7 +248,22 @@ def main():
     # A warm request costs at least what the C program's does (lighttpd's
     # fork and exec of a program) and one fork of the backend.
     ncpu = os.cpu_count() or 1
-    floor_rps = ncpu * 1000 / (c_cpu + floor_ms)
+    if floor is None:
+        floor_text = ('The floor of a fork per request was not measured: '
+                      'the Flask --warm-app backend had no spare to read '
+                      'its pages from.')
+    else:
+        floor_rps = ncpu * 1000 / (c_cpu + floor[2])
+        floor_text = (
+            'The floor of a fork per request: a C process of the Flask '
+            '--warm-app backend\'s size (%.1f MiB anonymous) forking '
+            'children that each write the %d pages its spare copied ahead, '
+            'then exit, takes %.2f ms of CPU per fork with no Python at all '
+            '(bench/fork_floor.c).  Added to the C program\'s %.2f ms, that '
+            'leaves at most %.0f requests/s through lighttpd on %d CPUs, '
+            '%.3f x the C program, before any Python runs.'
+            % (floor[0] / 1024, floor[1], floor[2], c_cpu, floor_rps, ncpu,
+               floor_rps / c_rps))
     names = {'cold': 'wsgi-cgi', 'warm': 'wsgi-cgi --warm',
              'app': 'wsgi-cgi --warm-app'}
     rows = ['| C hello-world CGI | %.2f | 1.00 | %.2f | 1.00 | %.0f | 1.00 '
@@ -276,16 +295,8 @@ def main():
         '| command | back to back (ms) | / C CGI | at rest (ms) | / C CGI '
         '| lighttpd requests/s | / C CGI | CPU ms per request |',
         '|---|---:|---:|---:|---:|---:|---:|---:|'] + rows + [
-        '', 'CPU per request: all the machine\'s CPUs, wrk included.  '
-        'The floor of a fork per request: a C process of the Flask '
-        '--warm-app backend\'s size (%.1f MiB anonymous) forking children '
-        'that each write the %d pages its spare copied ahead, then exit, '
-        'takes %.2f ms of CPU per fork with no Python at all '
-        '(bench/fork_floor.c).  Added to the C program\'s %.2f ms, that '
-        'leaves at most %.0f requests/s through lighttpd on %d CPUs, '
-        '%.3f x the C program, before any Python runs.'
-        % (floor_kib / 1024, floor_pages, floor_ms, c_cpu, floor_rps, ncpu,
-           floor_rps / c_rps),
+        '', 'CPU per request: all the machine\'s CPUs, wrk included.  ' +
+        floor_text,
         '', '| app | backend | RSS (MiB) | PSS (MiB) |',
         '|---|---|---:|---:|'] + memrows) + '\n'
     with open(os.path.join(HERE, 'results.md'), 'a') as f:
