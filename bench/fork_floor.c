@@ -3,7 +3,8 @@
  * much anonymous memory as a warm backend forks children, one at a time;
  * each writes to as many of the shared pages as a child copies, and exits.
  * Prints the CPU time (user and system, parent and children) per fork, in
- * microseconds.  Usage: fork_floor KIB PAGES RUNS
+ * microseconds.  Usage: fork_floor KIB PAGES RUNS (PAGES of the system's
+ * page size)
  */
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -13,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#define PAGE	4096
 
 static double
 seconds(const struct timeval *tv)
@@ -26,7 +25,8 @@ int
 main(int argc, char *argv[])
 {
 	struct rusage	 before, self, kids;
-	size_t		 kib, pages, runs, npages, step, i, r;
+	size_t		 kib, pages, runs, npages, step, i, r, psz;
+	long		 page = sysconf(_SC_PAGESIZE);
 	char		*mem;
 	pid_t		 pid;
 
@@ -35,15 +35,18 @@ main(int argc, char *argv[])
 	kib = strtoul(argv[1], NULL, 10);
 	pages = strtoul(argv[2], NULL, 10);
 	runs = strtoul(argv[3], NULL, 10);
-	npages = kib / (PAGE / 1024);
+	if (page < 1024)
+		errx(1, "no page size");
+	psz = (size_t)page;
+	npages = kib / (psz / 1024);
 	if (npages == 0 || pages > npages || runs == 0)
-		errx(2, "need 0 < PAGES <= KIB / 4 and RUNS > 0");
-	mem = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE,
+		errx(2, "need 0 < PAGES <= KIB's pages and RUNS > 0");
+	mem = mmap(NULL, npages * psz, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		err(1, "mmap");
 	for (i = 0; i < npages; i++)
-		mem[i * PAGE] = 1;
+		mem[i * psz] = 1;
 	step = pages > 0 ? npages / pages : 1;
 	if (getrusage(RUSAGE_SELF, &before) < 0)
 		err(1, "getrusage");
@@ -52,7 +55,7 @@ main(int argc, char *argv[])
 			err(1, "fork");
 		if (pid == 0) {
 			for (i = 0; i < pages; i++)
-				mem[i * step * PAGE]++;
+				mem[i * step * psz]++;
 			_exit(0);
 		}
 		if (waitpid(pid, NULL, 0) < 0)

@@ -86,7 +86,8 @@ def fork_floor(wsgi_cgi, script):
     spares = subprocess.run(['pgrep', '-P', pid.group(1)],
                             capture_output=True, text=True).stdout.split()
     anon = kib(pid.group(1), 'Anonymous')
-    pages = max([kib(c, 'Private_Dirty') for c in spares] or [0]) // 4
+    pages = (max([kib(c, 'Private_Dirty') for c in spares] or [0]) * 1024 //
+             os.sysconf('SC_PAGE_SIZE'))
     if pages == 0:
         return None
     runs = [int(subprocess.run([FLOOR, str(anon), str(pages), '400'],
