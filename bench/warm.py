@@ -31,24 +31,30 @@ FLOOR = os.path.join(WORK, 'fork_floor')
 
 
 def status(wsgi_cgi, script):
-    """(pid, requests served) of the script's warm backends, summed."""
+    """The requests that the script's warm backends served, summed."""
     out = subprocess.run([wsgi_cgi, '--warm-status', script],
                          capture_output=True, text=True).stdout
     return sum(int(n) for n in re.findall(r', (\d+) requests,', out))
 
 
-def backend_memory(wsgi_cgi, script):
-    """RSS and PSS (MiB) of the script's warm backends, largest first."""
+def backends(wsgi_cgi, script):
+    """The pids of the script's warm backends."""
     out = subprocess.run([wsgi_cgi, '--warm-status', script],
                          capture_output=True, text=True).stdout
-    res = []
-    for pid in re.findall(r'warm backend (\d+),', out):
-        with open('/proc/%s/smaps_rollup' % pid) as f:
-            text = f.read()
-        res.append((int(re.search(r'^Rss:\s+(\d+)', text, re.M).group(1)) /
-                    1024,
-                    int(re.search(r'^Pss:\s+(\d+)', text, re.M).group(1)) /
-                    1024))
+    return re.findall(r'warm backend (\d+),', out)
+
+
+def kib(pid, field):
+    """A field of a process's /proc smaps_rollup, in KiB."""
+    with open('/proc/%s/smaps_rollup' % pid) as f:
+        return int(re.search(r'^%s:\s+(\d+)' % field, f.read(),
+                             re.M).group(1))
+
+
+def backend_memory(wsgi_cgi, script):
+    """RSS and PSS (MiB) of the script's warm backends, largest first."""
+    res = [(kib(pid, 'Rss') / 1024, kib(pid, 'Pss') / 1024)
+           for pid in backends(wsgi_cgi, script)]
     return max(res) if res else (0.0, 0.0)
 
 
@@ -67,25 +73,17 @@ def wrk_cpu(url, seconds):
     return rps, (cpu_busy() - busy) * 1000 / (rps * seconds)
 
 
-def kib(pid, field, name='smaps_rollup'):
-    with open('/proc/%s/%s' % (pid, name)) as f:
-        return int(re.search(r'^%s:\s+(\d+)' % field, f.read(),
-                             re.M).group(1))
-
-
 def fork_floor(wsgi_cgi, script):
     """(anonymous KiB, pages, CPU ms per fork): the script's backend's
     size, the pages its spare copied ahead, and what fork_floor takes
     for them (median of 5 runs of 400 forks); None without a backend and
     its spare to read them from."""
-    out = subprocess.run([wsgi_cgi, '--warm-status', script],
-                         capture_output=True, text=True).stdout
-    pid = re.search(r'warm backend (\d+),', out)
-    if pid is None:
+    pids = backends(wsgi_cgi, script)
+    if not pids:
         return None
-    spares = subprocess.run(['pgrep', '-P', pid.group(1)],
+    spares = subprocess.run(['pgrep', '-P', pids[0]],
                             capture_output=True, text=True).stdout.split()
-    anon = kib(pid.group(1), 'Anonymous')
+    anon = kib(pids[0], 'Anonymous')
     pages = (max([kib(c, 'Private_Dirty') for c in spares] or [0]) * 1024 //
              os.sysconf('SC_PAGE_SIZE'))
     if pages == 0:
