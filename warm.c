@@ -139,7 +139,7 @@ struct backend {
 	struct warm		*w;
 	const struct warm_ops	*ops;
 	int			 lock, listen, sigfd;
-	int			 done[2];	/* children: "answered", a pid */
+	int			 done[2];	/* children: struct answer */
 	bool			 retiring;
 	char			 refusal[PATH_MAX];	/* serving cold: why */
 	bool			 refused_said;
