@@ -24,6 +24,9 @@ static bool	 list_next(const char **, const char *, const char **,
 static bool	 list_has(const char *, size_t, const char *);
 static const char *find_crlf(const char *, size_t, int *);
 static int	 hexval(char);
+static int	 chunk_ext(int, char);
+static bool	 host_valid(const char *, size_t);
+static int	 authority(const struct http_req *, const char **, size_t *);
 static int	 add_http(struct params *, const struct http_field *,
 		    const struct http_req *, int *);
 static size_t	 pct_decode(const char *, size_t, char *);
@@ -121,11 +124,23 @@ parse_line(const char *p, size_t n, struct http_req *r)
 	vlen = n - (size_t)(v - p);
 	if (!http_token(r->method, r->mlen))
 		return HTTP_REQ_EMETHOD;
+	/*
+	 * Methods are case-sensitive, and every registered one is upper-case
+	 * letters, digits, '-' and '_' from an upper-case letter: another
+	 * token ("get", "-X") is a method we do not implement (501).
+	 */
+	for (i = 0; i < r->mlen; i++)
+		if (!((r->method[i] >= 'A' && r->method[i] <= 'Z') ||
+		    (i > 0 && ((r->method[i] >= '0' && r->method[i] <= '9') ||
+		    r->method[i] == '-' || r->method[i] == '_'))))
+			return HTTP_REQ_EMETHOD_UNKNOWN;
 	if (r->tlen == 0)
 		return HTTP_REQ_ETARGET;
+	/* RFC 9112 3.2: a fragment is never part of a request target. */
 	for (i = 0; i < r->tlen; i++)
 		if ((unsigned char)r->target[i] <= 0x20 ||
-		    (unsigned char)r->target[i] >= 0x7f)
+		    (unsigned char)r->target[i] >= 0x7f ||
+		    r->target[i] == '#')
 			return HTTP_REQ_ETARGET;
 	/* origin-form; absolute-form; asterisk-form for OPTIONS only. */
 	if (r->target[0] != '/' &&
@@ -185,11 +200,15 @@ framing(struct http_req *r)
 	uint64_t		 v;
 	size_t			 i, ilen, hosts = 0, codings = 0;
 	bool			 te = false, last_chunked = false;
+	bool			 closed = false;
 
 	for (i = 0; i < r->nfields; i++) {
 		f = &r->fields[i];
-		if (http_caseeq(f->name, f->nlen, "host"))
+		if (http_caseeq(f->name, f->nlen, "host")) {
+			if (!host_valid(f->value, f->vlen))
+				return HTTP_REQ_EHOST;
 			hosts++;
+		}
 		else if (http_caseeq(f->name, f->nlen, "content-length")) {
 			/* "5, 5" or a repeat: the same number, or refused. */
 			for (s = f->value; list_next(&s, f->value + f->vlen,
@@ -213,8 +232,9 @@ framing(struct http_req *r)
 				codings++;
 			}
 		} else if (http_caseeq(f->name, f->nlen, "connection")) {
+			/* Any close wins, wherever keep-alive stands. */
 			if (list_has(f->value, f->vlen, "close"))
-				r->keep_alive = false;
+				closed = true;
 			else if (r->minor == 0 &&
 			    list_has(f->value, f->vlen, "keep-alive"))
 				r->keep_alive = true;
@@ -224,7 +244,13 @@ framing(struct http_req *r)
 			r->expect_continue = r->minor >= 1;
 		}
 	}
+	if (closed)
+		r->keep_alive = false;
 	if (r->minor >= 1 && hosts != 1)
+		return HTTP_REQ_EHOST;
+	/* RFC 9112 3.2.2: the absolute form's authority is the host. */
+	if (r->target[0] != '/' && r->target[0] != '*' &&
+	    authority(r, NULL, NULL) < 0)
 		return HTTP_REQ_EHOST;
 	if (r->minor == 0 && hosts > 1)
 		return HTTP_REQ_EHOST;
@@ -275,6 +301,64 @@ list_has(const char *s, size_t n, const char *want)
 	return false;
 }
 
+/*
+ * RFC 9110 7.2, RFC 3986 3.2.2: uri-host [ ":" port ], the host an
+ * IP-literal in brackets or a reg-name (unreserved, pct-encoded and
+ * sub-delims; an IPv4 address is one too).  Empty is valid (RFC 9112 3.2).
+ */
+static bool
+host_valid(const char *h, size_t n)
+{
+	static const char	 reg[] = "-._~!$&'()*+,;=%";
+	size_t			 i = 0, end;
+
+	if (n > 0 && h[0] == '[') {
+		for (i = 1; i < n && h[i] != ']'; i++)
+			if (hexval(h[i]) < 0 && h[i] != ':' && h[i] != '.' &&
+			    h[i] != 'v' && h[i] != 'V')
+				return false;
+		if (i == n || i == 1)
+			return false;
+		i++;
+	} else
+		for (; i < n && h[i] != ':'; i++)
+			if (!((h[i] >= 'a' && h[i] <= 'z') ||
+			    (h[i] >= 'A' && h[i] <= 'Z') ||
+			    (h[i] >= '0' && h[i] <= '9') ||
+			    (h[i] != '\0' && strchr(reg, h[i]) != NULL)))
+				return false;
+	if (i == n)
+		return true;
+	if (h[i] != ':')
+		return false;
+	for (end = i + 1; end < n; end++)
+		if (h[end] < '0' || h[end] > '9')
+			return false;
+	return true;
+}
+
+/*
+ * An absolute-form target's authority (*a, *alen: the host and port): 0,
+ * or -1 when it is empty, has userinfo (RFC 9110 4.2.4) or is not a host.
+ */
+static int
+authority(const struct http_req *r, const char **a, size_t *alen)
+{
+	const char	*s = (const char *)memchr(r->target, ':', r->tlen) + 3;
+	const char	*e = r->target + r->tlen, *p;
+
+	for (p = s; p < e && *p != '/' && *p != '?'; p++)
+		if (*p == '@')
+			return -1;
+	if (p == s || !host_valid(s, (size_t)(p - s)))
+		return -1;
+	if (a != NULL) {
+		*a = s;
+		*alen = (size_t)(p - s);
+	}
+	return 0;
+}
+
 /* The status an error is answered with. */
 int
 http_req_status(int e)
@@ -287,6 +371,7 @@ http_req_status(int e)
 	case HTTP_REQ_EVERSION:
 		return 505;
 	case HTTP_REQ_ECODING:
+	case HTTP_REQ_EMETHOD_UNKNOWN:
 		return 501;
 	case HTTP_REQ_EEXPECT:
 		return 417;
@@ -304,14 +389,17 @@ http_req_strerror(int e)
 		[HTTP_REQ_ELINE] = "a malformed line (a bare CR or LF, a NUL, "
 		    "or not METHOD SP TARGET SP HTTP/1.x)",
 		[HTTP_REQ_EMETHOD] = "the method is not a token",
+		[HTTP_REQ_EMETHOD_UNKNOWN] = "a method that is not upper-case "
+		    "letters, digits, '-' and '_'",
 		[HTTP_REQ_ETARGET] = "the request target is not a path, an "
-		    "absolute URI or * (OPTIONS)",
+		    "absolute URI or * (OPTIONS), or has a fragment (#)",
 		[HTTP_REQ_EURI] = "the request line is over 8 KiB",
 		[HTTP_REQ_EVERSION] = "not HTTP/1.x",
 		[HTTP_REQ_EFIELD] = "a malformed field line (whitespace before "
 		    "the colon, obs-fold, a control byte)",
 		[HTTP_REQ_EHEAD] = "over 100 fields or 64 KiB of head",
-		[HTTP_REQ_EHOST] = "HTTP/1.1 without exactly one Host",
+		[HTTP_REQ_EHOST] = "HTTP/1.1 without exactly one Host, or a "
+		    "host that is not host[:port]",
 		[HTTP_REQ_ELENGTH] = "a bad Content-Length, or two that differ",
 		[HTTP_REQ_ETE] = "a Transfer-Encoding that is not a final "
 		    "chunked, or with Content-Length, or in HTTP/1.0",
@@ -325,7 +413,16 @@ http_req_strerror(int e)
 
 enum {
 	C_SIZE,		/* hex digits of the size */
-	C_EXT,		/* ; extensions, up to CR */
+	C_SIZE_WS,	/* BWS after the size: only before ";" */
+	C_EXT_NAME0,	/* after ";": BWS, then a name */
+	C_EXT_NAME,
+	C_EXT_NAME_WS,	/* BWS after a name: only before "=" or ";" */
+	C_EXT_VALUE0,	/* after "=": BWS, then a token or a quoted-string */
+	C_EXT_TOKEN,
+	C_EXT_QUOTED,
+	C_EXT_QPAIR,	/* after a backslash in a quoted-string */
+	C_EXT_QEND,	/* after a quoted-string's closing quote */
+	C_EXT_VALUE_WS,	/* after a value: BWS, only before ";" */
 	C_SIZE_LF,
 	C_DATA,
 	C_DATA_CR,
@@ -355,10 +452,62 @@ hexval(char c)
 }
 
 /*
+ * RFC 9112 7.1.1: chunk-size [ chunk-ext ] CRLF, with
+ * chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ]).
+ * The state after ch, from the state after the size's digits; -1 when ch
+ * cannot come there (whitespace not before ";", a ";" with no name, text
+ * that is not a token, an unterminated quoted-string).
+ */
+static int
+chunk_ext(int state, char ch)
+{
+	bool	ws = ch == ' ' || ch == '\t', tc = http_token(&ch, 1);
+
+	switch (state) {
+	case C_SIZE:
+	case C_SIZE_WS:
+		return ch == '\r' && state == C_SIZE ? C_SIZE_LF : ws ?
+		    C_SIZE_WS : ch == ';' ? C_EXT_NAME0 : -1;
+	case C_EXT_NAME0:
+		return ws ? C_EXT_NAME0 : tc ? C_EXT_NAME : -1;
+	case C_EXT_NAME:
+	case C_EXT_NAME_WS:
+		if (tc && state == C_EXT_NAME)
+			return C_EXT_NAME;
+		if (ch == '\r' && state == C_EXT_NAME)
+			return C_SIZE_LF;
+		return ws ? C_EXT_NAME_WS : ch == '=' ? C_EXT_VALUE0 :
+		    ch == ';' ? C_EXT_NAME0 : -1;
+	case C_EXT_VALUE0:
+		return ws ? C_EXT_VALUE0 : ch == '"' ? C_EXT_QUOTED : tc ?
+		    C_EXT_TOKEN : -1;
+	case C_EXT_TOKEN:
+	case C_EXT_QEND:
+	case C_EXT_VALUE_WS:
+		if (tc && state == C_EXT_TOKEN)
+			return C_EXT_TOKEN;
+		if (ch == '\r' && state != C_EXT_VALUE_WS)
+			return C_SIZE_LF;
+		return ws ? C_EXT_VALUE_WS : ch == ';' ? C_EXT_NAME0 : -1;
+	case C_EXT_QUOTED:
+		/* qdtext: HTAB, SP, VCHAR but '"' and '\\', obs-text. */
+		if (ch == '"')
+			return C_EXT_QEND;
+		if (ch == '\\')
+			return C_EXT_QPAIR;
+		return http_text(&ch, 1) ? C_EXT_QUOTED : -1;
+	case C_EXT_QPAIR:
+		return http_text(&ch, 1) ? C_EXT_QUOTED : -1;
+	default:
+		return -1;
+	}
+}
+
+/*
  * Decodes in[0..len): *used bytes of it are consumed, *made bytes of body
  * written to out (at most cap).  c->done at the end of the trailers.
- * Extensions are skipped (but must be text), trailers are checked as
- * field lines and dropped: WSGI has no place for them.
+ * Extensions are checked against their grammar and skipped, trailers are
+ * checked as field lines and dropped: WSGI has no place for them.
  */
 int
 http_chunked_decode(struct http_chunked *c, const char *in, size_t len,
@@ -382,23 +531,12 @@ http_chunked_decode(struct http_chunked *c, const char *in, size_t len,
 			}
 			if (c->digits == 0)
 				return HTTP_CHUNK_EBAD;
-			if (ch == ';' || ch == ' ' || ch == '\t') {
-				c->state = C_EXT;
-				break;
-			}
-			if (ch != '\r')
+			/* FALLTHROUGH */
+		default:
+			if (c->state != C_SIZE && c->state < C_SIZE_LF &&
+			    ++c->line > HTTP_CHUNK_LINE_MAX)
 				return HTTP_CHUNK_EBAD;
-			c->state = C_SIZE_LF;
-			i++;
-			break;
-		case C_EXT:
-			/* BWS ; name [= value], as text: no CTL but HTAB. */
-			if (ch == '\r') {
-				c->state = C_SIZE_LF;
-				i++;
-				break;
-			}
-			if (!http_text(&ch, 1) || ++c->line > HTTP_CHUNK_LINE_MAX)
+			if ((c->state = chunk_ext(c->state, ch)) < 0)
 				return HTTP_CHUNK_EBAD;
 			i++;
 			break;
@@ -459,8 +597,6 @@ http_chunked_decode(struct http_chunked *c, const char *in, size_t len,
 			c->state = c->line == 0 ? C_DONE : C_TRAILER;
 			c->line = 0;
 			break;
-		default:
-			return HTTP_CHUNK_EBAD;
 		}
 	}
 out:
@@ -560,7 +696,8 @@ add_http(struct params *p, const struct http_field *f,
  * The request's CGI variables, as a server sets them for a script at the
  * root (PEP 3333, RFC 3875): SCRIPT_NAME empty, PATH_INFO the decoded
  * path, QUERY_STRING raw, REQUEST_URI the target; SERVER_NAME and
- * SERVER_PORT from Host (else the listening address).  0, or -1 with
+ * SERVER_PORT from an absolute target's authority, else from Host, else
+ * the listening address.  0, or -1 with
  * *perr a params_err.
  */
 int
@@ -569,7 +706,7 @@ http_req_env(const struct http_req *r, const struct http_where *w,
 {
 	const char	*path = r->target, *q, *host = NULL, *colon, *a;
 	size_t		 plen = r->tlen, hlen = 0, i;
-	bool		 query = false;
+	bool		 query = false, absolute;
 	char		*dec = NULL, proto[16];
 	int		 e;
 
@@ -578,8 +715,9 @@ http_req_env(const struct http_req *r, const struct http_where *w,
 		goto fail;						\
 } while (0)
 	*perr = PARAMS_OK;
+	absolute = path[0] != '/' && path[0] != '*';
 	/* absolute-form: what follows the authority ("" is "/"). */
-	if (path[0] != '/' && path[0] != '*') {
+	if (absolute) {
 		a = (const char *)memchr(path, ':', r->tlen) + 3;
 		for (path = a; path < r->target + r->tlen && *path != '/' &&
 		    *path != '?'; path++)
@@ -608,6 +746,14 @@ http_req_env(const struct http_req *r, const struct http_where *w,
 	    r->version_high ? 1 : r->minor);
 	ADD("SERVER_PROTOCOL", proto, strlen(proto));
 	ADD("GATEWAY_INTERFACE", "CGI/1.1", 7);
+	/* RFC 9112 3.2.2: the absolute form's authority, not Host. */
+	if (absolute) {
+		if (authority(r, &host, &hlen) < 0) {
+			e = PARAMS_ENOMEM;	/* framing() refused it before */
+			goto fail;
+		}
+		ADD("HTTP_HOST", host, hlen);
+	}
 	for (i = 0; i < r->nfields; i++) {
 		const struct http_field *f = &r->fields[i];
 
@@ -649,7 +795,9 @@ http_req_env(const struct http_req *r, const struct http_where *w,
 	if (w->https)
 		ADD("HTTPS", "on", 2);
 	for (i = 0; i < r->nfields; i++)
-		if ((e = add_http(p, &r->fields[i], r, perr)) != PARAMS_OK)
+		if (!(absolute && http_caseeq(r->fields[i].name,
+		    r->fields[i].nlen, "host")) &&
+		    (e = add_http(p, &r->fields[i], r, perr)) != PARAMS_OK)
 			goto fail;
 	free(dec);
 	return 0;

@@ -25,6 +25,7 @@ enum http_req_err {
 	HTTP_REQ_AGAIN,		/* more bytes are needed */
 	HTTP_REQ_ELINE,		/* a malformed line: bare CR or LF, NUL */
 	HTTP_REQ_EMETHOD,	/* not a token */
+	HTTP_REQ_EMETHOD_UNKNOWN,	/* a token, not a method's form (501) */
 	HTTP_REQ_ETARGET,	/* not an origin, absolute or * form */
 	HTTP_REQ_EURI,		/* the request line is too long (414) */
 	HTTP_REQ_EVERSION,	/* not HTTP/1.x (505), or malformed (400) */

@@ -84,6 +84,57 @@ bad_lines(void)
 	CHECK(parse("GET / HTTP/1.10\r\nHost: h\r\n\r\n") == HTTP_REQ_ELINE);
 	CHECK(parse("GET / http/1.1\r\nHost: h\r\n\r\n") == HTTP_REQ_ELINE);
 	CHECK(parse("GET /\r\n\r\n") == HTTP_REQ_ELINE);
+	/* A fragment is not part of a target (RFC 9112 3.2). */
+	CHECK(parse("GET /a?page=1#x HTTP/1.1\r\nHost: h\r\n\r\n") ==
+	    HTTP_REQ_ETARGET);
+	/* Tokens that are no method's form: 501; a leading bare LF: 400. */
+	CHECK(parse("get / HTTP/1.1\r\nHost: h\r\n\r\n") ==
+	    HTTP_REQ_EMETHOD_UNKNOWN);
+	CHECK(http_req_status(HTTP_REQ_EMETHOD_UNKNOWN) == 501);
+	CHECK(parse("-BLARGH / HTTP/1.1\r\nHost: h\r\n\r\n") ==
+	    HTTP_REQ_EMETHOD_UNKNOWN);
+	CHECK(parse("M-SEARCH_2 / HTTP/1.1\r\nHost: h\r\n\r\n") ==
+	    HTTP_REQ_OK);
+	CHECK(parse("\nGET / HTTP/1.1\r\nHost: h\r\n\r\n") ==
+	    HTTP_REQ_ELINE);
+	CHECK(http_req_status(HTTP_REQ_ELINE) == 400);
+}
+
+static void
+hosts(void)
+{
+	/* host[:port]: a reg-name, an IPv4 address or an IP-literal. */
+	CHECK(parse("GET / HTTP/1.1\r\nHost: a b/c@d\r\n\r\n") ==
+	    HTTP_REQ_EHOST);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: a:b\r\n\r\n") ==
+	    HTTP_REQ_EHOST);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: [::1\r\n\r\n") ==
+	    HTTP_REQ_EHOST);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: u@h\r\n\r\n") ==
+	    HTTP_REQ_EHOST);
+	CHECK(parse("GET / HTTP/1.0\r\nHost: h/x\r\n\r\n") ==
+	    HTTP_REQ_EHOST);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: ex-1.org:8080\r\n\r\n") ==
+	    HTTP_REQ_OK);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: 10.0.0.1:\r\n\r\n") ==
+	    HTTP_REQ_OK);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: [fe80::1%25e]:1\r\n\r\n") ==
+	    HTTP_REQ_EHOST);
+	CHECK(parse("GET / HTTP/1.1\r\nHost: [::ffff:1.2.3.4]:1\r\n\r\n") ==
+	    HTTP_REQ_OK);
+	/* An absolute target's authority: not empty, no userinfo. */
+	CHECK(parse("GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n") ==
+	    HTTP_REQ_EHOST);
+	CHECK(parse("GET http://u@h/x HTTP/1.1\r\nHost: h\r\n\r\n") ==
+	    HTTP_REQ_EHOST);
+	CHECK(parse("GET http://a b/ HTTP/1.1\r\nHost: h\r\n\r\n") ==
+	    HTTP_REQ_ELINE);
+	/* HTTP/1.0: any close wins over keep-alive. */
+	CHECK(parse("GET / HTTP/1.0\r\nConnection: close\r\n"
+	    "Connection: keep-alive\r\n\r\n") == HTTP_REQ_OK &&
+	    !r.keep_alive);
+	CHECK(parse("GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n"
+	    "\r\n") == HTTP_REQ_OK && !r.keep_alive);
 }
 
 static void
@@ -227,6 +278,31 @@ chunked(void)
 	CHECK(dechunk("5;\x01\r\n", 6, 6, out, &olen, &done) < 0);
 	CHECK(dechunk("0\r\n X: 1\r\n\r\n", 12, 12, out, &olen, &done) < 0);
 	CHECK(dechunk("0\r\nX: 1\n\r\n", 10, 10, out, &olen, &done) < 0);
+	/* Every malformed size line, in every split. */
+	static const char *const bad[] = {
+		"zz\r\n", "-5\r\n", "+5\r\n", "0x5\r\n", "\r\n", "6_0\r\n",
+		" 0\r\n", "fffffffffffffffffffff\r\n", "10000000000000005\r\n",
+		"5\rhello\r\n", "5\nhello\r\n", "5\r\nhelloX",
+		"0 \r\n\r\n", "a \r\n0123456789\r\n", "2 erfrferferf\r\n",
+		"2;\r\n", "2; \r\n", "2;a=\"b\r\n", "2;a=\r\n", "2;a b\r\n",
+		"2;a=\"b\"c\r\n", "2;a=b c\r\n", "2;=b\r\n", "2;a=\"\x01\"\r\n",
+		"2 ;a \r\n",
+	};
+	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++)
+		for (n = 1; n <= strlen(bad[b]); n++)
+			CHECK(dechunk(bad[b], strlen(bad[b]), n, out, &olen,
+			    &done) < 0);
+	/* Extensions as the grammar has them: BWS around ";" and "=". */
+	static const char *const good[] = {
+		"2;a\r\nhi\r\n0\r\n\r\n", "2 ; a = b\r\nhi\r\n0\r\n\r\n",
+		"2\t;a=\"q\\\"x\" ;b\r\nhi\r\n0\r\n\r\n",
+		"2;a=\"\"\r\nhi\r\n0;z\r\n\r\n",
+	};
+	for (size_t g = 0; g < sizeof(good) / sizeof(good[0]); g++)
+		for (n = 1; n <= strlen(good[g]); n++)
+			CHECK(dechunk(good[g], strlen(good[g]), n, out, &olen,
+			    &done) == (int)strlen(good[g]) && done &&
+			    olen == 2 && memcmp(out, "hi", 2) == 0);
 }
 
 static void
@@ -260,11 +336,29 @@ variables(void)
 	CHECK(var(&p, "HTTP_X_FORGED") == NULL);
 	CHECK(var(&p, "HTTP_CONTENT_LENGTH") == NULL);
 	params_free(&p);
-	/* absolute-form, no Host value: the socket's name; [v6]:port. */
+	/* absolute-form: its authority, not Host (RFC 9112 3.2.2). */
 	CHECK(parse("GET http://h HTTP/1.0\r\n\r\n") == HTTP_REQ_OK);
 	params_init(&p);
 	CHECK(http_req_env(&r, &w, &p, &perr) == 0);
 	CHECK(strcmp(var(&p, "PATH_INFO"), "/") == 0);
+	CHECK(strcmp(var(&p, "SERVER_NAME"), "h") == 0);
+	CHECK(strcmp(var(&p, "SERVER_PORT"), "80") == 0);
+	CHECK(strcmp(var(&p, "HTTP_HOST"), "h") == 0);
+	params_free(&p);
+	CHECK(parse("GET http://evil.example:8080/env?x HTTP/1.1\r\n"
+	    "Host: good.example\r\n\r\n") == HTTP_REQ_OK);
+	params_init(&p);
+	CHECK(http_req_env(&r, &w, &p, &perr) == 0);
+	CHECK(strcmp(var(&p, "SERVER_NAME"), "evil.example") == 0);
+	CHECK(strcmp(var(&p, "SERVER_PORT"), "8080") == 0);
+	CHECK(strcmp(var(&p, "HTTP_HOST"), "evil.example:8080") == 0);
+	CHECK(strcmp(var(&p, "PATH_INFO"), "/env") == 0);
+	CHECK(strcmp(var(&p, "QUERY_STRING"), "x") == 0);
+	params_free(&p);
+	/* No Host value: the socket's name. */
+	CHECK(parse("GET / HTTP/1.1\r\nHost:\r\n\r\n") == HTTP_REQ_OK);
+	params_init(&p);
+	CHECK(http_req_env(&r, &w, &p, &perr) == 0);
 	CHECK(strcmp(var(&p, "SERVER_NAME"), "127.0.0.1") == 0);
 	CHECK(strcmp(var(&p, "SERVER_PORT"), "8000") == 0);
 	params_free(&p);
@@ -289,6 +383,8 @@ const struct unit_test http_tests[] = {
 	    bad_lines },
 	{ "http: whitespace before colon, obs-fold, Host, limits (431, 414)",
 	    bad_fields },
+	{ "http: Host and the absolute form's authority; HTTP/1.0 close wins",
+	    hosts },
 	{ "http: Content-Length and Transfer-Encoding (smuggling), Expect",
 	    framing },
 	{ "http: chunked bodies in every split, extensions, trailers, errors",
