@@ -174,7 +174,7 @@ static int	 connect_to(int, const char *);
 static bool	 hello(int, int);
 static bool	 same_user(int);
 static int	 send_msg(int, struct msg *, const int *, int);
-static int	 recv_msg(int, struct msg *, int *, int *, int);
+static int	 recv_msg(int, struct msg *, int *, int, int *, int);
 static int	 env_blob(char *[], char *const *);
 static void	 on_signal(int);
 static void	 detach(const int *, size_t);
@@ -298,7 +298,7 @@ hello(int s, int ms)
 	struct msg	m;
 	int		n = 0;
 
-	return recv_msg(s, &m, NULL, &n, ms) > 0 && m.type == M_HELLO;
+	return recv_msg(s, &m, NULL, 0, &n, ms) > 0 && m.type == M_HELLO;
 }
 
 /* The peer runs as this user (SO_PEERCRED). */
@@ -348,12 +348,13 @@ send_msg(int s, struct msg *m, const int *fds, int nfds)
 }
 
 /*
- * One message within ms (-1: no limit), its descriptors into fds (*nfds:
- * how many came).  1: a message; 0: EOF or a timeout; -1: an error or a
- * message that is not ours (its descriptors closed).
+ * One message within ms (-1: no limit), its descriptors into fds, which
+ * holds cap of them (*nfds: how many came).  1: a message; 0: EOF or a
+ * timeout; -1: an error, or a message that is not ours or carries more
+ * descriptors than cap (every descriptor it carried closed).
  */
 static int
-recv_msg(int s, struct msg *m, int *fds, int *nfds, int ms)
+recv_msg(int s, struct msg *m, int *fds, int cap, int *nfds, int ms)
 {
 	union {
 		char		buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
@@ -364,7 +365,8 @@ recv_msg(int s, struct msg *m, int *fds, int *nfds, int ms)
 	struct msghdr	 mh;
 	struct cmsghdr	*c;
 	ssize_t		 n;
-	int		 r;
+	int		 r, k, *got;
+	bool		 excess = false;
 
 	*nfds = 0;
 	while ((r = poll(&p, 1, ms)) < 0)
@@ -382,20 +384,24 @@ recv_msg(int s, struct msg *m, int *fds, int *nfds, int ms)
 	while ((n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0)
 		if (errno != EINTR)
 			return errno == EAGAIN ? 0 : -1;
-	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET &&
-		    c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(0)) {
-			*nfds = (int)((c->cmsg_len - CMSG_LEN(0)) /
-			    sizeof(int));
-			if (fds != NULL)
-				memcpy(fds, CMSG_DATA(c),
-				    sizeof(int) * (size_t)*nfds);
-			else
-				close_fds((int *)(void *)CMSG_DATA(c), *nfds);
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET ||
+		    c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
+			continue;
+		got = (int *)(void *)CMSG_DATA(c);
+		k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		/* More than the caller expects: none is kept. */
+		if (fds == NULL || excess || k > cap - *nfds) {
+			excess = fds != NULL;
+			close_fds(got, k);
+			continue;
 		}
-	if (n == 0)
+		memcpy(fds + *nfds, got, sizeof(int) * (size_t)k);
+		*nfds += k;
+	}
+	if (n == 0 && !excess)
 		return 0;
-	if ((size_t)n != sizeof(*m) || m->magic != MAGIC ||
+	if (excess || (size_t)n != sizeof(*m) || m->magic != MAGIC ||
 	    m->version != VERSION || (mh.msg_flags & MSG_CTRUNC) != 0) {
 		if (fds != NULL)
 			close_fds(fds, *nfds);
@@ -521,7 +527,7 @@ warm_front(struct warm *w, char *argv[], char *const *envp, int in, int out,
 				continue;
 			break;
 		}
-		if (recv_msg(s, &m, NULL, &n, 0) <= 0) {
+		if (recv_msg(s, &m, NULL, 0, &n, 0) <= 0) {
 			if (started) {
 				(void)snprintf(why, len, "the warm backend "
 				    "went away: the request's exit status is "
@@ -831,7 +837,7 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 			if (p[P_KIDS + i].revents == 0 || b.kids[i].conn < 0 ||
 			    b.kids[i].conn != p[P_KIDS + i].fd)
 				continue;
-			if (recv_msg(b.kids[i].conn, &m, NULL, &n, 0) > 0) {
+			if (recv_msg(b.kids[i].conn, &m, NULL, 0, &n, 0) > 0) {
 				if (m.type == M_SIGNAL && (m.value == SIGTERM ||
 				    m.value == SIGINT || m.value == SIGHUP))
 					(void)kill(b.kids[i].pid, m.value);
@@ -1014,7 +1020,7 @@ accept_one(struct backend *b)
 	memset(&m, 0, sizeof(m));
 	m.type = M_HELLO;
 	if (!same_user(c) || send_msg(c, &m, NULL, 0) < 0 ||
-	    recv_msg(c, &m, fds, &n, RECV_MS) <= 0) {
+	    recv_msg(c, &m, fds, NFDS, &n, RECV_MS) <= 0) {
 		(void)close(c);
 		return;
 	}
@@ -1157,7 +1163,7 @@ spare_start(struct backend *b)
 		(void)close(sv[0]);
 		child_setup(b);
 		hurried = !pages_copy(b, sv[1]);
-		if (recv_msg(sv[1], &m, fds, &n, -1) <= 0 ||
+		if (recv_msg(sv[1], &m, fds, MAX_FDS, &n, -1) <= 0 ||
 		    m.type != M_REQUEST || n != MAX_FDS)
 			_exit(0);
 		(void)close(sv[1]);
@@ -1571,7 +1577,7 @@ warm_ctl(const char *script, bool stop)
 		memset(&m, 0, sizeof(m));
 		m.type = stop ? M_STOP : M_QUERY;
 		if (send_msg(s, &m, NULL, 0) < 0 ||
-		    recv_msg(s, &m, NULL, &n, CTL_MS) <= 0) {
+		    recv_msg(s, &m, NULL, 0, &n, CTL_MS) <= 0) {
 			(void)close(s);
 			continue;
 		}
@@ -1589,7 +1595,7 @@ warm_ctl(const char *script, bool stop)
 		(void)printf("\n");
 		(void)fflush(stdout);
 		/* Stopped: its end is the connection's. */
-		while (stop && recv_msg(s, &m, NULL, &n, -1) > 0)
+		while (stop && recv_msg(s, &m, NULL, 0, &n, -1) > 0)
 			;
 		(void)close(s);
 	}
