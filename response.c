@@ -751,8 +751,9 @@ resp_stderr(struct response *r)
 		e = write_raw(r, iov, 2);
 		off += n;
 	}
-	if (off > 0)
-		(void)ftruncate(r->stderr_fd, 0);
+	/* The offset too: fd 2 shares it, and would write past a hole. */
+	if (off > 0 && ftruncate(r->stderr_fd, 0) == 0)
+		(void)lseek(r->stderr_fd, 0, SEEK_SET);
 	return e;
 }
 

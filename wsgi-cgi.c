@@ -810,8 +810,9 @@ persist_stderr(struct persistent *p)
 			break;
 		off += n;
 	}
-	if (off > 0)
-		(void)ftruncate(p->err_file, 0);
+	/* The offset too: the next request's fd 2 shares it. */
+	if (off > 0 && ftruncate(p->err_file, 0) == 0)
+		(void)lseek(p->err_file, 0, SEEK_SET);
 }
 
 /* s as a whole number from min to max in base; false if it is not. */
