@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "fcgi.h"
+#include "http.h"
 #include "http_req.h"
 #include "params.h"
 #include "scgi.h"
@@ -95,6 +96,7 @@ struct room {
 };
 
 static int	 listen_on(const char *, unsigned);
+static bool	 unix_addr(const char *);
 static int	 listen_unix(const char *, unsigned);
 static int	 listen_inet(const char *);
 static bool	 adopt_fd0(const struct sockaddr *, socklen_t);
@@ -114,6 +116,8 @@ static void	 room_drop(struct room *, unsigned, const char *);
 static void	 room_evict(struct room *);
 static ssize_t	 room_read(struct conn *);
 static bool	 is_http(const struct srv_options *, const struct conn *);
+static bool	 looks_scgi(const struct conn *);
+static void	 not_served(const struct srv_options *, struct conn *);
 static bool	 whole(const struct srv_options *, struct conn *,
 		    struct http_req *, int *);
 static bool	 serve_conn(const struct srv_options *, struct conn *,
@@ -169,10 +173,20 @@ server_fd0_listening(void)
  * --listen), one process or a master and its workers.
  */
 int
-server_run(const struct srv_options *o)
+server_run(const struct srv_options *given)
 {
-	int	fd, rc;
+	struct srv_options	 so = *given, *o = &so;
+	int			 fd, rc;
 
+	/*
+	 * A HOST:PORT may be reached by clients: a gateway protocol's peer
+	 * sets REMOTE_ADDR, REMOTE_USER and HTTPS itself, so it speaks only
+	 * HTTP unless --protocol says otherwise.  A Unix socket or a socket
+	 * handed over is reached by the web server alone.
+	 */
+	if (so.protocols == 0)
+		so.protocols = so.listen != NULL && !unix_addr(so.listen) ?
+		    SRV_HTTP : SRV_ALL;
 	if (o->listen != NULL) {
 		if ((fd = listen_on(o->listen, o->socket_mode)) < 0)
 			return 2;
@@ -197,11 +211,15 @@ server_run(const struct srv_options *o)
 static int
 listen_on(const char *addr, unsigned mode)
 {
-	if (strncmp(addr, "unix:", 5) == 0)
-		return listen_unix(addr + 5, mode);
-	if (addr[0] == '/')
-		return listen_unix(addr, mode);
+	if (unix_addr(addr))
+		return listen_unix(addr[0] == '/' ? addr : addr + 5, mode);
 	return listen_inet(addr);
+}
+
+static bool
+unix_addr(const char *addr)
+{
+	return addr[0] == '/' || strncmp(addr, "unix:", 5) == 0;
 }
 
 static int
@@ -758,14 +776,34 @@ room_read(struct conn *c)
 	return n;
 }
 
-/* The connection speaks HTTP: a kept one, or by its first byte. */
+/*
+ * The connection speaks HTTP: a kept one, or by its first byte, a token's
+ * or an empty line's (what is not a request line is answered 400 or 501),
+ * unless the byte begins a gateway protocol that is served: SCGI's length
+ * is digits, FastCGI's version 1 and uwsgi's modifier 0 are no token's.
+ */
 static bool
 is_http(const struct srv_options *o, const struct conn *c)
 {
-	unsigned char	b = c->buf[c->pos];
+	char	b = (char)c->buf[c->pos];
 
-	return c->kept || (((b >= 'A' && b <= 'Z') || b == '\r') &&
-	    (o->protocols & SRV_HTTP));
+	if (c->kept)
+		return true;
+	if ((o->protocols & SRV_HTTP) == 0 || looks_scgi(c))
+		return false;
+	return http_token(&b, 1) || b == '\r' || b == '\n';
+}
+
+/* Digits, then ':' or nothing yet: an SCGI netstring's length. */
+static bool
+looks_scgi(const struct conn *c)
+{
+	size_t	i;
+
+	for (i = c->pos; i < c->len && c->buf[i] >= '0' && c->buf[i] <= '9';
+	    i++)
+		;
+	return i > c->pos && (i == c->len || c->buf[i] == ':');
 }
 
 /*
@@ -811,16 +849,34 @@ serve_conn(const struct srv_options *o, struct conn *c,
 		return serve_http(o, c, r, e, served);
 	if (b == FCGI_VERSION_1 && (o->protocols & SRV_FASTCGI))
 		serve_fcgi(o, c, served);
-	else if (b >= '1' && b <= '9' && (o->protocols & SRV_SCGI)) {
+	else if (looks_scgi(c) && (o->protocols & SRV_SCGI)) {
 		serve_scgi(o, c);
 		(*served)++;
 	} else if (b == 0 && (o->protocols & SRV_UWSGI)) {
 		serve_uwsgi(o, c);
 		(*served)++;
 	} else
-		logmsg(false, "%s: not a request of an accepted protocol (first byte "
-		    "0x%02x): closing", peer(c), b);
+		not_served(o, c);
 	return false;
+}
+
+/* A request in a protocol this address does not serve: why, and the fix. */
+static void
+not_served(const struct srv_options *o, struct conn *c)
+{
+	unsigned char	 b = c->buf[c->pos];
+	const char	*name = b == FCGI_VERSION_1 ? "fastcgi" : b == 0 ?
+			    "uwsgi" : looks_scgi(c) ? "scgi" : NULL;
+
+	if (name == NULL)
+		logmsg(false, "%s: not a request of an accepted protocol "
+		    "(first byte 0x%02x): closing", peer(c), b);
+	else
+		logmsg(false, "%s: a %s request, which this address does not "
+		    "serve%s: closing (--protocol %s serves it)", peer(c),
+		    name, o->protocols == SRV_HTTP && o->listen != NULL &&
+		    !unix_addr(o->listen) ? " (HOST:PORT serves HTTP alone "
+		    "unless --protocol is given)" : "", name);
 }
 
 /* Room at the end of the buffer: what was used goes when it is full. */

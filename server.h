@@ -46,7 +46,8 @@ struct srv_request {
 struct srv_options {
 	const char	*listen;	/* NULL: fd 0 is the listening socket */
 	unsigned	 socket_mode;	/* of a Unix socket; 0: the umask's */
-	unsigned	 protocols;	/* enum srv_proto bits accepted */
+	unsigned	 protocols;	/* enum srv_proto bits accepted; 0: HTTP
+					   alone on HOST:PORT, all four else */
 	unsigned	 workers;	/* 1: the process serves itself */
 	unsigned	 max_requests;	/* 0: no limit */
 	unsigned	 timeout;	/* seconds a peer may stall */

@@ -66,7 +66,8 @@ struct options {
 	/* Server modes */
 	const char	*listen;	/* --listen */
 	unsigned	 socket_mode;	/* --socket-mode */
-	unsigned	 protocols;	/* --protocol, enum srv_proto bits */
+	unsigned	 protocols;	/* --protocol, enum srv_proto bits;
+					   0: not given, the address's default */
 	unsigned	 workers;	/* --workers; 0: not given */
 	unsigned	 max_requests;	/* --max-requests; 0: no limit */
 	unsigned	 timeout;	/* --timeout */
@@ -229,7 +230,7 @@ static int
 request(int argc, char *argv[], struct warm_glue *g)
 {
 	struct options		 o = { "application", NULL, { NULL }, 0,
-				    false, false, false, NULL, 0, SRV_ALL, 0, 0,
+				    false, false, false, NULL, 0, 0, 0, 0,
 				    TIMEOUT_DEFAULT, false, false, 0, false,
 				    CTL_NONE },
 				 first_pass = o;
@@ -1033,7 +1034,6 @@ server_option(size_t k, const char *name, const char *val,
 		"http" };
 	static const unsigned bits[] = { SRV_FASTCGI, SRV_SCGI, SRV_UWSGI,
 		SRV_HTTP };
-	static bool	 restricted;
 	size_t		 i;
 	bool		 ok = false;
 
@@ -1044,10 +1044,7 @@ server_option(size_t k, const char *name, const char *val,
 	case 5:
 		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 			if (strcmp(val, names[i]) == 0) {
-				/* The first --protocol restricts; more add. */
-				if (!restricted)
-					o->protocols = 0;
-				restricted = true;
+				/* Each --protocol adds one to those served. */
 				o->protocols |= bits[i];
 				ok = true;
 			}

@@ -300,16 +300,32 @@ gw() {
 }
 
 # serve_start DIR ARGS...: wsgi-cgi --listen DIR/s.sock ARGS in the
-# background, its stderr in DIR/server.log; waits for the socket.  Sets
+# background, its stderr in DIR/server.log; waits until it answers in the
+# first protocol it serves (the first --protocol, else FastCGI).  Sets
 # SERVER_PID and SOCK.
 serve_start() {
-	local dir=$1 i
+	local dir=$1 i a proto=
 	shift
 	SOCK=$dir/s.sock
+	for a in "$@"; do
+		case $proto in --protocol) proto=$a; break ;; esac
+		case $a in
+		--protocol=*) proto=${a#*=}; break ;;
+		--protocol) proto=$a ;;
+		esac
+	done
+	case $proto in ''|--protocol) proto=fastcgi ;; esac
 	"$WSGI_CGI" --listen "$SOCK" "$@" 2>>"$dir/server.log" 3>&- &
 	SERVER_PID=$!
 	for i in $(seq 100); do
-		[ -S "$SOCK" ] && gw fastcgi "$SOCK" >/dev/null 2>&1 && return 0
+		if [ -S "$SOCK" ]; then
+			if [ "$proto" = http ]; then
+				curl -sf -o /dev/null --unix-socket "$SOCK" \
+				    http://localhost/ && return 0
+			else
+				gw "$proto" "$SOCK" >/dev/null 2>&1 && return 0
+			fi
+		fi
 		sleep 0.05
 	done
 	echo "the server did not start: $(cat "$dir/server.log")" >&2

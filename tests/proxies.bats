@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
-# Server modes started on their own (--listen HOST:PORT), behind nginx
-# (fastcgi_pass, scgi_pass, uwsgi_pass) and Apache (mod_proxy_fcgi,
-# mod_proxy_scgi, mod_proxy_uwsgi): one wsgi-cgi, each protocol detected
-# from a connection's first bytes.
+# Server modes started on their own (--listen HOST:PORT with --protocol
+# naming the three gateway protocols), behind nginx (fastcgi_pass, scgi_pass, uwsgi_pass) and
+# Apache (mod_proxy_fcgi, mod_proxy_scgi, mod_proxy_uwsgi): one wsgi-cgi,
+# each protocol detected from a connection's first bytes.
 load helpers
 
 setup_file() {
@@ -12,8 +12,9 @@ setup_file() {
 	chmod 755 "$DIR"
 	port=$(free_port)
 	export UP=127.0.0.1:$port
-	BLOB=$DIR/blob "$WSGI_CGI" --listen "$UP" --workers 2 "$DIR/app.py" \
-	    2>>"$DIR/server.log" 3>&- &
+	BLOB=$DIR/blob "$WSGI_CGI" --listen "$UP" --protocol fastcgi \
+	    --protocol scgi --protocol uwsgi --workers 2 \
+	    "$DIR/app.py" 2>>"$DIR/server.log" 3>&- &
 	echo $! >"$DIR/server.pid"
 	for i in $(seq 100); do
 		gw scgi "$UP" >/dev/null 2>&1 && break

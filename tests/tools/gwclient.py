@@ -141,7 +141,12 @@ def main(argv):
             out.flush()
         return 0
     s.sendall((scgi_request if proto == 'scgi' else uwsgi_request)(env, body))
-    out.write(recv_all(s))
+    got = recv_all(s)
+    out.write(got)
+    if not got:
+        # Every response has a status line: none is a refusal.
+        print('the connection closed with no response', file=sys.stderr)
+        return 1
     return 0
 
 
