@@ -57,7 +57,10 @@ static void	 list_callables(PyObject *, const char *, char *, size_t);
 static void	 put_le32(unsigned char *, uint32_t);
 static uint32_t	 get_le32(const unsigned char *);
 
-/* The application handed to CGIHandler().run() by a classic .cgi script. */
+/*
+ * The application handed to CGIHandler().run() by a classic .cgi script,
+ * by its latest load (a server mode loads it again after an edit).
+ */
 static PyObject	*handed_app;
 
 /* The cache file being read, for torn(). */
@@ -113,6 +116,8 @@ script_load(const char *path, const char *callable, bool named,
 	    PyDict_SetItemString(modules, MODULE_NAME, mod) < 0)
 		goto out;
 	d = PyModule_GetDict(mod);				/* borrowed */
+	/* What a previous load of the script handed to run() is stale. */
+	Py_CLEAR(handed_app);
 	if ((fn = PyUnicode_DecodeFSDefault(path)) == NULL ||
 	    PyDict_SetItemString(d, "__file__", fn) < 0 ||
 	    PyDict_SetItemString(d, "__builtins__", PyEval_GetBuiltins()) < 0 ||

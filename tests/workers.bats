@@ -142,6 +142,19 @@ http_start() {
 	assert_line "$pid two"
 }
 
+@test "workers: an edited classic script (CGIHandler().run(app)) serves its new app" {
+	cp "$APPS/classic.cgi" app.py
+	serve_start "$BATS_TEST_TMPDIR" app.py
+	run gw scgi "$SOCK"
+	assert_success
+	assert_line 'classic'
+	sed -i "s/b'classic/b'edited/" app.py
+	run gw scgi "$SOCK"
+	assert_success
+	assert_line 'edited'
+	refute_line 'classic'
+}
+
 @test "workers: SIGHUP reloads what the script imports, without a dropped request" {
 	# Sizes differ: python3's own import cache trusts mtime and size.
 	echo "VALUE = 'old'" >helper.py
@@ -194,21 +207,49 @@ http_start() {
 @test "workers: --protocol restricts what is accepted; --listen HOST:PORT" {
 	serve_start "$BATS_TEST_TMPDIR" --protocol scgi --protocol uwsgi app.py
 	run gw scgi "$SOCK"
+	assert_success
 	assert_line 'Hello from a server mode'
 	run gw uwsgi "$SOCK"
+	assert_success
 	assert_line 'Hello from a server mode'
-	run gw fastcgi "$SOCK" --raw /dev/null
-	run gw scgi "$SOCK"
+	# FastCGI and HTTP are refused: the connection closes unanswered.
+	run gw fastcgi "$SOCK"
+	assert_failure
+	refute_line 'Hello from a server mode'
+	run curl -sS --unix-socket "$SOCK" http://localhost/
+	assert_failure 52
+	wait_count 1 'a fastcgi request, which this address does not serve: closing (--protocol fastcgi serves it)$' server.log
 	serve_stop
+	# HOST:PORT: HTTP alone by default; a gateway request is refused with
+	# a line that names the fix.
 	port=$(free_port)
 	"$WSGI_CGI" --listen "127.0.0.1:$port" app.py 2>>server.log &
 	SERVER_PID=$!
+	wait_http "http://127.0.0.1:$port/"
+	run curl -sS "http://127.0.0.1:$port/"
+	assert_success
+	assert_output 'Hello from a server mode'
+	for p in fastcgi scgi uwsgi; do
+		run gw $p "127.0.0.1:$port"
+		assert_failure
+		refute_line 'Hello from a server mode'
+		wait_count 1 "a $p request, which this address does not serve (HOST:PORT serves HTTP alone unless --protocol is given): closing (--protocol $p serves it)\$" server.log
+	done
+	serve_stop
+	# --protocol names what a HOST:PORT serves.
+	"$WSGI_CGI" --listen "127.0.0.1:$port" --protocol fastcgi app.py \
+	    2>>server.log &
+	SERVER_PID=$!
 	for i in $(seq 50); do
-		gw uwsgi "127.0.0.1:$port" >/dev/null 2>&1 && break
+		gw fastcgi "127.0.0.1:$port" >/dev/null 2>&1 && break
 		sleep 0.1
 	done
 	run gw fastcgi "127.0.0.1:$port"
+	assert_success
 	assert_line 'Hello from a server mode'
+	run curl -sS "http://127.0.0.1:$port/"
+	assert_failure 52
+	serve_stop
 }
 
 @test "workers: --socket-mode sets the Unix socket's mode; bad options are usage errors" {
