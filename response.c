@@ -40,6 +40,7 @@
 #define HDR_INITIAL	512
 
 static bool	 bodyless(int);
+static void	 dropped(struct response *);
 static int	 append(struct response *, const char *, size_t);
 static int	 append_header(struct response *, const char *, size_t,
 		    const char *, size_t);
@@ -263,8 +264,9 @@ resp_default_length(struct response *r, uint64_t n)
 
 /*
  * One block of body.  The first non-empty block sends the headers with it;
- * bytes past a declared Content-Length are dropped (PEP 3333).  For HEAD the
- * block is counted but not written (RFC 3875 4.3.2), in every head style.
+ * bytes past a declared Content-Length are dropped (PEP 3333).  For HEAD
+ * (RFC 3875 4.3.2) and a bodiless status the block is counted but not
+ * written, in every head style.
  */
 int
 resp_body(struct response *r, const void *buf, size_t len)
@@ -296,11 +298,28 @@ resp_body(struct response *r, const void *buf, size_t len)
 		r->has_length = true;
 		r->length = len;
 	}
-	if (!r->head)
+	if (!r->head && !bodyless(r->code))
 		return emit(r, buf, len);
+	if (!r->head)
+		dropped(r);
 	if ((e = emit(r, NULL, 0)) == RESP_OK)
 		r->sent += len;
 	return e;
+}
+
+/*
+ * RFC 9110 6.4.1: a 1xx, 204 or 304 response has no body, whatever the
+ * application returns: as for HEAD, it is counted and not written (a
+ * client would read it as the next response), and said once.
+ */
+static void
+dropped(struct response *r)
+{
+	if (r->dropped)
+		return;
+	r->dropped = true;
+	warnx("%s: a %d response has no body: what the application returned "
+	    "for it is dropped", r->name, r->code);
 }
 
 /*
@@ -339,7 +358,9 @@ resp_sendfile(struct response *r, int in, off_t off, uint64_t count)
 		count = r->length - r->sent;
 	if (r->state == RESP_READY && (e = emit(r, NULL, 0)) != RESP_OK)
 		return e;
-	if (r->head) {
+	if (r->head || bodyless(r->code)) {
+		if (!r->head && count > 0)
+			dropped(r);
 		r->sent += count;
 		return RESP_OK;
 	}

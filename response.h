@@ -60,6 +60,7 @@ struct response {
 	bool		 has_length;	/* a Content-Length header is held */
 	bool		 has_date;
 	bool		 warned;
+	bool		 dropped;	/* a bodiless status's body was dropped */
 	bool		 failed;	/* the response is incomplete */
 	bool		 started;	/* its first bytes were written */
 	int		 code;		/* status code */

@@ -65,12 +65,37 @@ def application(environ, start_response):
         # The second block waits until the client has had the first.
         start_response('200 OK', [('Content-Type', 'text/plain')])
         return gate(environ['QUERY_STRING'])
+    if path in ('/204body', '/304body', '/304cl'):
+        # A body where HTTP has none: it must never reach the client.
+        status = '204 No Content' if path == '/204body' else \
+            '304 Not Modified'
+        headers = [('ETag', '"x"')]
+        if path == '/304cl':
+            headers.append(('Content-Length', '5'))
+            start_response(status, headers)
+            return [b'HELLO']
+        start_response(status, headers)
+        return [b'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n'
+                b'X-Injected: yes\r\n\r\nPWNED!']
+    if path == '/read':
+        # Reads the body in pieces; says how much came.
+        n = 0
+        while True:
+            b = environ['wsgi.input'].read(1000)
+            if not b:
+                break
+            n += len(b)
+        data = b'%d\n' % n
+        start_response('200 OK', [('Content-Type', 'text/plain'),
+                                  ('Content-Length', str(len(data)))])
+        return [data]
     if path == '/hop':
         start_response('200 OK', [('Connection', 'close')])
         return [b'x']
     keys = ('REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING',
             'REQUEST_URI', 'SERVER_PROTOCOL', 'SERVER_NAME', 'SERVER_PORT',
-            'REMOTE_ADDR', 'CONTENT_LENGTH', 'HTTP_X_A', 'HTTP_X_B')
+            'REMOTE_ADDR', 'CONTENT_LENGTH', 'HTTP_HOST', 'HTTP_X_A',
+            'HTTP_X_B')
     body = ''.join('%s=%s\n' % (k, environ.get(k, '-')) for k in keys)
     body += 'wsgi.input_terminated=%s\n' % environ.get('wsgi.input_terminated')
     data = body.encode('latin-1')
