@@ -134,6 +134,7 @@ static bool	 serve_http(const struct srv_options *, struct conn *,
 		    const struct http_req *, int, unsigned *);
 static ssize_t	 http_length_read(void *, void *, size_t);
 static ssize_t	 http_chunked_read(void *, void *, size_t);
+static bool	 chunks_valid(const struct conn *);
 static bool	 http_drain(struct conn *, bool);
 static int64_t	 now_ms(void);
 static bool	 srv_ending(void);
@@ -1143,6 +1144,12 @@ serve_http(const struct srv_options *o, struct conn *c,
 	c->body_left = r->has_length ? r->content_length : 0;
 	c->chunk_bad = false;
 	http_chunked_init(&c->chunk);
+	/* What of a chunked body has come is checked before the app runs. */
+	if (r->chunked && !chunks_valid(c)) {
+		params_free(&p);
+		http_refuse(c, 400, "a malformed chunked body");
+		return false;
+	}
 	memset(&sr, 0, sizeof(sr));
 	sr.envp = p.envp;
 	sr.fd = c->fd;
@@ -1200,9 +1207,13 @@ http_chunked_read(void *ctx, void *dst, size_t n)
 {
 	struct conn	*c = ctx;
 	size_t		 used, made;
+	ssize_t		 got;
 
 	while (!c->chunk.done) {
-		if (c->pos == c->len && conn_fill(c) <= 0) {
+		if (c->pos == c->len && (got = conn_fill(c)) <= 0) {
+			/* The end inside the body: the client went away. */
+			if (got == 0)
+				errno = ECONNRESET;
 			c->chunk_bad = true;
 			return -1;
 		}
@@ -1219,6 +1230,24 @@ http_chunked_read(void *ctx, void *dst, size_t n)
 			return (ssize_t)made;
 	}
 	return 0;
+}
+
+/* The chunked body's bytes in the buffer decode (into nothing). */
+static bool
+chunks_valid(const struct conn *c)
+{
+	struct http_chunked	 probe = c->chunk;
+	char			 scratch[4096];
+	size_t			 pos = c->pos, used, made;
+
+	while (pos < c->len && !probe.done) {
+		if (http_chunked_decode(&probe, (const char *)c->buf + pos,
+		    c->len - pos, &used, scratch, sizeof(scratch), &made) !=
+		    HTTP_CHUNK_OK)
+			return false;
+		pos += used;
+	}
+	return true;
 }
 
 /*

@@ -40,6 +40,7 @@ struct start_response {
 	struct response	*home;		/* the caller's, told the outcome */
 	pthread_mutex_t	 lock;
 	char		*label;		/* "script: METHOD URI", for messages */
+	PyObject	*input;		/* wsgi.input, borrowed from environ */
 	bool		 debug;		/* tracebacks in 500 bodies */
 	bool		 gone;		/* the response could not be written */
 	bool		 called;
@@ -378,6 +379,7 @@ wsgi_serve(const struct wsgi_call *call, struct response *resp)
 		wsgi_fail(sr, "cannot build environ", true);
 		goto out;
 	}
+	((struct start_response *)sr)->input = input;
 	rc = wsgi_run(sr, call->app, env);
 out:
 	wsgi_request_end(sr);
@@ -409,6 +411,7 @@ wsgi_request_new(struct response *resp, const char *label, bool debug)
 	}
 	resp_move(&sr->resp, resp);
 	sr->home = resp;
+	sr->input = NULL;
 	sr->resp.name = sr->label;
 	sr->debug = debug;
 	sr->gone = sr->called = sr->ended = false;
@@ -430,6 +433,7 @@ wsgi_request_end(PyObject *self)
 		(void)resp_fail(&sr->resp, 500, NULL, 0);
 	resp_outcome(sr->home, &sr->resp);
 	sr->home = NULL;
+	sr->input = NULL;
 	sr->ended = true;
 	responded = 1;
 	unlock(sr);
@@ -538,6 +542,7 @@ wsgi_fail(PyObject *self, const char *reason, bool traceback)
 	PyObject		*type = NULL, *value = NULL, *tb = NULL;
 	char			*body = NULL;
 	size_t			 len = 0;
+	int			 fault;
 
 	/* Set by the C handler, before the Python one raised SystemExit. */
 	if (resp_interrupted) {
@@ -556,6 +561,19 @@ wsgi_fail(PyObject *self, const char *reason, bool traceback)
 		PyErr_Clear();
 		errno = sr->resp.saved_errno;
 		warn("%s: %s", sr->label, resp_strerror(RESP_EWRITE));
+		return;
+	}
+	/* The client's fault, not the application's: 400, no traceback. */
+	if (sr->input != NULL && (fault = wsgi_input_fault(sr->input)) != 0) {
+		PyErr_Clear();
+		warnx("%s: %s%s", sr->label, fault == EPROTO ? "the request's "
+		    "chunked body is malformed" : fault == ETIMEDOUT ? "the "
+		    "request body did not come in time" : "the client went "
+		    "away before the whole request body came",
+		    sr->resp.started ? "; response cut short" : ": 400");
+		lock(sr);
+		(void)resp_fail(&sr->resp, 400, NULL, 0);
+		unlock(sr);
 		return;
 	}
 	if (sr->debug && PyErr_Occurred()) {

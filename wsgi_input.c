@@ -25,6 +25,7 @@ struct input {
 	struct wsgi_source src;		/* src.fd -1: the request is over */
 	bool		 bounded;	/* CONTENT_LENGTH was given */
 	bool		 eof;
+	int		 fault;		/* errno of a body that failed, or 0 */
 	uint64_t	 remaining;	/* unread bytes of CONTENT_LENGTH */
 	char		*buf;		/* read-ahead, for readline */
 	size_t		 pos;
@@ -34,6 +35,7 @@ struct input {
 static int		 check_open(const struct input *);
 static Py_ssize_t	 raw_read(struct input *, char *, size_t);
 static int		 fill(struct input *);
+static Py_ssize_t	 body_failed(struct input *, int);
 static size_t		 available(const struct input *);
 static PyObject		*read_upto(struct input *, size_t);
 static PyObject		*input_read(PyObject *, PyObject *const *,
@@ -142,13 +144,60 @@ raw_read(struct input *in, char *dst, size_t n)
 		if (PyErr_CheckSignals() < 0)
 			return -1;
 	}
-	if (r < 0) {
-		PyErr_SetFromErrno(PyExc_OSError);
-		return -1;
-	}
+	if (r < 0)
+		return body_failed(in, errno);
 	if (r == 0 || (in->bounded && (in->remaining -= (uint64_t)r) == 0))
 		in->eof = true;
 	return r;
+}
+
+/*
+ * The body could not be read: the client's fault (a malformed chunked
+ * body, the client gone or stalled) is remembered for the request's end,
+ * and raised as an OSError that says so (ConnectionResetError and its kin
+ * by errno).  Always -1.
+ */
+static Py_ssize_t
+body_failed(struct input *in, int e)
+{
+	const char	*what = "cannot read the request body";
+	PyObject	*exc;
+
+	switch (e) {
+	case EPROTO:
+		what = "the request's chunked body is malformed";
+		break;
+	case ECONNRESET:
+	case ECONNABORTED:
+	case EPIPE:
+		what = "the client went away before the whole request body "
+		    "came";
+		break;
+	case ETIMEDOUT:
+		what = "the request body did not come in time";
+		break;
+	}
+	in->fault = e;
+	in->eof = true;
+	if ((exc = PyObject_CallFunction(PyExc_OSError, "is", e, what)) !=
+	    NULL) {
+		PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+		Py_DECREF(exc);
+	}
+	return -1;
+}
+
+/*
+ * The errno of a body that failed through the client's fault (the
+ * request's end answers 400 for it, not an application error), or 0.
+ */
+int
+wsgi_input_fault(PyObject *self)
+{
+	int	e = ((struct input *)self)->fault;
+
+	return e == EPROTO || e == ECONNRESET || e == ECONNABORTED ||
+	    e == EPIPE || e == ETIMEDOUT ? e : 0;
 }
 
 /* Refills the read-ahead buffer; returns the bytes now held, -1 on error. */
