@@ -47,6 +47,7 @@
 #define ACCEPT_BURST	16	/* connections taken at one wake */
 #define FIRST_MS	10	/* a new connection's first bytes awaited alone */
 #define ROOM_SPARE	8	/* connections' memory kept for reuse */
+#define END_GRACE_MS	2000	/* at a stop, a new connection's first bytes */
 
 /* A connection and what has been read from it but not used yet. */
 struct conn {
@@ -98,6 +99,9 @@ struct room {
 static int	 listen_on(const char *, unsigned);
 static bool	 unix_addr(const char *);
 static int	 listen_unix(const char *, unsigned);
+static bool	 unix_live(const struct sockaddr_un *);
+static void	 unix_own(const char *, const struct stat *);
+static void	 unix_unlink(void);
 static int	 listen_inet(const char *);
 static bool	 adopt_fd0(const struct sockaddr *, socklen_t);
 static void	 on_signal(int);
@@ -107,7 +111,7 @@ static pid_t	 spawn(const struct srv_options *);
 static void	 stop_all(pid_t *, unsigned);
 static int	 worker(const struct srv_options *, bool);
 static void	 reexec(const struct srv_options *);
-static int	 room_wait(struct room *, bool, bool *);
+static int	 room_wait(struct room *, bool, int64_t, bool *);
 static void	 room_accept(struct room *, const struct srv_options *);
 static bool	 room_take(struct room *, int, const struct srv_options *);
 static void	 room_turn(const struct srv_options *, struct room *, unsigned,
@@ -156,7 +160,9 @@ static void	 logmsg(bool, const char *, ...)
 
 static volatile sig_atomic_t	 stopping, reloading, child_exited;
 static int			 log_fd = STDERR_FILENO;
-static const char		*unix_path;	/* ours to unlink */
+static const char		*unix_path;	/* ours to unlink, */
+static dev_t			 unix_dev;	/* if it is still this file */
+static ino_t			 unix_ino;
 
 /* php-cgi's test: fd 0 is a listening socket when a server spawned us. */
 bool
@@ -177,7 +183,14 @@ int
 server_run(const struct srv_options *given)
 {
 	struct srv_options	 so = *given, *o = &so;
+	sigset_t		 ours;
 	int			 fd, rc;
+
+	sigemptyset(&ours);
+	sigaddset(&ours, SIGTERM);
+	sigaddset(&ours, SIGINT);
+	sigaddset(&ours, SIGHUP);
+	sigaddset(&ours, SIGCHLD);	/* a master's reload had it blocked */
 
 	/*
 	 * A HOST:PORT may be reached by clients: a gateway protocol's peer
@@ -199,12 +212,16 @@ server_run(const struct srv_options *given)
 	}
 	if (catch_signals(o->workers > 1) < 0)
 		err(2, "sigaction");
+	/*
+	 * A reload executes us with these blocked, so that one that came
+	 * meanwhile waited, pending, for the handlers: now it is seen.
+	 */
+	(void)sigprocmask(SIG_UNBLOCK, &ours, NULL);
 	/* A FastCGI request's stderr is its own; the server's stays ours. */
 	if ((log_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) < 0)
 		log_fd = STDERR_FILENO;
 	rc = o->workers > 1 ? master(o) : worker(o, false);
-	if (unix_path != NULL)
-		(void)unlink(unix_path);
+	unix_unlink();
 	return rc;
 }
 
@@ -238,22 +255,68 @@ listen_unix(const char *path, unsigned mode)
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	/* Executed again on SIGHUP: the socket is already on fd 0. */
-	if (adopt_fd0((struct sockaddr *)&sun, sizeof(sun)))
+	if (adopt_fd0((struct sockaddr *)&sun, sizeof(sun))) {
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unix_own(path, &st);
 		return STDIN_FILENO;
-	/* A socket left by a server that died is replaced; a file is not. */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+	}
+	/*
+	 * A socket left by a server that died is replaced; one that a server
+	 * answers on is not taken over, nor is a file.
+	 */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		if (unix_live(&sun)) {
+			warnx("--listen %s: a server answers on this socket "
+			    "already", path);
+			return -1;
+		}
 		(void)unlink(path);
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    (mode != 0 && chmod(path, (mode_t)mode) < 0) ||
-	    listen(fd, BACKLOG) < 0) {
+	    listen(fd, BACKLOG) < 0 || lstat(path, &st) < 0) {
 		warn("--listen %s", path);
 		if (fd >= 0)
 			(void)close(fd);
 		return -1;
 	}
-	unix_path = path;
+	unix_own(path, &st);
 	return fd;
+}
+
+/* Something accepts connections on the socket at sun. */
+static bool
+unix_live(const struct sockaddr_un *sun)
+{
+	int	fd, r;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	(void)close(fd);
+	return r == 0 || errno == EAGAIN;
+}
+
+/* The socket file at path is ours to remove at the end: that file only. */
+static void
+unix_own(const char *path, const struct stat *st)
+{
+	unix_path = path;
+	unix_dev = st->st_dev;
+	unix_ino = st->st_ino;
+}
+
+/* Removes our socket's file, if the file at its path is still it. */
+static void
+unix_unlink(void)
+{
+	struct stat	st;
+
+	if (unix_path != NULL && lstat(unix_path, &st) == 0 &&
+	    st.st_dev == unix_dev && st.st_ino == unix_ino)
+		(void)unlink(unix_path);
+	unix_path = NULL;
 }
 
 static int
@@ -397,12 +460,12 @@ master(const struct srv_options *o)
 			born[i] = time(NULL);
 			pids[i] = spawn(o);
 		}
-		if (reloading) {
+		/* A stop that came with the reload wins over it. */
+		if (reloading && !stopping) {
 			reloading = 0;
 			stop_all(pids, o->workers);
-			(void)sigprocmask(SIG_SETMASK, &old, NULL);
-			reexec(o);
-			(void)sigprocmask(SIG_BLOCK, &block, &old);
+			if (!stopping)
+				reexec(o);
 			continue;
 		}
 		if (stopping)
@@ -428,10 +491,7 @@ master(const struct srv_options *o)
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	free(pids);
 	free(born);
-	if (unix_path != NULL) {
-		(void)unlink(unix_path);
-		unix_path = NULL;
-	}
+	unix_unlink();
 	return o->fini(o->ctx, 0);
 }
 
@@ -489,6 +549,7 @@ worker(const struct srv_options *o, bool under_master)
 	static struct room	room;
 	struct rlimit		rl;
 	unsigned		served = 0, i, n;
+	int64_t			grace_end = 0;
 	bool			ending, incoming;
 	int			fl;
 
@@ -508,18 +569,23 @@ worker(const struct srv_options *o, bool under_master)
 		ending = stopping || reloading || (o->max_requests > 0 &&
 		    served >= o->max_requests);
 		/*
-		 * At the end, what has not begun a request goes now; a request
-		 * that is arriving has until its deadline.
+		 * At the end no connection is accepted, and every one accepted
+		 * is served to its end: an idle kept one goes now, a request
+		 * that is arriving has until its deadline, and a new one until
+		 * its first bytes, END_GRACE_MS at most.
 		 */
 		if (ending) {
+			if (grace_end == 0)
+				grace_end = now_ms() + END_GRACE_MS;
 			for (i = room.n; i-- > 0;)
-				if (room.c[i]->pos == room.c[i]->len)
+				if (room.c[i]->pos == room.c[i]->len &&
+				    (room.c[i]->kept || now_ms() >= grace_end))
 					room_drop(&room, i, NULL);
 			if (room.n == 0)
 				break;
 		}
 		n = room.n;
-		if (room_wait(&room, !ending, &incoming) < 0)
+		if (room_wait(&room, !ending, grace_end, &incoming) < 0)
 			continue;
 		/* Backwards: a dropped one's place takes one already seen. */
 		for (i = n; i-- > 0;)
@@ -535,30 +601,33 @@ worker(const struct srv_options *o, bool under_master)
 	}
 	if (!stopping && !under_master) {
 		reexec(o);
-		return 1;
+		if (!stopping)
+			return 1;
 	}
 	/* The socket goes before the process, whose end may not return. */
-	if (unix_path != NULL && !under_master) {
-		(void)unlink(unix_path);
-		unix_path = NULL;
-	}
+	if (!under_master)
+		unix_unlink();
 	return o->fini(o->ctx, 0);
 }
 
 /*
  * poll(2) over the room's connections (and the listening socket when
- * listening), until one has bytes, a deadline comes, or a second passes
+ * listening), until one has bytes, a deadline or until (ms, 0: none)
+ * comes, or a second passes
  * (a signal that came just before is seen).  -1 when interrupted.  A
  * worker with bytes to look at, or a connection just taken whose request
  * is on its way, leaves new connections to the other workers: waking
  * them all for each would cost more than it saves.
  */
 static int
-room_wait(struct room *room, bool listening, bool *incoming)
+room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
 {
 	int64_t		now = now_ms(), wait = (int64_t)ACCEPT_WAKE * 1000;
 	unsigned	i, n = room->n;
 	struct conn	*c;
+
+	if (until != 0 && until - now < wait)
+		wait = until > now ? until - now : 0;
 
 	for (i = 0; i < n; i++) {
 		c = room->c[i];
@@ -626,13 +695,30 @@ room_accept(struct room *room, const struct srv_options *o)
 	}
 }
 
+/*
+ * The process executes itself again, keeping the listening socket on fd 0
+ * and SIGTERM, SIGINT and SIGHUP blocked across execv(2): a signal that
+ * comes before the new image has its handlers stays pending for them,
+ * instead of killing it (its default action) or being lost.
+ */
 static void
 reexec(const struct srv_options *o)
 {
-	/* Our own Unix socket stays: the new image adopts it on fd 0. */
-	unix_path = NULL;
+	sigset_t	block, old;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	(void)sigprocmask(SIG_BLOCK, &block, &old);
+	/* A stop that came while this one was ending is not lost. */
+	if (stopping) {
+		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+		return;
+	}
 	(void)execv("/proc/self/exe", o->argv);
 	warn("cannot execute again to reload");
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /*
