@@ -459,6 +459,20 @@ resp_fail(struct response *r, int code, const char *body, size_t len)
 	return close_fd(r);
 }
 
+/*
+ * The client has the whole response: its declared length is written, or
+ * (HEAD, a bodiless status) its head.  A server may end the program then
+ * (lighttpd's SIGTERM) without cutting anything short.
+ */
+bool
+resp_complete(const struct response *r)
+{
+	if (!r->started || r->broken)
+		return false;
+	return r->head || bodyless(r->code) || (r->has_length &&
+	    r->sent >= r->length);
+}
+
 const char *
 resp_strerror(int e)
 {

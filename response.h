@@ -96,6 +96,7 @@ bool		 resp_true_size(int, const struct stat *);
 int		 resp_sendfile(struct response *, int, off_t, uint64_t);
 int		 resp_finish(struct response *);
 int		 resp_fail(struct response *, int, const char *, size_t);
+bool		 resp_complete(const struct response *);
 int		 resp_stderr(struct response *);
 const char	*resp_strerror(int);
 

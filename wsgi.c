@@ -100,6 +100,8 @@ static void	 file_wrapper_dealloc(PyObject *);
 static char	*format_traceback(PyObject *, PyObject *, PyObject *,
 		    size_t *);
 static void	 on_sigterm(int);
+static bool	 ended_whole(struct start_response *);
+static bool	 whole(const struct start_response *);
 static PyObject	*sigterm_raise(PyObject *, PyObject *const *, Py_ssize_t);
 
 static const char *const key_text[W_COUNT] = {
@@ -499,11 +501,16 @@ wsgi_run(PyObject *self, PyObject *app, PyObject *environ)
 	result = PyObject_CallFunctionObjArgs(app, environ, self, NULL);
 	if (result == NULL) {
 		wsgi_fail(self, "application error", true);
+		rc = whole(sr) ? 0 : 1;
 		goto out;
 	}
 	if (send_result(sr, app, result) < 0) {
-		if (call_close(result) < 0)
+		/* A SIGTERM after the whole response stopped it: no cut. */
+		rc = whole(sr) ? 0 : 1;
+		if (call_close(result) < 0) {
 			wsgi_report(sr->label, "error in close()", true);
+			rc = 1;
+		}
 		goto out;
 	}
 	lock(sr);
@@ -532,6 +539,33 @@ out:
 }
 
 /*
+ * A SIGTERM stopped the application after the client had the whole
+ * response (lighttpd sends one once it has the declared length, or a
+ * HEAD's head, while the iterator or close() may still run): not a cut.
+ * The response ends as it would have; true then.
+ */
+static bool
+ended_whole(struct start_response *sr)
+{
+	if (!resp_interrupted || !resp_complete(&sr->resp))
+		return false;
+	PyErr_Clear();
+	lock(sr);
+	(void)resp_finish(&sr->resp);
+	unlock(sr);
+	responded = 1;
+	return true;
+}
+
+/* The response ended whole: ended_whole() finished it, not a failure. */
+static bool
+whole(const struct start_response *sr)
+{
+	return sr->resp.state == RESP_CLOSED && !sr->resp.failed &&
+	    resp_complete(&sr->resp);
+}
+
+/*
  * Reports the pending exception (or, with no exception, just the reason),
  * then answers 500 if nothing was sent yet, or cuts the response short.
  */
@@ -545,6 +579,8 @@ wsgi_fail(PyObject *self, const char *reason, bool traceback)
 	int			 fault;
 
 	/* Set by the C handler, before the Python one raised SystemExit. */
+	if (ended_whole(sr))
+		return;
 	if (resp_interrupted) {
 		PyErr_Clear();
 		warnx("%s: terminated by SIGTERM%s", sr->label,

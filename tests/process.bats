@@ -77,6 +77,32 @@ sys.exit(p.wait())' "$WSGI_CGI" "$APPS/input.py"
 	assert_line "[b'data']"
 }
 
+@test "SIGTERM once the whole response is out (lighttpd's way) is no cut: exit 0, nothing logged" {
+	for method in GET HEAD; do
+		run --separate-stderr timeout 30 "$PYTHON3" -c '
+import os, signal, subprocess, sys
+env = {"REQUEST_METHOD": sys.argv[3], "PATH_INFO": "/whole-then-wait",
+       "CLOSE_LOG": sys.argv[4]}
+p = subprocess.Popen([sys.argv[1], sys.argv[2]], env=env,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+out = b""
+# The head, and for GET the 6 bytes its Content-Length declares.
+while not out.endswith(b"\r\n\r\nwhole\n" if sys.argv[3] == "GET"
+                       else b"\r\n\r\n"):
+    out += os.read(p.stdout.fileno(), 4096)
+p.send_signal(signal.SIGTERM)
+sys.stdout.write(out.decode() + p.stdout.read().decode())
+sys.exit(p.wait())' "$WSGI_CGI" "$APPS/response.py" "$method" \
+		    "$BATS_TEST_TMPDIR/close.log"
+		assert_success
+		assert_equal "$stderr" ""
+		assert_line $'Content-Length: 6\r'
+		run cat "$BATS_TEST_TMPDIR/close.log"
+		assert_output closed
+		rm "$BATS_TEST_TMPDIR/close.log"
+	done
+}
+
 @test "SIGTERM (client gone, server timeout): close() runs, one line, exit 1" {
 	run --separate-stderr timeout 30 bash -c '
 	    mkfifo "$2/fifo"

@@ -199,6 +199,17 @@ def application(environ, start_response):
     if path == '/redirect':
         start_response('302 Found', [('Location', 'http://example.org/x')])
         return [b'']
+    if path == '/whole-then-wait':
+        # The whole declared body, then the iterator waits: a server
+        # that has the response sends SIGTERM meanwhile (lighttpd).
+        start_response('200 OK', [('Content-Type', 'text/plain'),
+                                  ('Content-Length', '6')])
+
+        def waits():
+            yield b'whole\n'
+            time.sleep(30)
+            yield b'never\n'
+        return Closing(environ, waits())
     if path == '/forever':
         start_response('200 OK', TEXT)
         return Closing(environ, iter(lambda: b'x' * 65536, None))
