@@ -48,6 +48,9 @@
 #define FIRST_MS	10	/* a new connection's first bytes awaited alone */
 #define ROOM_SPARE	8	/* connections' memory kept for reuse */
 #define END_GRACE_MS	2000	/* at a stop, a new connection's first bytes */
+#define BODY_RATE	1024	/* bytes a second that extend a body's time */
+#define DRAIN_MAX	65536	/* of a body the app left, read to keep */
+#define DRAIN_MS	1000
 
 /* A connection and what has been read from it but not used yet. */
 struct conn {
@@ -65,6 +68,7 @@ struct conn {
 	size_t		 pad_left;
 	unsigned	 workers;
 	int		 wait_ms;	/* how long a peer may stall */
+	int64_t		 body_end;	/* ms: the request's bytes by then; 0 */
 	/* In the worker's room (between requests, or while one arrives) */
 	int64_t		 since;		/* ms: accepted then */
 	int64_t		 deadline;	/* ms: the request by then, or the end */
@@ -129,6 +133,7 @@ static bool	 serve_conn(const struct srv_options *, struct conn *,
 static void	 conn_compact(struct conn *);
 static ssize_t	 conn_fill(struct conn *);
 static ssize_t	 conn_read(struct conn *, void *, size_t);
+static int	 phase_left(const struct conn *);
 static int	 conn_exact(struct conn *, void *, size_t);
 static ssize_t	 conn_some(struct conn *, void *, size_t);
 static int	 conn_write(struct conn *, const void *, size_t);
@@ -932,6 +937,8 @@ serve_conn(const struct srv_options *o, struct conn *c,
 {
 	unsigned char	b = c->buf[c->pos];
 
+	/* A request's bytes have a bound on their time, not only stalls. */
+	c->body_end = now_ms() + c->wait_ms;
 	if (is_http(o, c))
 		return serve_http(o, c, r, e, served);
 	if (b == FCGI_VERSION_1 && (o->protocols & SRV_FASTCGI))
@@ -1003,10 +1010,12 @@ conn_read(struct conn *c, void *dst, size_t n)
 {
 	struct pollfd	pfd;
 	ssize_t		r;
-	int		p;
+	int		p, wait;
 
 	for (;;) {
-		if ((r = read(c->fd, dst, n)) >= 0)
+		if ((r = read(c->fd, dst, n)) > 0 && c->body_end != 0)
+			c->body_end += r * 1000 / BODY_RATE;
+		if (r >= 0)
 			return r;
 		if (errno == EINTR)
 			continue;
@@ -1014,10 +1023,18 @@ conn_read(struct conn *c, void *dst, size_t n)
 			return -1;
 		pfd.fd = c->fd;
 		pfd.events = POLLIN;
-		while ((p = poll(&pfd, 1, c->wait_ms)) < 0 && errno == EINTR)
+		if ((wait = phase_left(c)) == 0) {
+			logmsg(false, "%s: the request took longer than the "
+			    "timeout to arrive: closing", peer(c));
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		while ((p = poll(&pfd, 1, wait)) < 0 && errno == EINTR)
 			/* Kept open between requests: a stop need not wait. */
 			if (c->idle && (stopping || reloading))
 				return -1;
+		if (p == 0 && wait < c->wait_ms)
+			continue;	/* the phase's end: said above */
 		if (p == 0) {
 			/* An idle kept connection timing out is no fault. */
 			if (!c->idle)
@@ -1029,6 +1046,25 @@ conn_read(struct conn *c, void *dst, size_t n)
 		if (p < 0)
 			return -1;
 	}
+}
+
+/*
+ * How long a read may wait: the stall limit, within what is left of the
+ * request's time to arrive (--timeout from its start, a second more for
+ * every BODY_RATE bytes that came: a slow upload goes on, a trickle ends).
+ * 0 when that time is up.  A kept connection's wait for its next request
+ * is no request's.
+ */
+static int
+phase_left(const struct conn *c)
+{
+	int64_t	left;
+
+	if (c->body_end == 0 || c->idle)
+		return c->wait_ms;
+	if ((left = c->body_end - now_ms()) <= 0)
+		return 0;
+	return left < c->wait_ms ? (int)left : c->wait_ms;
 }
 
 /* Exactly n bytes, or -1 (the end came first, or an error). */
@@ -1338,20 +1374,29 @@ chunks_valid(const struct conn *c)
 
 /*
  * The unread rest of a body is read and dropped, so that the next
- * request starts where it should; true when the connection is usable.
+ * request starts where it should, if it is small and comes at once (as
+ * nginx's lingering limits do); true when the connection is usable, else
+ * it closes.
  */
 static bool
 http_drain(struct conn *c, bool chunked)
 {
 	char	buf[4096];
 	ssize_t	n;
+	size_t	total = 0;
+	int64_t	end = now_ms() + DRAIN_MS;
 
 	if (chunked && c->chunk_bad)
 		return false;
+	/* More than DRAIN_MAX, or slower than DRAIN_MS: not worth a wait. */
+	if (!chunked && c->body_left > DRAIN_MAX)
+		return false;
+	if (c->body_end == 0 || c->body_end > end)
+		c->body_end = end;
 	do {
 		n = chunked ? http_chunked_read(c, buf, sizeof(buf)) :
 		    http_length_read(c, buf, sizeof(buf));
-	} while (n > 0);
+	} while (n > 0 && (total += (size_t)n) <= DRAIN_MAX);
 	return n == 0;
 }
 
@@ -1478,6 +1523,7 @@ fcgi_request(struct conn *c, struct params *p)
 			c->idle = false;
 			if (n <= 0)
 				goto out;
+			c->body_end = now_ms() + c->wait_ms;
 		}
 		if (conn_exact(c, hdr, sizeof(hdr)) < 0)
 			goto out;

@@ -125,3 +125,27 @@ assert_stderr_line_in_log() {
 	refute_line 'PATH_INFO=/y'
 	assert_line '[closed]'
 }
+
+@test "http strict: a trickled body has a bound on its whole time, not only on each stall" {
+	# --timeout 5: a byte every half second keeps each stall short, and
+	# 40 of them would take 20 seconds.
+	for head in 'POST /read HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n' \
+	    'POST /read HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n'; do
+		: >"$DIR/server.log"
+		run raw "$head$(printf 'x%.0s' $(seq 40))" --head-first --pieces 40 --delay 0.5 --wait 1
+		assert_success
+		assert_line '[closed]'
+		wait_count 1 'the request took longer than the timeout to arrive: closing$' "$DIR/server.log"
+	done
+}
+
+@test "http strict: a large body the app leaves unread is not drained: the connection closes" {
+	run raw 'POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\nabc' --wait 5
+	assert_success
+	assert_line --index 0 'HTTP/1.1 200 OK\r'
+	assert_line '[closed]'
+	# A small one left in the buffer is skipped: the connection goes on.
+	run raw 'POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /y HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'
+	assert_success
+	assert_line 'PATH_INFO=/y'
+}

@@ -2,9 +2,11 @@
 '\\r\\n' is CRLF) to HOST:PORT, in one write or, with --pieces N, in N
 parts with a pause between, then prints every byte received until the
 server closes or --wait seconds pass without a byte.  Prints
-"[closed]" when the server closed the connection.
+"[closed]" when the server closed the connection.  With --head-first the
+head (up to its blank line) goes at once, and only the rest in pieces.
 
 Usage: httpraw.py HOST:PORT BYTES [--wait S] [--pieces N] [--delay S]
+                  [--head-first]
 """
 import codecs
 import socket
@@ -18,7 +20,12 @@ def main():
     wait = 2.0
     pieces = 1
     delay = 0.05
+    head = b''
     args = sys.argv[3:]
+    if '--head-first' in args:
+        args.remove('--head-first')
+        end = data.index(b'\r\n\r\n') + 4
+        head, data = data[:end], data[end:]
     while args:
         if args[0] == '--wait':
             wait = float(args[1])
@@ -30,6 +37,7 @@ def main():
     s = socket.create_connection((host, int(port)))
     step = max(1, -(-len(data) // pieces))
     try:
+        s.sendall(head)
         for i in range(0, len(data), step):
             s.sendall(data[i:i + step])
             if pieces > 1:
