@@ -46,6 +46,39 @@ import struct
 sys.stdout.buffer.write($2)" >"$BATS_TEST_TMPDIR/$1"
 }
 
+@test "server: each FastCGI request's STDERR holds only what it wrote, 200 times over" {
+	run --separate-stderr "$PYTHON3" -c '
+import sys
+sys.path.insert(0, sys.argv[1])
+import gwclient
+env = [(b"REQUEST_METHOD", b"GET"), (b"SCRIPT_NAME", b""),
+       (b"PATH_INFO", b"/log"), (b"QUERY_STRING", b""),
+       (b"SERVER_NAME", b"x"), (b"SERVER_PORT", b"80"),
+       (b"SERVER_PROTOCOL", b"HTTP/1.1"), (b"GATEWAY_INTERFACE", b"CGI/1.1")]
+bad = 0
+for i in range(200):
+    s = gwclient.connect(sys.argv[2])
+    s.sendall(gwclient.fcgi_request(env, b""))
+    err, rid = b"", 1
+    while True:
+        head = gwclient.recv_exact(s, 8)
+        t, got, n, pad = head[1], int.from_bytes(head[2:4], "big"), \
+            int.from_bytes(head[4:6], "big"), head[6]
+        content = gwclient.recv_exact(s, n + pad)[:n]
+        if t == 7:
+            err += content
+        if t == 3:
+            break
+    if err != b"L" * 999 + b"\n":
+        bad += 1
+        print("request %d: %d stderr bytes, %d NULs" % (i, len(err),
+              err.count(b"\0")))
+    s.close()
+print("bad", bad)' "$TESTS/tools" "$SOCK"
+	assert_success
+	assert_output 'bad 0'
+}
+
 @test "server: FCGI_GET_VALUES is answered; unknown management types too" {
 	fcgi_raw values "rec(9, 0, b'\\x0e\\x00FCGI_MAX_CONNS\\x0d\\x00FCGI_MAX_REQS\\x0f\\x00FCGI_MPXS_CONNS') + rec(42, 0, b'')"
 	run gw fastcgi "$SOCK" --raw "$BATS_TEST_TMPDIR/values"

@@ -159,6 +159,34 @@ aged() {
 	assert_output 700
 }
 
+@test "a message with more descriptors than a request has is refused; the backend goes on" {
+	local app=$DIR/app/warm.py pid
+	ready "$app"
+	pid=$(warm_pid "$app")
+	# HELLO, then a REQUEST carrying six descriptors where five belong.
+	run "$PYTHON3" -c '
+import array, glob, os, socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(glob.glob(sys.argv[1] + "/warm-*.sock")[0])
+s.recv(8192)
+msg = struct.pack("<IHHiIQq", 0x57534743, 1, 2, 0o22, 0, 0, 0) + \
+    b"/x".ljust(4096, b"\0")
+fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(6)]
+s.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                   array.array("i", fds))])
+print("closed" if s.recv(8192) == b"" else "answered")' "/tmp/wsgi-cgi-$(id -u)"
+	assert_success
+	assert_output closed
+	# Alive, none of the six kept, and still answering warm.
+	run kill -0 "$pid"
+	assert_success
+	run bash -c 'ls -l "/proc/$1/fd" | grep -c " -> /dev/null$"' _ "$pid"
+	assert_output 3
+	run warm "$app" /pid
+	assert_success
+	assert_equal "$(warm_pid "$app")" "$pid"
+}
+
 @test "an edit of the script or of a module it imports is served by the next request" {
 	local dir=$BATS_TEST_TMPDIR/edit
 	mkdir "$dir"

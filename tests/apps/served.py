@@ -32,6 +32,11 @@ def application(environ, start_response):
             size += len(chunk)
         start_response('200 OK', text)
         return [b'%d %s\n' % (size, digest.hexdigest().encode())]
+    if path.endswith('/log'):
+        # 1,000 bytes to stderr: a FastCGI request's STDERR records.
+        sys.stderr.write('L' * 999 + '\n')
+        start_response('200 OK', text)
+        return [b'ok\n']
     if path.endswith('/ignore-body'):
         start_response('200 OK', text)
         return [b'body left unread\n']
