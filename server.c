@@ -69,6 +69,7 @@ struct conn {
 	unsigned	 workers;
 	int		 wait_ms;	/* how long a peer may stall */
 	int64_t		 body_end;	/* ms: the request's bytes by then; 0 */
+	int64_t		 last_read;	/* ms: its last bytes came then */
 	/* In the worker's room (between requests, or while one arrives) */
 	int64_t		 since;		/* ms: accepted then */
 	int64_t		 deadline;	/* ms: the request by then, or the end */
@@ -938,7 +939,8 @@ serve_conn(const struct srv_options *o, struct conn *c,
 	unsigned char	b = c->buf[c->pos];
 
 	/* A request's bytes have a bound on their time, not only stalls. */
-	c->body_end = now_ms() + c->wait_ms;
+	c->last_read = now_ms();
+	c->body_end = c->last_read + c->wait_ms;
 	if (is_http(o, c))
 		return serve_http(o, c, r, e, served);
 	if (b == FCGI_VERSION_1 && (o->protocols & SRV_FASTCGI))
@@ -1013,8 +1015,10 @@ conn_read(struct conn *c, void *dst, size_t n)
 	int		p, wait;
 
 	for (;;) {
-		if ((r = read(c->fd, dst, n)) > 0 && c->body_end != 0)
+		if ((r = read(c->fd, dst, n)) > 0 && c->body_end != 0) {
 			c->body_end += r * 1000 / BODY_RATE;
+			c->last_read = now_ms();
+		}
 		if (r >= 0)
 			return r;
 		if (errno == EINTR)
@@ -1024,8 +1028,11 @@ conn_read(struct conn *c, void *dst, size_t n)
 		pfd.fd = c->fd;
 		pfd.events = POLLIN;
 		if ((wait = phase_left(c)) == 0) {
-			logmsg(false, "%s: the request took longer than the "
-			    "timeout to arrive: closing", peer(c));
+			/* Nothing since the phase began: a stall like any. */
+			logmsg(false, "%s: %s: closing", peer(c),
+			    now_ms() - c->last_read >= c->wait_ms ? "the peer "
+			    "stopped sending" : "the request took longer than "
+			    "the timeout to arrive");
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -1523,7 +1530,8 @@ fcgi_request(struct conn *c, struct params *p)
 			c->idle = false;
 			if (n <= 0)
 				goto out;
-			c->body_end = now_ms() + c->wait_ms;
+			c->last_read = now_ms();
+			c->body_end = c->last_read + c->wait_ms;
 		}
 		if (conn_exact(c, hdr, sizeof(hdr)) < 0)
 			goto out;

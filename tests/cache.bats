@@ -47,11 +47,13 @@ plant() {
 	# An edit that changes the size invalidates it.
 	sed -i 's/Hello World!/Hello, edited!/' "$app"
 	run --separate-stderr cgi_run -- "$app"
+	assert_success
 	assert_line 'Hello, edited!'
 	# And so does a new mtime.
 	plant "$pyc" "$app" 'from the cache'
 	touch -d '2030-01-01' "$app"
 	run --separate-stderr cgi_run -- "$app"
+	assert_success
 	assert_line 'Hello, edited!'
 }
 
@@ -59,11 +61,14 @@ plant() {
 	app=$(scratch_app hello.py)
 	pyc=$BATS_TEST_TMPDIR/__pycache__/hello.$TAG.pyc
 	# A cache written two seconds after the source changed is trusted:
-	# the second request does not write it again.
+	# the second request does not write it again.  The edits below need
+	# the real clock (the racy rule compares it with the file's ctime).
 	sleep 2.1
 	run --separate-stderr cgi_run -- "$app"
+	assert_success
 	inode=$(stat -c %i "$pyc")
 	run --separate-stderr cgi_run -- "$app"
+	assert_success
 	assert_line 'Hello World!'
 	assert_equal "$(stat -c %i "$pyc")" "$inode"
 	cp -p "$app" "$BATS_TEST_TMPDIR/stamp"
@@ -76,6 +81,7 @@ plant() {
 		assert_success
 		assert_line "$word World!"
 		run --separate-stderr cgi_run -- "$app"
+		assert_success
 		assert_line "$word World!"
 	done
 }
@@ -120,8 +126,10 @@ plant() {
 	    "    return [b'dotpy']" >"$BATS_TEST_TMPDIR/app.py"
 	for round in 1 2; do
 		run --separate-stderr cgi_run -- "$BATS_TEST_TMPDIR/app"
+		assert_success
 		assert_line plain
 		run --separate-stderr cgi_run -- "$BATS_TEST_TMPDIR/app.py"
+		assert_success
 		assert_line dotpy
 		written_later "$BATS_TEST_TMPDIR/__pycache__/app.$TAG.wsgi-cgi.pyc"
 		written_later "$BATS_TEST_TMPDIR/__pycache__/app.$TAG.pyc"
@@ -135,6 +143,7 @@ plant() {
 	[ -f "$BATS_TEST_TMPDIR/__pycache__/app.wsgi.$TAG.wsgi-cgi.pyc" ]
 	app=$(scratch_app hello.py plain.py)
 	run --separate-stderr cgi_run -- "$app"
+	assert_success
 	written_later "$BATS_TEST_TMPDIR/__pycache__/plain.$TAG.pyc"
 	run "$PYTHON3" -c 'import sys
 sys.path.insert(0, sys.argv[1])
@@ -190,6 +199,7 @@ print(plain.__cached__)' "$BATS_TEST_TMPDIR"
 @test "a __pycache__ that others can write is not trusted: a planted .pyc never runs" {
 	app=$(scratch_app hello.py)
 	run --separate-stderr cgi_run -- "$app"
+	assert_success
 	pyc=$BATS_TEST_TMPDIR/__pycache__/hello.$TAG.pyc
 	plant "$pyc" "$app" PLANTED
 	# Shared with a group, or with everyone (sticky or not).
@@ -204,6 +214,7 @@ print(plain.__cached__)' "$BATS_TEST_TMPDIR"
 	chmod 755 "$BATS_TEST_TMPDIR/__pycache__"
 	chmod 666 "$pyc"
 	run --separate-stderr cgi_run "TMPDIR=$BATS_TEST_TMPDIR" -- "$app"
+	assert_success
 	refute_line PLANTED
 }
 
@@ -212,14 +223,17 @@ print(plain.__cached__)' "$BATS_TEST_TMPDIR"
 	app=$(scratch_app hello.py)
 	chmod 755 "$BATS_TEST_TMPDIR"
 	run --separate-stderr cgi_run -- "$app"
+	assert_success
 	pyc=$BATS_TEST_TMPDIR/__pycache__/hello.$TAG.pyc
 	plant "$pyc" "$app" PLANTED
 	chown nobody "$pyc"
 	run --separate-stderr cgi_run "TMPDIR=$BATS_TEST_TMPDIR" -- "$app"
+	assert_success
 	assert_line 'Hello World!'
 	plant "$pyc" "$app" PLANTED
 	chown -R nobody "$BATS_TEST_TMPDIR/__pycache__"
 	run --separate-stderr cgi_run "TMPDIR=$BATS_TEST_TMPDIR" -- "$app"
+	assert_success
 	assert_line 'Hello World!'
 	refute_line PLANTED
 }
@@ -243,6 +257,7 @@ print(plain.__cached__)' "$BATS_TEST_TMPDIR"
 	mkdir "$BATS_TEST_TMPDIR/tmp"
 	priv=$BATS_TEST_TMPDIR/tmp/wsgi-cgi-$(id -u)
 	run --separate-stderr cgi_run "TMPDIR=$BATS_TEST_TMPDIR/tmp" -- "$app"
+	assert_success
 	for f in "$priv"/*; do
 		written_later "$f"
 	done

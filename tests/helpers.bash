@@ -332,6 +332,23 @@ serve_start() {
 	return 1
 }
 
+# wait_accepted PID N: within 10 seconds the server PID (and its workers)
+# holds N connections it accepted: socket descriptors beyond each
+# process's listening socket on fd 0.
+wait_accepted() {
+	local i n p
+	for i in $(seq 100); do
+		n=0
+		for p in "$1" $(pgrep -P "$1"); do
+			n=$((n + $(ls -l "/proc/$p/fd" 2>/dev/null |
+			    grep -c ' -> socket:') - 1))
+		done
+		[ "$n" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "the server holds $n accepted connections, not $2"
+}
+
 # serve_stop: SIGTERM to the server, and wait for it.
 serve_stop() {
 	kill "$SERVER_PID" 2>/dev/null || true
@@ -433,7 +450,7 @@ apache_proxy_start() {
 wait_count() {
 	local i n
 	for i in $(seq 50); do
-		n=$(grep -c -- "$2" "$3")
+		n=$(grep -c -- "$2" "$3") || true
 		[ "$n" -eq "$1" ] && return 0
 		sleep 0.1
 	done

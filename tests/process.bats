@@ -112,9 +112,9 @@ sys.exit(p.wait())' "$WSGI_CGI" "$APPS/response.py" "$method" \
 		>"$2/fifo" &
 	    pid=$!
 	    # Wait until the response fills the pipe and the write blocks.
-	    until grep -q "^State:.*S (sleeping)" /proc/$pid/status 2>/dev/null &&
-		[ -n "$(ls /proc/$pid/fd 2>/dev/null)" ]; do sleep 0.1; done
-	    sleep 0.5
+	    until grep -q "pipe_write" /proc/$pid/wchan 2>/dev/null; do
+		sleep 0.1
+	    done
 	    kill -TERM $pid
 	    wait $pid
 	    status=$?

@@ -26,13 +26,16 @@ Hello World!'
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_output --partial 'TypeError: status must be str, not int: 200'
 	run --separate-stderr respond /status-short
+	assert_success
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_output --partial "ValueError: status '200': status must be three digits"
 	run --separate-stderr respond /status-crlf
+	assert_success
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_output --partial "ValueError: status '200 OK\\r\\nX-Injected: 1'"
 	refute_output --partial $'\nX-Injected'
 	run --separate-stderr respond /status-nonlatin
+	assert_success
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_output --partial "is not ISO-8859-1"
 }
@@ -135,20 +138,36 @@ one two'
 
 @test "Content-Length: one block yes; several or a generator no; empty is 0" {
 	run --separate-stderr respond /single
+	assert_success
 	run raw_output
 	assert_output --partial 'Content-Length: 5\r'
 	run --separate-stderr respond /two
+	assert_success
 	run raw_output
 	refute_output --partial 'Content-Length'
 	run --separate-stderr respond /generator
+	assert_success
 	run raw_output
 	refute_output --partial 'Content-Length'
 	run --separate-stderr respond /empty
+	assert_success
 	run raw_output
 	assert_output 'Status: 200 OK\r
 Content-Type: text/plain\r
 Content-Length: 0\r
 \r'
+}
+
+@test "a body returned with a 204 or 304 is dropped, with one line (RFC 9110 6.4.1)" {
+	for code in 204 304; do
+		run --separate-stderr respond "/$code-body"
+		assert_success
+		assert_equal "$stderr" "wsgi-cgi: $APPS/response.py: GET /$code-body: a $code response has no body: what the application returned for it is dropped"
+		run raw_output
+		assert_success
+		assert_output "Status: $code X\r
+\r"
+	done
 }
 
 @test "no Content-Length of ours on 204 and 304 responses" {
@@ -158,6 +177,7 @@ Content-Length: 0\r
 	assert_output 'Status: 204 X\r
 \r'
 	run --separate-stderr respond /304
+	assert_success
 	run raw_output
 	assert_output 'Status: 304 X\r
 \r'

@@ -150,7 +150,7 @@ s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 s.sendall(open(sys.argv[2], 'rb').read()); time.sleep(5)" \
 	    "$SOCK" "$BATS_TEST_TMPDIR/stall" &
 	stalled=$!
-	sleep 0.5
+	wait_accepted "$SERVER_PID" 1
 	# One worker: served again once the stalled peer is dropped.
 	run timeout 10 "$PYTHON3" "$TESTS/tools/gwclient.py" scgi "$SOCK"
 	assert_line 'Hello from a server mode'

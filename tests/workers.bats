@@ -12,6 +12,11 @@ teardown() {
 	serve_stop
 }
 
+# started N: within 5 seconds the log says N /slow requests have begun.
+started() {
+	wait_count "$1" '^slow started$' server.log
+}
+
 # pids: the distinct pids that answer N requests (one connection each).
 pids() {
 	local i
@@ -55,10 +60,11 @@ pids() {
 
 @test "workers: SIGTERM lets the request in flight finish, then stops" {
 	for n in 1 2; do
+		: >server.log
 		serve_start "$BATS_TEST_TMPDIR" --workers "$n" app.py
 		gw scgi "$SOCK" PATH_INFO=/slow QUERY_STRING=1 >slow.out &
 		client=$!
-		sleep 0.3
+		started 1
 		kill -TERM "$SERVER_PID"
 		wait "$client"
 		run cat slow.out
@@ -82,6 +88,7 @@ http_start() {
 	local port
 	port=$(free_port)
 	for n in 1 2; do
+		: >server.log
 		http_start "$port" "$n"
 		# Kept idle, arriving (half a head), and in flight.
 		"$PYTHON3" "$TESTS/tools/httpraw.py" "127.0.0.1:$port" \
@@ -91,10 +98,10 @@ http_start() {
 		    'GET /pid HTTP/1.1\r\nHost: h\r\n\r\n' --pieces 2 --delay 1 \
 		    --wait 10 >half.out &
 		half=$!
-		sleep 0.3
+		wait_accepted "$SERVER_PID" 2
 		curl -sS -i "http://127.0.0.1:$port/slow?0.5" >slow.out &
 		client=$!
-		sleep 0.2
+		started 1
 		kill -TERM "$SERVER_PID"
 		wait "$client" "$half" "$idle"
 		run cat slow.out
@@ -114,7 +121,7 @@ http_start() {
 		http_start "$port" "$n"
 		curl -sS -i "http://127.0.0.1:$port/slow?0.5" >slow.out &
 		client=$!
-		sleep 0.2
+		started 2
 		kill -HUP "$SERVER_PID"
 		wait "$client"
 		run cat slow.out
@@ -172,7 +179,7 @@ http_start() {
 		refute_output --partial ' new'
 		gw scgi "$SOCK" PATH_INFO=/slow QUERY_STRING=0.5 >slow.out &
 		client=$!
-		sleep 0.2
+		started "$n"
 		kill -HUP "$SERVER_PID"
 		wait "$client"
 		run cat slow.out

@@ -131,6 +131,9 @@ def application(environ, start_response):
     if path in ('/204', '/304'):
         start_response(path[1:] + ' X', [])
         return []
+    if path in ('/204-body', '/304-body'):
+        start_response(path[1:4] + ' X', [])
+        return [b'HTTP/1.1 200 OK\r\n\r\nnot a body', b'twice']
     if path == '/declared-long':
         start_response('200 OK', [('Content-Length', '3')])
         return [b'hello', b'world']

@@ -58,6 +58,8 @@ def application(environ, start_response):
         start_response('200 OK', text)
         return gen()
     if path.endswith('/slow'):
+        # Said at once, so that a test can wait for it, not guess.
+        print('slow started', file=sys.stderr, flush=True)
         time.sleep(float(environ.get('QUERY_STRING') or 1))
         start_response('200 OK', text)
         return [b'slow done\n']
