@@ -159,3 +159,24 @@ teardown_file() {
 	run tail -n "+$((before + 1))" "$DIR/error.log"
 	assert_output ""
 }
+
+@test "lighttpd: its SIGTERM once it has the whole response (by length, or HEAD's head) is no cut" {
+	before=$(wc -l <"$DIR/error.log")
+	for method in --get --head; do
+		: >"$DIR/close.log"
+		run curl -sS "$method" -o /dev/null -w '%{http_code} %{size_download}' \
+		    "$LIGHTTPD_URL/response.py/whole-then-wait"
+		assert_success
+		assert_output "200 $([ "$method" = --get ] && echo 6 || echo 0)"
+		# The iterator would wait 30 s: lighttpd's SIGTERM ends it.
+		assert_gone "$DIR/www/response.py"
+		for i in $(seq 50); do
+			[ -s "$DIR/close.log" ] && break
+			sleep 0.1
+		done
+		run cat "$DIR/close.log"
+		assert_output closed
+	done
+	run tail -n "+$((before + 1))" "$DIR/error.log"
+	assert_output ""
+}
