@@ -38,6 +38,7 @@
 #define COPY_BLOCK	65536
 #define SENDFILE_MAX	(1U << 30)	/* one sendfile(2) call, at most */
 #define HDR_INITIAL	512
+#define WRITE_RATE	1024		/* bytes a second a reader must take */
 
 static bool	 bodyless(int);
 static void	 dropped(struct response *);
@@ -794,17 +795,39 @@ resp_stderr(struct response *r)
 
 /*
  * A non-blocking descriptor (a server mode's connection) can take more
- * within wait_ms; false sets errno (ETIMEDOUT: the peer stopped reading).
+ * within wait_ms; false sets errno (ETIMEDOUT: the peer stopped reading,
+ * or read too slowly).  Besides each stall, the whole write has a bound:
+ * wait_ms from its first stall, a second more for every WRITE_RATE bytes
+ * of body that went out since, so a slow download goes on and a reader that
+ * takes a byte now and then does not hold the worker for ever.
  */
 static bool
 writable(struct response *r)
 {
 	struct pollfd	pfd;
-	int		n;
+	struct timespec	ts;
+	int64_t		now, left;
+	int		n, wait = r->wait_ms;
 
+	if (wait >= 0) {
+		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (r->write_from == 0) {
+			r->write_from = now;
+			r->sent_from = r->sent;
+		}
+		left = r->write_from + wait + (int64_t)((r->sent -
+		    r->sent_from) / WRITE_RATE) * 1000 - now;
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return false;
+		}
+		if (left < wait)
+			wait = (int)left;
+	}
 	pfd.fd = r->fd;
 	pfd.events = POLLOUT;
-	while ((n = poll(&pfd, 1, r->wait_ms)) < 0 && errno == EINTR)
+	while ((n = poll(&pfd, 1, wait)) < 0 && errno == EINTR)
 		if (resp_interrupted)
 			return false;
 	if (n == 0)

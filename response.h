@@ -54,6 +54,8 @@ struct response {
 	unsigned	 fcgi_id;	/* FastCGI: STDOUT records of this id */
 	const bool	*aborted;	/* FastCGI: the server gave up on it */
 	int		 wait_ms;	/* a non-blocking fd's poll(2); -1 */
+	int64_t		 write_from;	/* ms: its first stall; 0: none yet */
+	uint64_t	 sent_from;	/* body bytes sent by then */
 	int		 stderr_fd;	/* FastCGI: what went to stderr, or -1 */
 	bool		 head;		/* HEAD request: no body bytes are written */
 	bool		 single;	/* the result holds exactly one block */
