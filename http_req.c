@@ -749,7 +749,7 @@ http_req_env(const struct http_req *r, const struct http_where *w,
 	/* RFC 9112 3.2.2: the absolute form's authority, not Host. */
 	if (absolute) {
 		if (authority(r, &host, &hlen) < 0) {
-			e = PARAMS_ENOMEM;	/* framing() refused it before */
+			e = PARAMS_EVALUE;	/* framing() refused it first */
 			goto fail;
 		}
 		ADD("HTTP_HOST", host, hlen);
