@@ -151,6 +151,12 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
+# raw BYTES [ARGS...]: what the HTTP server at $ADDR answers to BYTES
+# (\r\n escapes), through tests/tools/httpraw.py.
+raw() {
+	"$PYTHON3" "$TESTS/tools/httpraw.py" "$ADDR" "$@"
+}
+
 # wait_http URL: until the server answers, at most 10 seconds.
 wait_http() {
 	local i

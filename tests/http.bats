@@ -18,11 +18,6 @@ teardown_file() {
 	stop_pid "$DIR/server.pid"
 }
 
-# raw BYTES [ARGS...]: what the server answers to BYTES (\r\n escapes).
-raw() {
-	"$PYTHON3" "$TESTS/tools/httpraw.py" "$ADDR" "$@"
-}
-
 @test "http: GET, HEAD, the environ of PEP 3333, Date, keep-alive" {
 	run curl -sS -i "http://$ADDR/a%20b/c?x=%20y&z"
 	assert_line --index 0 $'HTTP/1.1 200 OK\r'

@@ -21,11 +21,6 @@ teardown_file() {
 	stop_pid "$DIR/server.pid"
 }
 
-# raw BYTES [ARGS...]: what the server answers to BYTES (\r\n escapes).
-raw() {
-	"$PYTHON3" "$TESTS/tools/httpraw.py" "$ADDR" "$@"
-}
-
 @test "http strict: a 204 or 304 body is dropped, never read as the next response" {
 	for path in /304body /204body /304cl; do
 		run raw "GET $path HTTP/1.1\\r\\nHost: a\\r\\n\\r\\nGET /x HTTP/1.1\\r\\nHost: a\\r\\nConnection: close\\r\\n\\r\\n"
