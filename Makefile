@@ -69,23 +69,24 @@ PROG_CFLAGS =	$(PY_PIE)
 ASAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -O1 -g -DWSGI_CGI_SANITIZE
 
-HDR =		cgi_env.h fcgi.h http.h http_req.h params.h python.h response.h \
-		scgi.h script.h server.h uwsgi.h warm.h wsgi.h
-SRC =		wsgi-cgi.c cgi_env.c fcgi.c http.c http_req.c params.c python.c \
-		response.c scgi.c script.c server.c uwsgi.c warm.c wsgi.c \
-		wsgi_input.c
+HDR =		cgi_env.h fcgi.h http.h http_req.h options.h params.h python.h \
+		response.h scgi.h script.h server.h uwsgi.h warm.h wsgi.h
+SRC =		wsgi-cgi.c cgi_env.c fcgi.c http.c http_req.c options.c params.c \
+		python.c response.c scgi.c script.c server.c uwsgi.c warm.c \
+		wsgi.c wsgi_input.c
 OBJ =		$(SRC:.c=.o)
-PURE_OBJ =	cgi_env.o fcgi.o http.o http_req.o params.o response.o scgi.o uwsgi.o
+PURE_OBJ =	cgi_env.o fcgi.o http.o http_req.o options.o params.o response.o \
+		scgi.o uwsgi.o
 UNIT_SRC =	tests/unit/unit.c tests/unit/cgi_env_test.c \
 		tests/unit/response_test.c tests/unit/proto_test.c \
-		tests/unit/http_test.c
+		tests/unit/http_test.c tests/unit/options_test.c
 BIN =		wsgi-cgi
 UNIT_BIN =	tests/unit/unit
 
 # libFuzzer targets for the plain-C modules (clang).
 FUZZ_CC ?=	clang
 FUZZ_FLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I.
-FUZZ_TARGETS =	cgi_env response proto http
+FUZZ_TARGETS =	cgi_env response proto http options
 FUZZ_BIN =	$(FUZZ_TARGETS:%=tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?=	60
 
@@ -129,6 +130,10 @@ tests/fuzz/fuzz_http: tests/fuzz/fuzz_http.c http_req.c http.c params.c \
 	    http_req.h http.h params.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_http.c http_req.c http.c \
 	    params.c
+
+tests/fuzz/fuzz_options: tests/fuzz/fuzz_options.c options.c options.h \
+	    server.h warm.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_options.c options.c
 
 tests/fuzz/fuzz_response: tests/fuzz/fuzz_response.c response.c http.c \
 	    fcgi.c params.c response.h http.h fcgi.h params.h

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cgi_env.h"
+#include "options.h"
 #include "response.h"
 #include "script.h"
 #include "python.h"
@@ -37,49 +38,11 @@
 
 #define EXIT_FAILED	1	/* the request failed */
 #define EXIT_USAGE	2	/* usage or start-up error */
-#define MAX_WORDS	32	/* options in one place (#! line, variable) */
-#define PATHS_MAX	16	/* --python-path */
 #define REASON_MAX	1024
 #define LABEL_MAX	(PATH_MAX + 512)
 #define URI_MAX		256	/* of the request's URI in messages */
-#define SHEBANG_MAX	256	/* Linux BINPRM_BUF_SIZE */
 #define OPTIONS_VAR	"WSGI_CGI_OPTIONS"
-#define WORKERS_MAX	1024
-#define TIMEOUT_DEFAULT	60	/* seconds a gateway peer may stall */
 #define CONFIG_MAX	(PATH_MAX * 2)
-
-enum opt_result {
-	OPT_OK,
-	OPT_HELP,
-	OPT_VERSION,
-	OPT_ERROR	/* why says what */
-};
-
-struct options {
-	const char	*callable;	/* --callable, default "application" */
-	const char	*venv;		/* --venv */
-	const char	*paths[PATHS_MAX];	/* --python-path */
-	size_t		 npaths;
-	bool		 named;		/* --callable was given */
-	bool		 check;		/* --check */
-	bool		 debug;		/* --debug */
-	/* Server modes */
-	const char	*listen;	/* --listen */
-	unsigned	 socket_mode;	/* --socket-mode */
-	unsigned	 protocols;	/* --protocol, enum srv_proto bits;
-					   0: not given, the address's default */
-	unsigned	 workers;	/* --workers; 0: not given */
-	unsigned	 max_requests;	/* --max-requests; 0: no limit */
-	unsigned	 timeout;	/* --timeout */
-	bool		 max_given;
-	bool		 access_log;	/* --access-log */
-	/* Warm start */
-	unsigned	 warm;		/* --warm: idle seconds; 0: off */
-	bool		 warm_app;	/* --warm-app */
-	int		 ctl;		/* --warm-status, --warm-stop */
-};
-
-enum { CTL_NONE, CTL_STATUS, CTL_STOP };
 
 /* A warm backend's interpreter, and its children's requests. */
 struct warm_glue {
@@ -102,26 +65,10 @@ struct persistent {
 	int			 err_saved;	/* the process's stderr */
 };
 
-/* The script's own #! line. */
-struct shebang {
-	char		 interp[SHEBANG_MAX + 1];	/* its first word */
-	char		 text[SHEBANG_MAX + 1];	/* after the interpreter */
-	bool		 ours;		/* the interpreter is wsgi-cgi */
-};
-
 static void	 usage(FILE *);
 static void	 version(void);
 static void	 fds_open(void);
 static int	 fds_private(int *, int *);
-static int	 parse_argv(int, char *[], struct options *, char *, size_t,
-		    int *);
-static int	 parse_words(char *, struct options *, char *, size_t);
-static int	 option(char **, int, int *, struct options *, char *, size_t);
-static int	 server_option(size_t, const char *, const char *,
-		    struct options *, char *, size_t);
-static int	 gather_options(bool, int, char *[], const struct shebang *,
-		    struct options *, char *, size_t);
-static bool	 read_shebang(const char *, struct shebang *);
 static bool	 same_file(const char *, const char *);
 static const char *choose_script(int, char *[], struct cgi_request *,
 		    struct shebang *, char *, size_t);
@@ -151,7 +98,6 @@ static void	 access_line(const struct srv_request *,
 		    const struct timespec *);
 static int	 persist_fini(void *, int);
 static void	 persist_fork(void *, int);
-static bool	 uint_arg(const char *, unsigned, unsigned, int, unsigned *);
 
 extern char	**environ;
 
@@ -229,11 +175,7 @@ main(int argc, char *argv[])
 static int
 request(int argc, char *argv[], struct warm_glue *g)
 {
-	struct options		 o = { "application", NULL, { NULL }, 0,
-				    false, false, false, NULL, 0, 0, 0, 0,
-				    TIMEOUT_DEFAULT, false, false, 0, false,
-				    CTL_NONE },
-				 first_pass = o;
+	struct options		 o, first_pass;
 	struct cgi_request	 req;
 	struct response		 resp;
 	struct shebang		 sb = { "", "", false };
@@ -246,12 +188,14 @@ request(int argc, char *argv[], struct warm_glue *g)
 	bool			 warm = false;
 	Py_ssize_t		 nmods = 0;
 
+	options_init(&o);
+	options_init(&first_pass);
 	e = cgi_env_parse(environ, &req, false);
 
 	/* From a shell, argv has the options: --help, --version, mistakes. */
 	if (!req.gateway) {
-		switch (parse_argv(argc, argv, &first_pass, reason,
-		    sizeof(reason), &first)) {
+		switch (options_argv(&first_pass, argc, argv, &first, reason,
+		    sizeof(reason))) {
 		case OPT_HELP:
 			usage(stdout);
 			return 0;
@@ -268,14 +212,14 @@ request(int argc, char *argv[], struct warm_glue *g)
 			return EXIT_USAGE;
 		}
 		script = argv[first];
-		(void)read_shebang(script, &sb);
-		if (gather_options(false, argc, argv, &sb, &o, reason,
-		    sizeof(reason)) != OPT_OK) {
+		(void)options_shebang(script, &sb);
+		if (options_gather(&o, false, argc, argv, getenv(OPTIONS_VAR),
+		    &sb, reason, sizeof(reason)) != OPT_OK) {
 			warnx("%s: %s", script, reason);
 			return EXIT_USAGE;
 		}
-		if (o.ctl != CTL_NONE)
-			return warm_ctl(script, o.ctl == CTL_STOP);
+		if (o.ctl != OPT_CTL_NONE)
+			return warm_ctl(script, o.ctl == OPT_CTL_STOP);
 		/* php-cgi's convention: fd 0 listening is a gateway server. */
 		if (o.listen != NULL || server_fd0_listening())
 			return persist(&o, script, argv);
@@ -306,15 +250,15 @@ request(int argc, char *argv[], struct warm_glue *g)
 	(void)snprintf(label, sizeof(label), "%s: %s", script, request);
 	resp.name = label;
 	/* Under a server every outcome is a response. */
-	if (req.gateway && gather_options(true, argc, argv, &sb, &o, reason,
-	    sizeof(reason)) != OPT_OK) {
+	if (req.gateway && options_gather(&o, true, argc, argv,
+	    getenv(OPTIONS_VAR), &sb, reason, sizeof(reason)) != OPT_OK) {
 		refuse(&resp, label, reason, 500);
 		return EXIT_FAILED;
 	}
 	/* From a shell, --check is about the script, not a request. */
 	if (o.check && !req.gateway)
 		(void)snprintf(label, sizeof(label), "%s", script);
-	if (req.gateway && (o.check || o.ctl != CTL_NONE)) {
+	if (req.gateway && (o.check || o.ctl != OPT_CTL_NONE)) {
 		refuse(&resp, label, o.check ? "--check is not for a web "
 		    "server: refusing" : "--warm-status and --warm-stop are "
 		    "for a shell: refusing", 500);
@@ -561,12 +505,12 @@ persist(struct options *o, const char *script, char *argv[])
 		errx(EXIT_USAGE, "--check does not serve: leave out --listen");
 	if (o->listen == NULL && o->workers == 0 &&
 	    (v = getenv("PHP_FCGI_CHILDREN")) != NULL &&
-	    !uint_arg(v, 1, WORKERS_MAX, 10, &o->workers))
+	    !options_uint(v, 1, OPT_WORKERS_MAX, 10, &o->workers))
 		errx(EXIT_USAGE, "PHP_FCGI_CHILDREN=%s: not 1-%d", v,
-		    WORKERS_MAX);
+		    OPT_WORKERS_MAX);
 	if (o->listen == NULL && !o->max_given &&
 	    (v = getenv("PHP_FCGI_MAX_REQUESTS")) != NULL &&
-	    !uint_arg(v, 0, UINT_MAX, 10, &o->max_requests))
+	    !options_uint(v, 0, UINT_MAX, 10, &o->max_requests))
 		errx(EXIT_USAGE, "PHP_FCGI_MAX_REQUESTS=%s: not a number", v);
 	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 		err(EXIT_USAGE, "dup2");
@@ -816,23 +760,6 @@ persist_stderr(struct persistent *p)
 		(void)lseek(p->err_file, 0, SEEK_SET);
 }
 
-/* s as a whole number from min to max in base; false if it is not. */
-static bool
-uint_arg(const char *s, unsigned min, unsigned max, int base, unsigned *out)
-{
-	unsigned long	v;
-	char		*end;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, base);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
-
 /* Any of fds 0-2 that is closed is opened on /dev/null (slowcgi). */
 static void
 fds_open(void)
@@ -874,297 +801,6 @@ fds_private(int *out, int *in)
 	return 0;
 }
 
-/*
- * The options on a shell's command line, up to SCRIPT (*first).  A first
- * word with blanks is a #! line's single argument and is split (as env -S
- * does).
- */
-static int
-parse_argv(int argc, char *argv[], struct options *o, char *why,
-    size_t len, int *first)
-{
-	/* The options point into it: it outlives the call. */
-	static char	 word[SHEBANG_MAX + 1];
-	int		 i = 1, r;
-
-	*first = argc;
-	if (argc > 1 && argv[1][0] == '-' && strpbrk(argv[1], " \t")) {
-		(void)snprintf(word, sizeof(word), "%s", argv[1]);
-		if ((r = parse_words(word, o, why, len)) != OPT_OK)
-			return r;
-		*first = 2;
-		return OPT_OK;
-	}
-	while (i < argc && argv[i][0] == '-' && argv[i][1] != '\0') {
-		if (strcmp(argv[i], "--") == 0) {
-			i++;
-			break;
-		}
-		if ((r = option(argv, argc, &i, o, why, len)) != OPT_OK)
-			return r;
-	}
-	*first = i;
-	return OPT_OK;
-}
-
-/* Blank-separated options: a #! line's text or WSGI_CGI_OPTIONS. */
-static int
-parse_words(char *text, struct options *o, char *why, size_t len)
-{
-	char	*w[MAX_WORDS + 1];
-	char	*p, *save = NULL;
-	int	 n = 0, i = 0, r;
-
-	for (p = strtok_r(text, " \t", &save); p != NULL && n < MAX_WORDS;
-	    p = strtok_r(NULL, " \t", &save))
-		w[n++] = p;
-	w[n] = NULL;
-	while (i < n) {
-		if (w[i][0] != '-') {
-			(void)snprintf(why, len, "%s: not an option", w[i]);
-			return OPT_ERROR;
-		}
-		if ((r = option(w, n, &i, o, why, len)) != OPT_OK)
-			return r;
-	}
-	return OPT_OK;
-}
-
-/* argv[*i] is an option; advances *i past it and its value. */
-static int
-option(char **argv, int argc, int *i, struct options *o, char *why,
-    size_t len)
-{
-	static const char *const valued[] = {
-		"--callable", "--python-path", "--venv", "--listen",
-		"--socket-mode", "--protocol", "--workers", "--max-requests",
-		"--timeout"
-	};
-	const char	*arg = argv[*i], *val = NULL;
-	size_t		 n, k;
-
-	if (strncmp(arg, "--", 2) == 0 && (val = strchr(arg, '=')) != NULL)
-		n = (size_t)(val++ - arg);
-	else
-		n = strlen(arg);
-	(*i)++;
-	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
-		return OPT_HELP;
-	if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0)
-		return OPT_VERSION;
-	if (strcmp(arg, "--check") == 0) {
-		o->check = true;
-		return OPT_OK;
-	}
-	if (strcmp(arg, "--debug") == 0) {
-		o->debug = true;
-		return OPT_OK;
-	}
-	if (strcmp(arg, "--access-log") == 0) {
-		o->access_log = true;
-		return OPT_OK;
-	}
-	if (strcmp(arg, "--warm") == 0) {
-		o->warm = WARM_IDLE_DEFAULT;
-		return OPT_OK;
-	}
-	if (strncmp(arg, "--warm=", 7) == 0) {
-		if (uint_arg(arg + 7, 1, WARM_IDLE_MAX, 10, &o->warm))
-			return OPT_OK;
-		(void)snprintf(why, len, "--warm: %.100s is not 1-%d seconds",
-		    arg + 7, WARM_IDLE_MAX);
-		return OPT_ERROR;
-	}
-	if (strcmp(arg, "--warm-app") == 0) {
-		o->warm_app = true;
-		if (o->warm == 0)
-			o->warm = WARM_IDLE_DEFAULT;
-		return OPT_OK;
-	}
-	if (strcmp(arg, "--warm-status") == 0 ||
-	    strcmp(arg, "--warm-stop") == 0) {
-		o->ctl = arg[7] == 's' && arg[8] == 't' && arg[9] == 'a' ?
-		    CTL_STATUS : CTL_STOP;
-		return OPT_OK;
-	}
-	for (k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
-		if (strlen(valued[k]) == n && strncmp(arg, valued[k], n) == 0)
-			break;
-	if (k == sizeof(valued) / sizeof(valued[0])) {
-		(void)snprintf(why, len, "unknown option %s", arg);
-		return OPT_ERROR;
-	}
-	if (val == NULL && *i < argc)
-		val = argv[(*i)++];
-	if (val == NULL || *val == '\0') {
-		(void)snprintf(why, len, "%.*s needs a value", (int)n, arg);
-		return OPT_ERROR;
-	}
-	switch (k) {
-	case 0:
-		o->callable = val;
-		o->named = true;
-		break;
-	case 1:
-		if (o->npaths == PATHS_MAX) {
-			(void)snprintf(why, len, "--python-path: at most %d",
-			    PATHS_MAX);
-			return OPT_ERROR;
-		}
-		o->paths[o->npaths++] = val;
-		break;
-	case 2:
-		o->venv = val;
-		break;
-	case 3:
-		o->listen = val;
-		break;
-	default:
-		return server_option(k, valued[k], val, o, why, len);
-	}
-	return OPT_OK;
-}
-
-/* The numeric and protocol options of the server modes (option()'s k). */
-static int
-server_option(size_t k, const char *name, const char *val,
-    struct options *o, char *why, size_t len)
-{
-	static const char *const names[] = { "fastcgi", "scgi", "uwsgi",
-		"http" };
-	static const unsigned bits[] = { SRV_FASTCGI, SRV_SCGI, SRV_UWSGI,
-		SRV_HTTP };
-	size_t		 i;
-	bool		 ok = false;
-
-	switch (k) {
-	case 4:
-		ok = uint_arg(val, 0, 07777, 8, &o->socket_mode);
-		break;
-	case 5:
-		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			if (strcmp(val, names[i]) == 0) {
-				/* Each --protocol adds one to those served. */
-				o->protocols |= bits[i];
-				ok = true;
-			}
-		break;
-	case 6:
-		ok = uint_arg(val, 1, WORKERS_MAX, 10, &o->workers);
-		break;
-	case 7:
-		ok = uint_arg(val, 0, UINT_MAX, 10, &o->max_requests);
-		o->max_given = true;
-		break;
-	case 8:
-		ok = uint_arg(val, 1, 86400, 10, &o->timeout);
-		break;
-	}
-	if (!ok)
-		(void)snprintf(why, len, "%s: %.100s is not a valid value",
-		    name, val);
-	return ok ? OPT_OK : OPT_ERROR;
-}
-
-/*
- * The options in force, each source over the one before: WSGI_CGI_OPTIONS
- * (the server's configuration), the script's own #! line (its author's,
- * however the script was started), then from a shell the command line
- * (unless it is that #! line again, as the kernel passes it).
- */
-static int
-gather_options(bool gateway, int argc, char *argv[],
-    const struct shebang *sb, struct options *o, char *why, size_t len)
-{
-	/* The options point into these: they outlive the call. */
-	static char	 vtext[REASON_MAX], stext[SHEBANG_MAX + 1];
-	const char	*var = getenv(OPTIONS_VAR), *where = OPTIONS_VAR;
-	char		 inner[REASON_MAX / 2];
-	int		 r = OPT_OK, first;
-
-	if (var != NULL) {
-		(void)snprintf(vtext, sizeof(vtext), "%s", var);
-		r = parse_words(vtext, o, inner, sizeof(inner));
-	}
-	if (r == OPT_OK && sb->ours) {
-		(void)snprintf(stext, sizeof(stext), "%s", sb->text);
-		r = parse_words(stext, o, inner, sizeof(inner));
-		where = "the #! line";
-	}
-	if (r == OPT_HELP || r == OPT_VERSION) {
-		(void)snprintf(why, len, "--help and --version belong on the "
-		    "command line only");
-		return OPT_ERROR;
-	}
-	if (r != OPT_OK) {
-		(void)snprintf(why, len, "%s: %.400s", where, inner);
-		return r;
-	}
-	if (gateway || (argc > 1 && sb->ours && strcmp(argv[1], sb->text) == 0))
-		return OPT_OK;
-	return parse_argv(argc, argv, o, why, len, &first);
-}
-
-/*
- * Reads the script's #! line.  Only a regular file is opened, and without
- * blocking (a FIFO would hang).  The interpreter is ours when its name
- * begins with wsgi-cgi, directly or through env(1).
- */
-static bool
-read_shebang(const char *script, struct shebang *sb)
-{
-	char		 line[SHEBANG_MAX + 1];
-	char		*p, *end, *word, *base;
-	struct stat	 st;
-	ssize_t		 n;
-	size_t		 w;
-	int		 fd;
-
-	sb->interp[0] = sb->text[0] = '\0';
-	sb->ours = false;
-	if ((fd = open(script, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
-		return false;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		(void)close(fd);
-		return false;
-	}
-	n = read(fd, line, SHEBANG_MAX);
-	(void)close(fd);
-	if (n < 2 || line[0] != '#' || line[1] != '!')
-		return false;
-	line[n] = '\0';
-	line[strcspn(line, "\n")] = '\0';
-	for (end = line + strlen(line); end > line &&
-	    strchr(" \t\r", end[-1]) != NULL; end--)
-		;
-	*end = '\0';
-	p = line + 2 + strspn(line + 2, " \t");
-	(void)snprintf(sb->interp, sizeof(sb->interp), "%.*s",
-	    (int)strcspn(p, " \t"), p);
-	for (;;) {
-		word = p;
-		w = strcspn(p, " \t");
-		p += w;
-		p += strspn(p, " \t");
-		for (base = word; word + w > base &&
-		    memchr(base, '/', (size_t)(word + w - base)) != NULL;)
-			base = (char *)memchr(base, '/',
-			    (size_t)(word + w - base)) + 1;
-		w = (size_t)(word + w - base);
-		/* env(1): skip it and its -S, and read the next word. */
-		if (w == 3 && strncmp(base, "env", 3) == 0) {
-			if (strncmp(p, "-S", 2) == 0 &&
-			    (p[2] == ' ' || p[2] == '\t'))
-				p += 2 + strspn(p + 2, " \t");
-			continue;
-		}
-		break;
-	}
-	sb->ours = w >= 8 && strncmp(base, "wsgi-cgi", 8) == 0;
-	(void)snprintf(sb->text, sizeof(sb->text), "%s", p);
-	return true;
-}
-
 static bool
 same_file(const char *a, const char *b)
 {
@@ -1191,7 +827,7 @@ choose_script(int argc, char *argv[], struct cgi_request *req,
 
 	if (sf != NULL && same_file(sf, "/proc/self/exe")) {
 		if ((script = action_script(req, reason, len)) != NULL)
-			(void)read_shebang(script, sb);
+			(void)options_shebang(script, sb);
 		return script;
 	}
 	if (argc > 1 && argv[1][0] == '-')
@@ -1205,7 +841,7 @@ choose_script(int argc, char *argv[], struct cgi_request *req,
 		    "SCRIPT_FILENAME is \"%.200s\": refusing", argv[i], sf);
 		return NULL;
 	}
-	(void)read_shebang(argv[i], sb);
+	(void)options_shebang(argv[i], sb);
 	if (i == 2 && strcmp(sb->text, argv[1]) != 0) {
 		(void)snprintf(reason, len, "argv[1] \"%.200s\" is not the "
 		    "script's #! argument: refusing options from the request",

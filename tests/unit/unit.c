@@ -22,7 +22,7 @@ int
 main(void)
 {
 	const struct unit_test	*suites[] = { cgi_env_tests, response_tests,
-				    proto_tests, http_tests };
+				    proto_tests, http_tests, options_tests };
 	const struct unit_test	*t;
 	size_t			 i;
 	int			 pass = 0, fail = 0;

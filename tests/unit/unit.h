@@ -27,5 +27,6 @@ extern const struct unit_test	cgi_env_tests[];
 extern const struct unit_test	response_tests[];
 extern const struct unit_test	proto_tests[];
 extern const struct unit_test	http_tests[];
+extern const struct unit_test	options_tests[];
 
 #endif /* UNIT_H */
