@@ -43,9 +43,10 @@ def application(environ, start_response):
     elif path == '/echo':
         body = environ.get('QUERY_STRING', '') + '\n'
     elif path == '/sleep':
-        with open(environ['MARKER'], 'w') as f:
-            f.write('running\n')
+        # The marker inside the try: a SIGTERM right after it is caught.
         try:
+            with open(environ['MARKER'], 'w') as f:
+                f.write('running\n')
             time.sleep(float(environ.get('QUERY_STRING') or 2))
         except BaseException as e:
             sys.stderr.write('interrupted: %s\n' % type(e).__name__)
