@@ -70,16 +70,18 @@ ASAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -O1 -g -DWSGI_CGI_SANITIZE
 
 HDR =		cgi_env.h fcgi.h http.h http_req.h options.h params.h python.h \
-		response.h scgi.h script.h server.h uwsgi.h warm.h wsgi.h
+		response.h scgi.h script.h server.h uwsgi.h warm.h warm_wire.h \
+		wsgi.h
 SRC =		wsgi-cgi.c cgi_env.c fcgi.c http.c http_req.c options.c params.c \
 		python.c response.c scgi.c script.c server.c uwsgi.c warm.c \
-		wsgi.c wsgi_input.c
+		warm_wire.c wsgi.c wsgi_input.c
 OBJ =		$(SRC:.c=.o)
 PURE_OBJ =	cgi_env.o fcgi.o http.o http_req.o options.o params.o response.o \
-		scgi.o uwsgi.o
+		scgi.o uwsgi.o warm_wire.o
 UNIT_SRC =	tests/unit/unit.c tests/unit/cgi_env_test.c \
 		tests/unit/response_test.c tests/unit/proto_test.c \
-		tests/unit/http_test.c tests/unit/options_test.c
+		tests/unit/http_test.c tests/unit/options_test.c \
+		tests/unit/warm_wire_test.c
 BIN =		wsgi-cgi
 UNIT_BIN =	tests/unit/unit
 

@@ -49,11 +49,8 @@
 #include <unistd.h>
 
 #include "warm.h"
+#include "warm_wire.h"
 
-#define MAGIC		0x57534743u	/* "WSGC" */
-#define VERSION		1
-#define NFDS		5	/* body, response, stderr, cwd, argv+env */
-#define MAX_FDS		(NFDS + 1)	/* and the connection, to a spare */
 #define COPY_PAGES	64	/* copied between looks for a request */
 #define HELLO_MS	5000	/* waiting for room in a busy backend */
 #define CTL_MS		2000	/* --warm-status, --warm-stop */
@@ -61,7 +58,6 @@
 #define KILL_MS		3000	/* SIGTERM, then SIGKILL, as Apache does */
 #define RACY_SECONDS	2	/* as the bytecode cache's rule */
 #define CHILDREN_MIN	8
-#define BLOB_MAX	(16u << 20)
 #define WATCH_MAX	8192
 #define WAITERS_MAX	8
 #define SPARES_MAX	2	/* when requests come back to back; else 1 */
@@ -81,29 +77,6 @@ enum { P_SIG, P_LISTEN, P_DONE, P_KIDS };
 struct answer {
 	int32_t		 pid;
 	int32_t		 hurried;	/* it came before its spare was ready */
-};
-
-enum msg_type {
-	M_HELLO = 1,	/* backend: room for the request */
-	M_REQUEST,	/* front end: text the script; value the umask */
-	M_COLD,		/* backend: serve it yourself; text why (or empty) */
-	M_STARTED,	/* child: the request is mine; value my pid */
-	M_STATUS,	/* child or backend: value a wait(2) status */
-	M_SIGNAL,	/* front end: value a signal for the child */
-	M_QUERY,	/* --warm-status */
-	M_STOP,		/* --warm-stop */
-	M_INFO		/* backend: the answer to both */
-};
-
-struct msg {
-	uint32_t	magic;
-	uint16_t	version;
-	uint16_t	type;
-	int32_t		value;
-	uint32_t	running;
-	uint64_t	served;
-	int64_t		since;
-	char		text[PATH_MAX];
 };
 
 /*
@@ -173,9 +146,6 @@ static int	 sock_path(const struct warm *, int, const char *,
 static int	 connect_to(int, const char *);
 static bool	 hello(int, int);
 static bool	 same_user(int);
-static int	 send_msg(int, struct msg *, const int *, int);
-static int	 recv_msg(int, struct msg *, int *, int, int *, int);
-static int	 env_blob(char *[], char *const *);
 static void	 on_signal(int);
 static void	 detach(const int *, size_t);
 static void	 clean_env(void);
@@ -185,7 +155,7 @@ static bool	 stale(const struct backend *);
 static bool	 local_fs(dev_t, const char *);
 static unsigned	 threads(void);
 static void	 accept_one(struct backend *);
-static void	 request(struct backend *, int, struct msg *, int *);
+static void	 request(struct backend *, int, struct warm_msg *, int *);
 static bool	 spare_start(struct backend *);
 static void	 spare_drop(struct backend *, size_t);
 static void	 spares_make(struct backend *);
@@ -193,17 +163,15 @@ static void	 pages_init(struct backend *);
 static void	 pages_learn(const struct backend *);
 static bool	 pages_copy(const struct backend *, int);
 static void	 child_setup(struct backend *);
-static void	 run_child(struct backend *, int, const struct msg *, int *,
+static void	 run_child(struct backend *, int, const struct warm_msg *, int *,
 		    bool);
-static int	 read_blob(int, char ***, int *, char ***);
 static void	 reap(struct backend *);
 static void	 answered(struct backend *);
 static size_t	 busy(const struct backend *);
 static void	 retire(struct backend *);
-static void	 info(const struct backend *, struct msg *);
+static void	 info(const struct backend *, struct warm_msg *);
 static int64_t	 now_ms(void);
 static int64_t	 ns(const struct timespec *);
-static void	 close_fds(int *, int);
 
 static uint64_t
 fnv(uint64_t h, const void *p, size_t n)
@@ -227,7 +195,7 @@ warm_open(struct warm *w, const char *script, const char *config,
 {
 	struct stat	st;
 	uint64_t	h1, h2;
-	int		v = VERSION;
+	int		v = WARM_WIRE_VERSION;
 
 	memset(w, 0, sizeof(*w));
 	w->dir = w->release = -1;
@@ -295,10 +263,10 @@ connect_to(int dir, const char *name)
 static bool
 hello(int s, int ms)
 {
-	struct msg	m;
+	struct warm_msg	m;
 	int		n = 0;
 
-	return recv_msg(s, &m, NULL, 0, &n, ms) > 0 && m.type == M_HELLO;
+	return warm_recv(s, &m, NULL, 0, &n, ms) > 0 && m.type == WM_HELLO;
 }
 
 /* The peer runs as this user (SO_PEERCRED). */
@@ -310,141 +278,6 @@ same_user(int s)
 
 	return getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 &&
 	    cr.uid == geteuid();
-}
-
-/* One message, with descriptors when fds is set; 0 or -1. */
-static int
-send_msg(int s, struct msg *m, const int *fds, int nfds)
-{
-	union {
-		char		buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
-		struct cmsghdr	align;
-	}		 u;
-	struct iovec	 iov;
-	struct msghdr	 mh;
-	struct cmsghdr	*c;
-
-	m->magic = MAGIC;
-	m->version = VERSION;
-	iov.iov_base = m;
-	iov.iov_len = sizeof(*m);
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (nfds > 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	}
-	while (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
-		if (errno != EINTR)
-			return -1;
-	return 0;
-}
-
-/*
- * One message within ms (-1: no limit), its descriptors into fds, which
- * holds cap of them (*nfds: how many came).  1: a message; 0: EOF or a
- * timeout; -1: an error, or a message that is not ours or carries more
- * descriptors than cap (every descriptor it carried closed).
- */
-static int
-recv_msg(int s, struct msg *m, int *fds, int cap, int *nfds, int ms)
-{
-	union {
-		char		buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
-		struct cmsghdr	align;
-	}		 u;
-	struct pollfd	 p = { s, POLLIN, 0 };
-	struct iovec	 iov;
-	struct msghdr	 mh;
-	struct cmsghdr	*c;
-	ssize_t		 n;
-	int		 r, k, *got;
-	bool		 excess = false;
-
-	*nfds = 0;
-	while ((r = poll(&p, 1, ms)) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (r == 0)
-		return 0;
-	iov.iov_base = m;
-	iov.iov_len = sizeof(*m);
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = u.buf;
-	mh.msg_controllen = sizeof(u.buf);
-	while ((n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0)
-		if (errno != EINTR)
-			return errno == EAGAIN ? 0 : -1;
-	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET ||
-		    c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
-			continue;
-		got = (int *)(void *)CMSG_DATA(c);
-		k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		/* More than the caller expects: none is kept. */
-		if (fds == NULL || excess || k > cap - *nfds) {
-			excess = fds != NULL;
-			close_fds(got, k);
-			continue;
-		}
-		memcpy(fds + *nfds, got, sizeof(int) * (size_t)k);
-		*nfds += k;
-	}
-	if (n == 0 && !excess)
-		return 0;
-	if (excess || (size_t)n != sizeof(*m) || m->magic != MAGIC ||
-	    m->version != VERSION || (mh.msg_flags & MSG_CTRUNC) != 0) {
-		if (fds != NULL)
-			close_fds(fds, *nfds);
-		*nfds = 0;
-		return -1;
-	}
-	m->text[sizeof(m->text) - 1] = '\0';
-	return 1;
-}
-
-/* argv and the environment in a memfd: counts, then NUL-ended strings. */
-static int
-env_blob(char *argv[], char *const *envp)
-{
-	uint32_t	 n[2] = { 0, 0 };
-	size_t		 len;
-	int		 fd, i;
-	FILE		*f;
-
-	for (i = 0; argv[i] != NULL; i++)
-		n[0]++;
-	for (i = 0; envp[i] != NULL; i++)
-		n[1]++;
-	if ((fd = memfd_create("wsgi-cgi-request", MFD_CLOEXEC)) < 0)
-		return -1;
-	if ((f = fdopen(dup(fd), "w")) == NULL) {
-		(void)close(fd);
-		return -1;
-	}
-	(void)fwrite(n, sizeof(n), 1, f);
-	for (i = 0; argv[i] != NULL; i++) {
-		len = strlen(argv[i]) + 1;
-		(void)fwrite(argv[i], 1, len, f);
-	}
-	for (i = 0; envp[i] != NULL; i++) {
-		len = strlen(envp[i]) + 1;
-		(void)fwrite(envp[i], 1, len, f);
-	}
-	if (fclose(f) != 0) {
-		(void)close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static void
@@ -467,10 +300,10 @@ warm_front(struct warm *w, char *argv[], char *const *envp, int in, int out,
 	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct sigaction	 sa, old[3];
 	sigset_t		 block, mask, none;
-	struct msg		 m;
+	struct warm_msg		 m;
 	mode_t			 um;
 	size_t			 i;
-	int			 s, fds[NFDS], n, r, served = 0;
+	int			 s, fds[WARM_NFDS], n, r, served = 0;
 	bool			 started = false;
 
 	*why = '\0';
@@ -481,7 +314,7 @@ warm_front(struct warm *w, char *argv[], char *const *envp, int in, int out,
 	fds[1] = out;
 	fds[2] = STDERR_FILENO;
 	fds[3] = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	fds[4] = env_blob(argv, envp);
+	fds[4] = warm_blob_write(argv, envp);
 	if (fds[3] < 0 || fds[4] < 0 || !hello(s, HELLO_MS)) {
 		if (fds[3] >= 0)
 			(void)close(fds[3]);
@@ -502,12 +335,12 @@ warm_front(struct warm *w, char *argv[], char *const *envp, int in, int out,
 	}
 	(void)sigprocmask(SIG_BLOCK, &block, &mask);
 	memset(&m, 0, sizeof(m));
-	m.type = M_REQUEST;
+	m.type = WM_REQUEST;
 	um = umask(0);
 	(void)umask(um);
 	m.value = (int32_t)um;
 	(void)snprintf(m.text, sizeof(m.text), "%s", w->script);
-	r = send_msg(s, &m, fds, NFDS);
+	r = warm_send(s, &m, fds, WARM_NFDS);
 	(void)close(fds[3]);
 	(void)close(fds[4]);
 	while (r == 0) {
@@ -517,17 +350,17 @@ warm_front(struct warm *w, char *argv[], char *const *envp, int in, int out,
 			if (!started)
 				_exit(128 + front_signal);
 			memset(&m, 0, sizeof(m));
-			m.type = M_SIGNAL;
+			m.type = WM_SIGNAL;
 			m.value = front_signal;
 			front_signal = 0;
-			(void)send_msg(s, &m, NULL, 0);
+			(void)warm_send(s, &m, NULL, 0);
 		}
 		if (ppoll(&p, 1, NULL, &none) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (recv_msg(s, &m, NULL, 0, &n, 0) <= 0) {
+		if (warm_recv(s, &m, NULL, 0, &n, 0) <= 0) {
 			if (started) {
 				(void)snprintf(why, len, "the warm backend "
 				    "went away: the request's exit status is "
@@ -537,18 +370,18 @@ warm_front(struct warm *w, char *argv[], char *const *envp, int in, int out,
 			}
 			break;
 		}
-		if (!started && m.type == M_COLD) {
+		if (!started && m.type == WM_COLD) {
 			(void)snprintf(why, len, "%s", m.text);
 			break;
 		}
-		if (!started && m.type == M_STARTED) {
+		if (!started && m.type == WM_STARTED) {
 			/* The child holds the response: it ends with it. */
 			started = true;
 			(void)close(in);
 			(void)close(out);
 			continue;
 		}
-		if (started && m.type == M_STATUS) {
+		if (started && m.type == WM_STATUS) {
 			*status = WIFEXITED(m.value) ? WEXITSTATUS(m.value) :
 			    WIFSIGNALED(m.value) ? 128 + WTERMSIG(m.value) : 1;
 			served = 1;
@@ -717,16 +550,6 @@ ns(const struct timespec *ts)
 	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
 }
 
-static void
-close_fds(int *fds, int n)
-{
-	int	i;
-
-	for (i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			(void)close(fds[i]);
-}
-
 /* The backend's life; it never returns. */
 static void
 backend(struct warm *w, int lock, const struct warm_ops *ops)
@@ -831,14 +654,14 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 			answered(&b);
 		/* The front ends: a signal to pass on, or gone. */
 		for (i = 0; i < b.nkids && P_KIDS + i < np; i++) {
-			struct msg	m;
+			struct warm_msg	m;
 			int		n;
 
 			if (p[P_KIDS + i].revents == 0 || b.kids[i].conn < 0 ||
 			    b.kids[i].conn != p[P_KIDS + i].fd)
 				continue;
-			if (recv_msg(b.kids[i].conn, &m, NULL, 0, &n, 0) > 0) {
-				if (m.type == M_SIGNAL && (m.value == SIGTERM ||
+			if (warm_recv(b.kids[i].conn, &m, NULL, 0, &n, 0) > 0) {
+				if (m.type == WM_SIGNAL && (m.value == SIGTERM ||
 				    m.value == SIGINT || m.value == SIGHUP))
 					(void)kill(b.kids[i].pid, m.value);
 				continue;
@@ -1012,60 +835,60 @@ threads(void)
 static void
 accept_one(struct backend *b)
 {
-	struct msg	m;
-	int		c, fds[NFDS], n = 0;
+	struct warm_msg	m;
+	int		c, fds[WARM_NFDS], n = 0;
 
 	if ((c = accept4(b->listen, NULL, NULL, SOCK_CLOEXEC)) < 0)
 		return;
 	memset(&m, 0, sizeof(m));
-	m.type = M_HELLO;
-	if (!same_user(c) || send_msg(c, &m, NULL, 0) < 0 ||
-	    recv_msg(c, &m, fds, NFDS, &n, RECV_MS) <= 0) {
+	m.type = WM_HELLO;
+	if (!same_user(c) || warm_send(c, &m, NULL, 0) < 0 ||
+	    warm_recv(c, &m, fds, WARM_NFDS, &n, RECV_MS) <= 0) {
 		(void)close(c);
 		return;
 	}
 	b->idle_at = now_ms() + (int64_t)b->w->idle * 1000;
 	switch (m.type) {
-	case M_REQUEST:
-		if (n == NFDS) {
+	case WM_REQUEST:
+		if (n == WARM_NFDS) {
 			request(b, c, &m, fds);
 			return;
 		}
 		break;
-	case M_STOP:
+	case WM_STOP:
 		retire(b);
 		/* FALLTHROUGH */
-	case M_QUERY:
+	case WM_QUERY:
 		info(b, &m);
-		if (send_msg(c, &m, NULL, 0) == 0 && m.type == M_STOP &&
+		if (warm_send(c, &m, NULL, 0) == 0 && m.type == WM_STOP &&
 		    b->nwaiters < WAITERS_MAX) {
 			/* --warm-stop waits for the end (EOF). */
 			b->waiters[b->nwaiters++] = c;
-			close_fds(fds, n);
+			warm_close_fds(fds, n);
 			return;
 		}
 		break;
 	default:
 		break;
 	}
-	close_fds(fds, n);
+	warm_close_fds(fds, n);
 	(void)close(c);
 }
 
 static void
-info(const struct backend *b, struct msg *m)
+info(const struct backend *b, struct warm_msg *m)
 {
 	int	type = m->type;
 
 	memset(m, 0, sizeof(*m));
-	m->type = M_INFO;
+	m->type = WM_INFO;
 	m->value = (int32_t)getpid();
 	m->running = (uint32_t)b->nkids;
 	m->served = b->served;
 	m->since = b->since;
 	(void)snprintf(m->text, sizeof(m->text), "%s", b->refusal);
 	/* The caller tells STOP from QUERY by it. */
-	m->type = (uint16_t)(type == M_STOP ? M_STOP : M_INFO);
+	m->type = (uint16_t)(type == WM_STOP ? WM_STOP : WM_INFO);
 }
 
 /*
@@ -1074,14 +897,14 @@ info(const struct backend *b, struct msg *m)
  * said to the first front end only); else a child.
  */
 static void
-request(struct backend *b, int c, struct msg *m, int *fds)
+request(struct backend *b, int c, struct warm_msg *m, int *fds)
 {
-	struct msg	r;
+	struct warm_msg	r;
 	pid_t		pid;
-	int		all[MAX_FDS];
+	int		all[WARM_MAX_FDS];
 
 	memset(&r, 0, sizeof(r));
-	r.type = M_COLD;
+	r.type = WM_COLD;
 	if (strcmp(m->text, b->w->script) != 0 || b->retiring)
 		goto cold;
 	if (b->refusal[0] != '\0') {
@@ -1108,8 +931,8 @@ request(struct backend *b, int c, struct msg *m, int *fds)
 		/* The oldest spare takes it: the fork was done before. */
 		pid = b->spares[0].pid;
 		all[0] = c;
-		memcpy(all + 1, fds, sizeof(int) * NFDS);
-		if (send_msg(b->spares[0].sock, m, all, MAX_FDS) < 0) {
+		memcpy(all + 1, fds, sizeof(int) * WARM_NFDS);
+		if (warm_send(b->spares[0].sock, m, all, WARM_MAX_FDS) < 0) {
 			(void)kill(pid, SIGKILL);
 			pid = -1;
 		}
@@ -1127,7 +950,7 @@ request(struct backend *b, int c, struct msg *m, int *fds)
 		if (pid < 0)
 			goto cold;
 	}
-	close_fds(fds, NFDS);
+	warm_close_fds(fds, WARM_NFDS);
 	b->kids[b->nkids].pid = pid;
 	b->kids[b->nkids].conn = c;
 	b->kids[b->nkids].kill_at = 0;
@@ -1136,8 +959,8 @@ request(struct backend *b, int c, struct msg *m, int *fds)
 	b->served++;
 	return;
 cold:
-	(void)send_msg(c, &r, NULL, 0);
-	close_fds(fds, NFDS);
+	(void)warm_send(c, &r, NULL, 0);
+	warm_close_fds(fds, WARM_NFDS);
 	(void)close(c);
 }
 
@@ -1149,8 +972,8 @@ cold:
 static bool
 spare_start(struct backend *b)
 {
-	struct msg	m;
-	int		sv[2], fds[MAX_FDS], n = 0;
+	struct warm_msg	m;
+	int		sv[2], fds[WARM_MAX_FDS], n = 0;
 	bool		hurried;
 	pid_t		pid;
 
@@ -1163,8 +986,8 @@ spare_start(struct backend *b)
 		(void)close(sv[0]);
 		child_setup(b);
 		hurried = !pages_copy(b, sv[1]);
-		if (recv_msg(sv[1], &m, fds, MAX_FDS, &n, -1) <= 0 ||
-		    m.type != M_REQUEST || n != MAX_FDS)
+		if (warm_recv(sv[1], &m, fds, WARM_MAX_FDS, &n, -1) <= 0 ||
+		    m.type != WM_REQUEST || n != WARM_MAX_FDS)
 			_exit(0);
 		(void)close(sv[1]);
 		run_child(b, fds[0], &m, fds + 1, hurried);
@@ -1359,35 +1182,35 @@ child_setup(struct backend *b)
  * copying).
  */
 static void
-run_child(struct backend *b, int c, const struct msg *m, int *fds,
+run_child(struct backend *b, int c, const struct warm_msg *m, int *fds,
     bool hurried)
 {
-	struct msg	 r;
+	struct warm_msg	 r;
 	struct answer	 a;
 	char		**argv, **envp;
 	size_t		 i;
 	int		 argc, rc;
 
 	/* Not started: the backend's STATUS will say so, and it is cold. */
-	if (read_blob(fds[4], &argv, &argc, &envp) < 0)
+	if (warm_blob_read(fds[4], &argv, &argc, &envp) < 0)
 		_exit(1);
 	memset(&r, 0, sizeof(r));
-	r.type = M_STARTED;
+	r.type = WM_STARTED;
 	r.value = (int32_t)getpid();
-	if (send_msg(c, &r, NULL, 0) < 0)
+	if (warm_send(c, &r, NULL, 0) < 0)
 		_exit(1);
 	if (dup2(fds[0], STDIN_FILENO) < 0 || dup2(fds[1], STDOUT_FILENO) < 0 ||
 	    dup2(fds[2], STDERR_FILENO) < 0 || fchdir(fds[3]) < 0)
 		_exit(1);
-	for (i = 0; i < NFDS; i++)
+	for (i = 0; i < WARM_NFDS; i++)
 		if (fds[i] > STDERR_FILENO)
 			(void)close(fds[i]);
 	(void)umask((mode_t)m->value & 0777);
 	rc = b->ops->child(b->ops->ctx, argc, argv, envp);
 	memset(&r, 0, sizeof(r));
-	r.type = M_STATUS;
+	r.type = WM_STATUS;
 	r.value = (rc & 0xff) << 8;
-	(void)send_msg(c, &r, NULL, 0);
+	(void)warm_send(c, &r, NULL, 0);
 	/* The front end has its answer: now, for the next child. */
 	if (m->running)
 		pages_learn(b);
@@ -1402,50 +1225,11 @@ run_child(struct backend *b, int c, const struct msg *m, int *fds,
 #endif
 }
 
-/* The memfd's argv and environment, as NULL-ended arrays. */
-static int
-read_blob(int fd, char ***argv, int *argc, char ***envp)
-{
-	struct stat	 st;
-	uint32_t	 n[2];
-	char		*buf = NULL, *p, *end, **v = NULL;
-	size_t		 i, total;
-
-	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(n) ||
-	    (uint64_t)st.st_size > BLOB_MAX ||
-	    (buf = malloc((size_t)st.st_size + 1)) == NULL ||
-	    pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
-		goto fail;
-	buf[st.st_size] = '\0';
-	memcpy(n, buf, sizeof(n));
-	total = (size_t)n[0] + n[1];
-	if (n[0] == 0 || total > BLOB_MAX / 2 ||
-	    (v = calloc(total + 2, sizeof(*v))) == NULL)
-		goto fail;
-	p = buf + sizeof(n);
-	end = buf + st.st_size;
-	for (i = 0; i < total; i++) {
-		if (p >= end)
-			goto fail;
-		v[i + (i >= n[0])] = p;
-		p += strlen(p) + 1;
-	}
-	/* The strings live as long as the child: buf is theirs. */
-	*argv = v;
-	*argc = (int)n[0];
-	*envp = v + n[0] + 1;
-	return 0;
-fail:
-	free(v);
-	free(buf);
-	return -1;
-}
-
 /* Children that ended: their status to their front ends. */
 static void
 reap(struct backend *b)
 {
-	struct msg	m;
+	struct warm_msg	m;
 	pid_t		pid;
 	size_t		i;
 	int		st;
@@ -1463,9 +1247,9 @@ reap(struct backend *b)
 			continue;
 		if (b->kids[i].conn >= 0) {
 			memset(&m, 0, sizeof(m));
-			m.type = M_STATUS;
+			m.type = WM_STATUS;
 			m.value = st;
-			(void)send_msg(b->kids[i].conn, &m, NULL, 0);
+			(void)warm_send(b->kids[i].conn, &m, NULL, 0);
 			(void)close(b->kids[i].conn);
 		}
 		b->kids[i] = b->kids[--b->nkids];
@@ -1542,7 +1326,7 @@ retire(struct backend *b)
 int
 warm_ctl(const char *script, bool stop)
 {
-	struct msg	 m;
+	struct warm_msg	 m;
 	struct warm	 w;
 	struct dirent	*d;
 	DIR		*dir;
@@ -1575,9 +1359,9 @@ warm_ctl(const char *script, bool stop)
 			continue;
 		}
 		memset(&m, 0, sizeof(m));
-		m.type = stop ? M_STOP : M_QUERY;
-		if (send_msg(s, &m, NULL, 0) < 0 ||
-		    recv_msg(s, &m, NULL, 0, &n, CTL_MS) <= 0) {
+		m.type = stop ? WM_STOP : WM_QUERY;
+		if (warm_send(s, &m, NULL, 0) < 0 ||
+		    warm_recv(s, &m, NULL, 0, &n, CTL_MS) <= 0) {
 			(void)close(s);
 			continue;
 		}
@@ -1595,7 +1379,7 @@ warm_ctl(const char *script, bool stop)
 		(void)printf("\n");
 		(void)fflush(stdout);
 		/* Stopped: its end is the connection's. */
-		while (stop && recv_msg(s, &m, NULL, 0, &n, -1) > 0)
+		while (stop && warm_recv(s, &m, NULL, 0, &n, -1) > 0)
 			;
 		(void)close(s);
 	}
