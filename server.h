@@ -62,6 +62,8 @@ struct srv_options {
 };
 
 bool	server_fd0_listening(void);
+bool	server_ending(void);
+bool	server_unix_addr(const char *);
 int	server_run(const struct srv_options *);
 
 #endif /* SERVER_H */

@@ -1,0 +1,260 @@
+/*
+ * FastCGI: records to a request (BEGIN_REQUEST, PARAMS, STDIN), the
+ * management records, FCGI_KEEP_CONN, and what a request left of its STDIN
+ * read before the next.  Plain C.
+ * SPDX-License-Identifier: MIT
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fcgi.h"
+#include "params.h"
+#include "server.h"
+#include "conn.h"
+#include "proto.h"
+
+static int	 fcgi_request(struct conn *, struct params *);
+static int	 fcgi_manage(struct conn *, const struct fcgi_header *,
+		    const unsigned char *);
+static ssize_t	 fcgi_stdin(void *, void *, size_t);
+static int	 fcgi_drain(struct conn *);
+
+/*
+ * FastCGI: requests one after another while the web server asks to keep
+ * the connection (FCGI_KEEP_CONN), each one's unread STDIN drained before
+ * the next.
+ */
+int
+proto_fcgi(const struct srv_options *o, struct conn *c, unsigned *served)
+{
+	struct params	p;
+	int		rc = 0;
+
+	do {
+		params_init(&p);
+		c->id = 0;
+		c->keep = c->stdin_eof = c->aborted = false;
+		c->stdin_left = c->pad_left = 0;
+		if (fcgi_request(c, &p) < 0) {
+			params_free(&p);
+			return -1;
+		}
+		conn_run(o, c, &p, SRV_FASTCGI, fcgi_stdin);
+		params_free(&p);
+		(*served)++;
+		if (fcgi_drain(c) < 0)
+			return -1;
+	} while (c->keep && !server_ending() &&
+	    (o->max_requests == 0 || *served < o->max_requests));
+	return rc;
+}
+
+/* Reads records until a request's PARAMS are complete. */
+static int
+fcgi_request(struct conn *c, struct params *p)
+{
+	unsigned char		 hdr[FCGI_HEADER_LEN], end[16];
+	unsigned char		*content = NULL, *stream = NULL, *grown;
+	struct fcgi_header	 h;
+	size_t			 slen = 0, used;
+	ssize_t			 n;
+	unsigned		 role;
+	bool			 keep;
+	int			 e, perr = 0, rc = -1;
+
+	if ((content = malloc(FCGI_MAX_CONTENT + 1)) == NULL)
+		return -1;
+	for (;;) {
+		/* Between requests the peer may close: no complaint. */
+		if (c->id == 0 && c->pos == c->len) {
+			c->idle = true;
+			n = conn_fill(c);
+			c->idle = false;
+			if (n <= 0)
+				goto out;
+			c->last_read = conn_now();
+			c->body_end = c->last_read + c->wait_ms;
+		}
+		if (conn_exact(c, hdr, sizeof(hdr)) < 0)
+			goto out;
+		if ((e = fcgi_parse_header(hdr, &h)) != FCGI_OK &&
+		    !(e == FCGI_ETYPE && h.id == FCGI_NULL_REQUEST_ID))
+			goto bad;
+		if (conn_exact(c, content, h.length) < 0 ||
+		    conn_skip(c, h.padding) < 0)
+			goto out;
+		if (h.id == FCGI_NULL_REQUEST_ID) {
+			if (fcgi_manage(c, &h, content) < 0)
+				goto out;
+			continue;
+		}
+		if (h.type == FCGI_BEGIN_REQUEST) {
+			if ((e = fcgi_parse_begin(content, h.length, &role,
+			    &keep)) != FCGI_OK)
+				goto bad;
+			if (c->id != 0 || role != FCGI_RESPONDER) {
+				/* One request at a time; responders only. */
+				if (conn_write(c, end, fcgi_make_end(end, h.id,
+				    0, c->id != 0 ? FCGI_CANT_MPX_CONN :
+				    FCGI_UNKNOWN_ROLE)) < 0)
+					goto out;
+				continue;
+			}
+			c->id = h.id;
+			c->keep = keep;
+			continue;
+		}
+		if (h.id != c->id)
+			continue;	/* another id's records: not ours */
+		if (h.type == FCGI_ABORT_REQUEST) {
+			if (conn_write(c, end, fcgi_make_end(end, h.id, 0,
+			    FCGI_REQUEST_COMPLETE)) < 0)
+				goto out;
+			params_free(p);
+			slen = 0;
+			c->id = 0;
+			continue;
+		}
+		if (h.type != FCGI_PARAMS) {
+			e = FCGI_ETYPE;
+			goto bad;
+		}
+		if (h.length == 0) {
+			if (slen != 0) {
+				e = FCGI_EPAIR;
+				goto bad;
+			}
+			rc = 0;
+			goto out;
+		}
+		if (slen + h.length > PARAMS_MAX_BYTES) {
+			e = FCGI_EPARAMS;
+			perr = PARAMS_ETOOBIG;
+			goto bad;
+		}
+		if ((grown = realloc(stream, slen + h.length)) == NULL)
+			goto out;
+		stream = grown;
+		memcpy(stream + slen, content, h.length);
+		slen += h.length;
+		if ((e = fcgi_parse_pairs(stream, slen, &used, p, &perr)) !=
+		    FCGI_OK)
+			goto bad;
+		memmove(stream, stream + used, slen - used);
+		slen -= used;
+	}
+bad:
+	conn_refused(c, "FastCGI", fcgi_strerror(e), e == FCGI_EPARAMS ? perr : -1);
+out:
+	free(content);
+	free(stream);
+	return rc;
+}
+
+/* A management record (id 0): GET_VALUES answered, others unknown. */
+static int
+fcgi_manage(struct conn *c, const struct fcgi_header *h,
+    const unsigned char *content)
+{
+	unsigned char	out[512];
+	size_t		n;
+
+	if (h->type == FCGI_GET_VALUES)
+		n = fcgi_make_values(out, sizeof(out), content, h->length,
+		    c->workers, c->workers);
+	else
+		n = fcgi_make_unknown(out, h->type);
+	return conn_write(c, out, n);
+}
+
+/*
+ * The request's body: the contents of its STDIN records, up to the empty
+ * one.  Runs without the interpreter's lock.  Management records and other
+ * ids' records met on the way are answered or passed over.
+ */
+static ssize_t
+fcgi_stdin(void *ctx, void *dst, size_t n)
+{
+	struct conn		*c = ctx;
+	unsigned char		 hdr[FCGI_HEADER_LEN], small[16];
+	struct fcgi_header	 h;
+	ssize_t			 r;
+
+	for (;;) {
+		if (c->aborted) {
+			errno = ECONNABORTED;
+			return -1;
+		}
+		if (c->stdin_eof)
+			return 0;
+		if (c->stdin_left > 0) {
+			if (n > c->stdin_left)
+				n = c->stdin_left;
+			if ((r = conn_some(c, dst, n)) <= 0) {
+				c->aborted = true;
+				if (r == 0)
+					errno = ECONNRESET;
+				return -1;
+			}
+			c->stdin_left -= (size_t)r;
+			if (c->stdin_left == 0 && conn_skip(c, c->pad_left) < 0) {
+				c->aborted = true;
+				return -1;
+			}
+			return r;
+		}
+		if (conn_exact(c, hdr, sizeof(hdr)) < 0 ||
+		    (fcgi_parse_header(hdr, &h) != FCGI_OK &&
+		    h.id != FCGI_NULL_REQUEST_ID)) {
+			c->aborted = true;
+			errno = EPROTO;
+			return -1;
+		}
+		if (h.id == c->id && h.type == FCGI_STDIN) {
+			c->stdin_left = h.length;
+			c->pad_left = h.padding;
+			if (h.length == 0) {
+				c->stdin_eof = true;
+				if (conn_skip(c, h.padding) < 0)
+					c->aborted = true;
+			}
+			continue;
+		}
+		if (h.id == c->id && h.type == FCGI_ABORT_REQUEST) {
+			c->aborted = true;
+			(void)conn_skip(c, h.length + h.padding);
+			continue;
+		}
+		if (h.id == FCGI_NULL_REQUEST_ID && h.length <= sizeof(small)) {
+			if (conn_exact(c, small, h.length) < 0 ||
+			    conn_skip(c, h.padding) < 0 ||
+			    fcgi_manage(c, &h, small) < 0)
+				c->aborted = true;
+			continue;
+		}
+		if (conn_skip(c, h.length + h.padding) < 0)
+			c->aborted = true;
+	}
+}
+
+/* What the application left of STDIN is read before the next request. */
+static int
+fcgi_drain(struct conn *c)
+{
+	char	scratch[8192];
+	ssize_t	r;
+
+	while ((r = fcgi_stdin(c, scratch, sizeof(scratch))) > 0)
+		;
+	return r == 0 ? 0 : -1;
+}

@@ -1,0 +1,459 @@
+/*
+ * A worker's room: the connections it holds between requests (new, kept
+ * idle, or with a request still arriving), polled together; a request is
+ * served once it is whole, in the protocol its first bytes name.  Plain C.
+ * SPDX-License-Identifier: MIT
+ */
+#include <sys/socket.h>
+#include <sys/resource.h>
+
+#include <err.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fcgi.h"
+#include "http.h"
+#include "http_req.h"
+#include "params.h"
+#include "server.h"
+#include "conn.h"
+#include "proto.h"
+#include "room.h"
+
+#define ACCEPT_WAKE	1	/* seconds */
+#define ROOM_MAX	256	/* connections a worker holds between requests */
+#define ACCEPT_BURST	16	/* connections taken at one wake */
+#define FIRST_MS	10	/* a new connection's first bytes awaited alone */
+#define ROOM_SPARE	8	/* connections' memory kept for reuse */
+#define END_GRACE_MS	2000	/* at a stop, a new connection's first bytes */
+
+/*
+ * A worker's connections that it is not serving: new ones, kept ones
+ * between requests, and ones whose request is still arriving.  A request
+ * is served only once it is whole (its head, and a body that fits the
+ * buffer), so slow clients wait here, not in the worker.
+ */
+struct room {
+	struct conn	*c[ROOM_MAX];
+	struct pollfd	 p[ROOM_MAX + 1];
+	unsigned	 n;
+	unsigned	 max;
+	struct conn	*spare[ROOM_SPARE];
+	unsigned	 nspare;
+};
+
+static int	 room_wait(struct room *, bool, int64_t, bool *);
+static void	 room_accept(struct room *, const struct srv_options *);
+static bool	 room_take(struct room *, int, const struct srv_options *);
+static void	 room_turn(const struct srv_options *, struct room *, unsigned,
+		    short, unsigned *);
+static void	 room_drop(struct room *, unsigned, const char *);
+static void	 room_evict(struct room *);
+static ssize_t	 room_read(struct conn *);
+static bool	 is_http(const struct srv_options *, const struct conn *);
+static bool	 looks_scgi(const struct conn *);
+static bool	 whole(const struct srv_options *, struct conn *,
+		    struct http_req *, int *);
+static bool	 serve_conn(const struct srv_options *, struct conn *,
+		    const struct http_req *, int, unsigned *);
+static void	 not_served(const struct srv_options *, struct conn *);
+
+/*
+ * Serves the connections on the listening socket (fd 0, non-blocking),
+ * each request once it is whole, one at a time, until the process ends
+ * (server_ending(), or o->max_requests served); then, accepting no more,
+ * until every connection it took is served.
+ */
+void
+room_run(const struct srv_options *o)
+{
+	struct room		room;
+	struct rlimit		rl;
+	unsigned		served = 0, i, n;
+	int64_t			grace_end = 0;
+	bool			ending, incoming;
+
+	memset(&room, 0, sizeof(room));
+	room.max = ROOM_MAX;
+	/* Half the descriptors at most: the application has the rest. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 2 < room.max)
+		room.max = rl.rlim_cur / 2 > 1 ? (unsigned)(rl.rlim_cur / 2) : 1;
+	for (;;) {
+		ending = server_ending() || (o->max_requests > 0 &&
+		    served >= o->max_requests);
+		/*
+		 * At the end no connection is accepted, and every one accepted
+		 * is served to its end: an idle kept one goes now, a request
+		 * that is arriving has until its deadline, and a new one until
+		 * its first bytes, END_GRACE_MS at most.
+		 */
+		if (ending) {
+			if (grace_end == 0)
+				grace_end = conn_now() + END_GRACE_MS;
+			for (i = room.n; i-- > 0;)
+				if (room.c[i]->pos == room.c[i]->len &&
+				    (room.c[i]->kept || conn_now() >= grace_end))
+					room_drop(&room, i, NULL);
+			if (room.n == 0)
+				break;
+		}
+		n = room.n;
+		if (room_wait(&room, !ending, grace_end, &incoming) < 0)
+			continue;
+		/* Backwards: a dropped one's place takes one already seen. */
+		for (i = n; i-- > 0;)
+			room_turn(o, &room, i, room.p[i].revents, &served);
+		if (!incoming)
+			continue;
+		n = room.n;
+		room_accept(&room, o);
+		/* What new connections sent with them, without a poll(2). */
+		for (i = room.n; i-- > n;)
+			if (room.c[i]->fresh)
+				room_turn(o, &room, i, 0, &served);
+	}
+	while (room.nspare > 0)
+		free(room.spare[--room.nspare]);
+}
+
+/*
+ * poll(2) over the room's connections (and the listening socket when
+ * listening), until one has bytes, a deadline or until (ms, 0: none)
+ * comes, or a second passes
+ * (a signal that came just before is seen).  -1 when interrupted.  A
+ * worker with bytes to look at, or a connection just taken whose request
+ * is on its way, leaves new connections to the other workers: waking
+ * them all for each would cost more than it saves.
+ */
+static int
+room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
+{
+	int64_t		now = conn_now(), wait = (int64_t)ACCEPT_WAKE * 1000;
+	unsigned	i, n = room->n;
+	struct conn	*c;
+
+	if (until != 0 && until - now < wait)
+		wait = until > now ? until - now : 0;
+
+	for (i = 0; i < n; i++) {
+		c = room->c[i];
+		room->p[i].fd = c->fd;
+		room->p[i].events = POLLIN;
+		room->p[i].revents = 0;
+		/* Bytes read already: looked at without waiting. */
+		if (c->fresh) {
+			wait = 0;
+			listening = false;
+			continue;
+		}
+		if (!c->kept && c->pos == c->len && now - c->since < FIRST_MS) {
+			listening = false;
+			if (c->since + FIRST_MS - now < wait)
+				wait = c->since + FIRST_MS - now;
+		}
+		if (c->deadline - now < wait)
+			wait = c->deadline - now > 0 ? c->deadline - now : 0;
+	}
+	room->p[n].fd = STDIN_FILENO;
+	room->p[n].events = POLLIN;
+	room->p[n].revents = 0;
+	*incoming = false;
+	if (poll(room->p, listening ? n + 1 : n, (int)wait) < 0) {
+		if (errno != EINTR) {
+			warn("poll");
+			(void)sleep(1);
+		}
+		return -1;
+	}
+	*incoming = listening && room->p[n].revents != 0;
+	return 0;
+}
+
+/*
+ * New connections into the room, making way if full, until one has sent
+ * a request to look at (the other workers take the rest) or a few are
+ * in.  After the first, one is taken only when the socket says it has
+ * one: a failed accept4(2) costs the kernel a socket made and freed.
+ */
+static void
+room_accept(struct room *room, const struct srv_options *o)
+{
+	struct pollfd	pfd = { STDIN_FILENO, POLLIN, 0 };
+	unsigned	burst;
+	bool		sent = false;
+	int		fd;
+
+	for (burst = 0; burst < ACCEPT_BURST && !sent && !server_ending() &&
+	    (burst == 0 || poll(&pfd, 1, 0) > 0); burst++) {
+		/* Non-blocking: every wait is a poll(2) with the timeout. */
+		if ((fd = accept4(STDIN_FILENO, NULL, NULL,
+		    SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0) {
+			if (errno != EINTR && errno != ECONNABORTED &&
+			    errno != EAGAIN && errno != EWOULDBLOCK) {
+				warn("accept");
+				(void)sleep(1);
+			}
+			return;
+		}
+		if (room->n == room->max)
+			room_evict(room);
+		sent = room_take(room, fd, o);
+	}
+}
+
+/*
+ * A new connection joins the room, with what it has sent already; true
+ * when that is something to look at.
+ */
+static bool
+room_take(struct room *room, int fd, const struct srv_options *o)
+{
+	struct conn	*c;
+	ssize_t		 n;
+
+	if (room->nspare > 0)
+		c = room->spare[--room->nspare];
+	else if ((c = malloc(sizeof(*c))) == NULL) {
+		conn_log(true, "malloc");
+		(void)close(fd);
+		return false;
+	}
+	memset(c, 0, offsetof(struct conn, buf));
+	c->fd = fd;
+	c->workers = o->workers;
+	c->wait_ms = (int)o->timeout * 1000;
+	c->since = conn_now();
+	c->deadline = c->since + c->wait_ms;
+	room->c[room->n++] = c;
+	if ((n = room_read(c)) == 0)
+		room_drop(room, room->n - 1, NULL);
+	else if (n > 0)
+		c->fresh = true;
+	return n > 0;
+}
+
+/*
+ * The room's connection i after a poll(2): its new bytes read; its request
+ * served when whole; closed at its end, an error, or its deadline.
+ */
+static void
+room_turn(const struct srv_options *o, struct room *room, unsigned i,
+    short revents, unsigned *served)
+{
+	struct http_req		 r;
+	struct conn		*c = room->c[i];
+	bool			 begun = c->pos < c->len;
+	ssize_t			 n;
+	int			 e = HTTP_REQ_OK;
+
+	/* What is buffered is looked at before more is read. */
+	if (revents != 0 && !c->fresh && !c->eof) {
+		if ((n = room_read(c)) > 0) {
+			/* A request's time runs from its first byte. */
+			if (!begun && c->kept)
+				c->deadline = conn_now() + c->wait_ms;
+			c->fresh = true;
+		} else if (n == 0 || (errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR)) {
+			if (n < 0 && begun)
+				conn_log(true, "%s: read", conn_peer(c));
+			/* A client may end its sending after its requests. */
+			c->eof = c->fresh = true;
+		}
+	}
+	if (c->fresh) {
+		c->fresh = false;
+		if (whole(o, c, &r, &e)) {
+			if (!serve_conn(o, c, &r, e, served) ||
+			    (c->eof && c->pos == c->len)) {
+				room_drop(room, i, NULL);
+				return;
+			}
+			/* Kept: idle, or its next request, from now on. */
+			c->kept = true;
+			c->deadline = conn_now() + c->wait_ms;
+			c->fresh = c->pos < c->len;
+			return;
+		}
+		if (c->eof) {
+			room_drop(room, i, c->pos < c->len ? "the connection "
+			    "ended inside a request" : NULL);
+			return;
+		}
+	}
+	if (conn_now() >= c->deadline)
+		room_drop(room, i, c->kept && c->pos == c->len ? NULL :
+		    "no whole request within the timeout");
+}
+
+/* Closes the room's connection i, with a log line saying why, if any. */
+static void
+room_drop(struct room *room, unsigned i, const char *why)
+{
+	struct conn	*c = room->c[i];
+
+	if (why != NULL)
+		conn_log(false, "%s: %s: closing", conn_peer(c), why);
+	(void)close(c->fd);
+	if (room->nspare < ROOM_SPARE)
+		room->spare[room->nspare++] = c;
+	else
+		free(c);
+	room->c[i] = room->c[--room->n];
+}
+
+/*
+ * A full room makes way for a new connection: an idle kept one goes
+ * first, else the one that has waited longest without a whole request.
+ */
+static void
+room_evict(struct room *room)
+{
+	unsigned	i, pick = 0;
+	bool		idle = false, is;
+
+	for (i = 0; i < room->n; i++) {
+		is = room->c[i]->kept && room->c[i]->pos == room->c[i]->len;
+		if ((is && !idle) || (is == idle &&
+		    room->c[i]->deadline < room->c[pick]->deadline)) {
+			pick = i;
+			idle = is;
+		}
+	}
+	room_drop(room, pick, idle ? NULL : "too many connections waiting for "
+	    "a whole request");
+}
+
+/* One read(2) without waiting: > 0 bytes, 0 at the end, or -1 (errno). */
+static ssize_t
+room_read(struct conn *c)
+{
+	ssize_t	n;
+
+	conn_compact(c);
+	if (c->len == sizeof(c->buf)) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	while ((n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len)) < 0 &&
+	    errno == EINTR)
+		;
+	if (n > 0)
+		c->len += (size_t)n;
+	return n;
+}
+
+/*
+ * The connection speaks HTTP: a kept one, or by its first byte, a token's
+ * or an empty line's (what is not a request line is answered 400 or 501),
+ * unless the byte begins a gateway protocol that is served: SCGI's length
+ * is digits, FastCGI's version 1 and uwsgi's modifier 0 are no token's.
+ */
+static bool
+is_http(const struct srv_options *o, const struct conn *c)
+{
+	char	b = (char)c->buf[c->pos];
+
+	if (c->kept)
+		return true;
+	if ((o->protocols & SRV_HTTP) == 0 || looks_scgi(c))
+		return false;
+	return http_token(&b, 1) || b == '\r' || b == '\n';
+}
+
+/* Digits, then ':' or nothing yet: an SCGI netstring's length. */
+static bool
+looks_scgi(const struct conn *c)
+{
+	size_t	i;
+
+	for (i = c->pos; i < c->len && c->buf[i] >= '0' && c->buf[i] <= '9';
+	    i++)
+		;
+	return i > c->pos && (i == c->len || c->buf[i] == ':');
+}
+
+/*
+ * A request to serve has arrived: an HTTP head, and a Content-Length body
+ * that fits the buffer (unless the client waits for 100 Continue), or a
+ * head that cannot be read (*e); the first bytes of another protocol,
+ * whose peer is a web server.
+ */
+static bool
+whole(const struct srv_options *o, struct conn *c, struct http_req *r,
+    int *e)
+{
+	size_t	have = c->len - c->pos;
+
+	if (have == 0)
+		return false;
+	if (!is_http(o, c))
+		return true;
+	if ((*e = http_req_parse((char *)c->buf + c->pos, have, r)) ==
+	    HTTP_REQ_AGAIN) {
+		if (c->pos == 0 && c->len == sizeof(c->buf)) {
+			*e = HTTP_REQ_EHEAD;
+			return true;
+		}
+		return false;
+	}
+	return *e != HTTP_REQ_OK || !r->has_length || r->expect_continue ||
+	    r->content_length > sizeof(c->buf) - r->head_len ||
+	    have >= r->head_len + r->content_length;
+}
+
+/*
+ * A request, in the protocol its connection's first byte names; true when
+ * the connection goes back to the room for another.
+ */
+static bool
+serve_conn(const struct srv_options *o, struct conn *c,
+    const struct http_req *r, int e, unsigned *served)
+{
+	unsigned char	b = c->buf[c->pos];
+
+	/* A request's bytes have a bound on their time, not only stalls. */
+	c->last_read = conn_now();
+	c->body_end = c->last_read + c->wait_ms;
+	if (is_http(o, c))
+		return proto_http(o, c, r, e, served);
+	if (b == FCGI_VERSION_1 && (o->protocols & SRV_FASTCGI))
+		proto_fcgi(o, c, served);
+	else if (looks_scgi(c) && (o->protocols & SRV_SCGI)) {
+		proto_scgi(o, c);
+		(*served)++;
+	} else if (b == 0 && (o->protocols & SRV_UWSGI)) {
+		proto_uwsgi(o, c);
+		(*served)++;
+	} else
+		not_served(o, c);
+	return false;
+}
+
+/* A request in a protocol this address does not serve: why, and the fix. */
+static void
+not_served(const struct srv_options *o, struct conn *c)
+{
+	unsigned char	 b = c->buf[c->pos];
+	const char	*name = b == FCGI_VERSION_1 ? "fastcgi" : b == 0 ?
+			    "uwsgi" : looks_scgi(c) ? "scgi" : NULL;
+
+	if (name == NULL)
+		conn_log(false, "%s: not a request of an accepted protocol "
+		    "(first byte 0x%02x): closing", conn_peer(c), b);
+	else
+		conn_log(false, "%s: a %s request, which this address does not "
+		    "serve%s: closing (--protocol %s serves it)", conn_peer(c),
+		    name, o->protocols == SRV_HTTP && o->listen != NULL &&
+		    !server_unix_addr(o->listen) ? " (HOST:PORT serves HTTP alone "
+		    "unless --protocol is given)" : "", name);
+}
