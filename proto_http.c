@@ -177,13 +177,16 @@ http_drain(struct conn *c, bool chunked)
 	char	buf[4096];
 	ssize_t	n;
 	size_t	total = 0;
-	int64_t	end = conn_now() + DRAIN_MS;
+	int64_t	end;
 
 	if (chunked && c->chunk_bad)
 		return false;
+	if (!chunked && c->body_left == 0)
+		return true;
 	/* More than DRAIN_MAX, or slower than DRAIN_MS: not worth a wait. */
 	if (!chunked && c->body_left > DRAIN_MAX)
 		return false;
+	end = conn_now() + DRAIN_MS;
 	if (c->body_end == 0 || c->body_end > end)
 		c->body_end = end;
 	do {

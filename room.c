@@ -421,9 +421,13 @@ serve_conn(const struct srv_options *o, struct conn *c,
 {
 	unsigned char	b = c->buf[c->pos];
 
-	/* A request's bytes have a bound on their time, not only stalls. */
-	c->last_read = conn_now();
-	c->body_end = c->last_read + c->wait_ms;
+	/*
+	 * A request's bytes have a bound on their time, not only stalls:
+	 * the room's, --timeout from its first byte (deadline), which the
+	 * bytes of a body extend.
+	 */
+	c->last_read = c->deadline - c->wait_ms;
+	c->body_end = c->deadline;
 	if (is_http(o, c))
 		return proto_http(o, c, r, e, served);
 	if (b == FCGI_VERSION_1 && (o->protocols & SRV_FASTCGI))
