@@ -71,10 +71,11 @@ ASAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
 
 HDR =		cgi_env.h conn.h fcgi.h http.h http_req.h options.h params.h \
 		proto.h python.h response.h room.h scgi.h script.h server.h \
-		uwsgi.h warm.h warm_wire.h wsgi.h
+		uwsgi.h warm.h warm_backend.h warm_wire.h wsgi.h
 SRC =		wsgi-cgi.c cgi_env.c conn.c fcgi.c http.c http_req.c options.c \
 		params.c proto_fcgi.c proto_http.c proto_scgi.c python.c \
-		response.c room.c scgi.c script.c server.c uwsgi.c warm.c \
+		response.c room.c scgi.c script.c server.c uwsgi.c \
+		warm_backend.c warm_front.c warm_pages.c warm_watch.c \
 		warm_wire.c wsgi.c wsgi_input.c
 OBJ =		$(SRC:.c=.o)
 PURE_OBJ =	cgi_env.o fcgi.o http.o http_req.o options.o params.o response.o \

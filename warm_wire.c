@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -212,4 +213,33 @@ warm_close_fds(int *fds, int n)
 	for (i = 0; i < n; i++)
 		if (fds[i] >= 0)
 			(void)close(fds[i]);
+}
+
+/*
+ * dir/name+suffix as an address that cannot be raced: through the checked
+ * directory's descriptor.
+ */
+int
+warm_sock_path(const struct warm *w, int dir, const char *name,
+    struct sockaddr_un *sa)
+{
+	int	n;
+
+	(void)w;
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	n = snprintf(sa->sun_path, sizeof(sa->sun_path),
+	    "/proc/self/fd/%d/%s.sock", dir, name);
+	return n > 0 && (size_t)n < sizeof(sa->sun_path) ? 0 : -1;
+}
+
+/* The peer runs as this user (SO_PEERCRED). */
+bool
+warm_same_user(int s)
+{
+	struct ucred	cr;
+	socklen_t	len = sizeof(cr);
+
+	return getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 &&
+	    cr.uid == geteuid();
 }

@@ -8,8 +8,13 @@
 #ifndef WARM_WIRE_H
 #define WARM_WIRE_H
 
+#include <sys/un.h>
+
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+struct warm;
 
 #define WARM_WIRE_VERSION	1
 #define WARM_NFDS	5	/* body, response, stderr, cwd, argv+env */
@@ -44,5 +49,8 @@ int	 warm_recv(int, struct warm_msg *, int *, int, int *, int);
 int	 warm_blob_write(char *[], char *const *);
 int	 warm_blob_read(int, char ***, int *, char ***);
 void	 warm_close_fds(int *, int);
+int	 warm_sock_path(const struct warm *, int, const char *,
+	    struct sockaddr_un *);
+bool	 warm_same_user(int);
 
 #endif /* WARM_WIRE_H */
