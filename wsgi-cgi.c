@@ -1,8 +1,10 @@
 /*
  * wsgi-cgi: runs a Python WSGI application as a CGI program.  main() makes
- * the file descriptors safe, reads the options (never from the request),
- * picks the script, starts the embedded interpreter and hands over to the
- * WSGI glue.
+ * the file descriptors safe and picks the mode: a shell's --help or
+ * control command, a server (server.c), or a CGI request (cgi()), which
+ * chooses the script, reads the options (never from the request), starts
+ * the embedded interpreter and hands over to the WSGI glue; the server
+ * modes' and warm start's glue to Python live here too.
  * SPDX-License-Identifier: MIT
  */
 #define PY_SSIZE_T_CLEAN
@@ -51,6 +53,22 @@ struct warm_glue {
 	PyObject		*app;	/* --warm-app: the backend's */
 };
 
+/*
+ * How the process was started: its argv, the request its environment
+ * describes (under a server), the options in force and the script.
+ */
+struct invocation {
+	int			 argc;
+	char			**argv;
+	int			 first;		/* argv's script, from a shell */
+	const char		*script;
+	struct shebang		 sb;		/* the script's #! line */
+	struct options		 o;
+	struct cgi_request	 req;
+	int			 env_error;	/* of cgi_env_parse() */
+	struct warm_glue	*g;		/* a warm backend's child */
+};
+
 /* A server mode's process: its script, loaded once, and fresh. */
 struct persistent {
 	const struct options	*o;
@@ -76,7 +94,15 @@ static const char *action_script(struct cgi_request *, char *, size_t);
 static void	 label_request(const struct cgi_request *, char *, size_t);
 static void	 refuse(struct response *, const char *, const char *, int);
 static int	 check_interpreter(const char *, const struct shebang *);
-static int	 request(int, char *[], struct warm_glue *);
+static void	 invocation_init(struct invocation *, int, char *[],
+		    struct warm_glue *);
+static int	 shell_options(struct invocation *);
+static int	 cgi(struct invocation *);
+static int	 cgi_check(struct invocation *, struct response *, char *,
+		    size_t);
+static int	 cgi_start(const struct invocation *, const char *);
+static int	 warm_child_start(const struct invocation *, struct response *,
+		    const char *);
 static int	 serve(const struct options *, const struct cgi_request *,
 		    struct response *, const char *, const char *, int,
 		    PyObject *);
@@ -158,151 +184,123 @@ version(void)
 int
 main(int argc, char *argv[])
 {
+	struct invocation	 inv;
+	int			 rc;
+
 	/* RFC 3875 leaves fds 0-2 to the server: make sure they exist. */
 	fds_open();
 	program_invocation_short_name = (char *)"wsgi-cgi";
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EXIT_USAGE, "signal");
-	return request(argc, argv, NULL);
+	invocation_init(&inv, argc, argv, NULL);
+	if (inv.req.gateway)
+		return cgi(&inv);
+	/* From a shell, argv has the options: --help, --version, mistakes. */
+	if ((rc = shell_options(&inv)) >= 0)
+		return rc;
+	if (inv.o.ctl != OPT_CTL_NONE)
+		return warm_ctl(inv.script, inv.o.ctl == OPT_CTL_STOP);
+	/* php-cgi's convention: fd 0 listening is a gateway server. */
+	if (inv.o.listen != NULL || server_fd0_listening())
+		return persist(&inv.o, inv.script, argv);
+	return cgi(&inv);
+}
+
+/* How this process was started: argv, the environment's request. */
+static void
+invocation_init(struct invocation *inv, int argc, char *argv[],
+    struct warm_glue *g)
+{
+	memset(inv, 0, sizeof(*inv));
+	inv->argc = argc;
+	inv->argv = argv;
+	inv->first = argc;
+	inv->g = g;
+	options_init(&inv->o);
+	inv->env_error = cgi_env_parse(environ, &inv->req, false);
+}
+
+/*
+ * From a shell: the options (argv over the #! line over WSGI_CGI_OPTIONS)
+ * and the script.  An exit status (help, version, a usage error), or -1
+ * to go on.
+ */
+static int
+shell_options(struct invocation *inv)
+{
+	struct options	first_pass;
+	char		reason[REASON_MAX];
+
+	options_init(&first_pass);
+	switch (options_argv(&first_pass, inv->argc, inv->argv, &inv->first,
+	    reason, sizeof(reason))) {
+	case OPT_HELP:
+		usage(stdout);
+		return 0;
+	case OPT_VERSION:
+		version();
+		return 0;
+	case OPT_ERROR:
+		warnx("%s", reason);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (inv->first >= inv->argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	inv->script = inv->argv[inv->first];
+	(void)options_shebang(inv->script, &inv->sb);
+	if (options_gather(&inv->o, false, inv->argc, inv->argv,
+	    getenv(OPTIONS_VAR), &inv->sb, reason, sizeof(reason)) != OPT_OK) {
+		warnx("%s: %s", inv->script, reason);
+		return EXIT_USAGE;
+	}
+	return -1;
 }
 
 /*
  * A CGI request, from its environment and fds 0-2, to its exit status: in
- * a process of its own, or (g set) in a warm backend's child, whose
+ * a process of its own, or (inv->g set) in a warm backend's child, whose
  * interpreter is started already.  A cold request with --warm is first
  * offered to the script's backend.
  */
 static int
-request(int argc, char *argv[], struct warm_glue *g)
+cgi(struct invocation *inv)
 {
-	struct options		 o, first_pass;
-	struct cgi_request	 req;
 	struct response		 resp;
-	struct shebang		 sb = { "", "", false };
-	struct py_site		 site;
 	struct warm		 w;
-	const char		*script = NULL;
-	char			 reason[PATH_MAX + REASON_MAX], label[LABEL_MAX];
-	char			 request[URI_MAX + 64];
-	int			 e, fd, in, rc, first = argc;
+	struct warm_glue	*g = inv->g;
+	char			 label[LABEL_MAX];
+	int			 e, fd, in, rc;
 	bool			 warm = false;
 	Py_ssize_t		 nmods = 0;
-
-	options_init(&o);
-	options_init(&first_pass);
-	e = cgi_env_parse(environ, &req, false);
-
-	/* From a shell, argv has the options: --help, --version, mistakes. */
-	if (!req.gateway) {
-		switch (options_argv(&first_pass, argc, argv, &first, reason,
-		    sizeof(reason))) {
-		case OPT_HELP:
-			usage(stdout);
-			return 0;
-		case OPT_VERSION:
-			version();
-			return 0;
-		case OPT_ERROR:
-			warnx("%s", reason);
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-		if (first >= argc) {
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-		script = argv[first];
-		(void)options_shebang(script, &sb);
-		if (options_gather(&o, false, argc, argv, getenv(OPTIONS_VAR),
-		    &sb, reason, sizeof(reason)) != OPT_OK) {
-			warnx("%s: %s", script, reason);
-			return EXIT_USAGE;
-		}
-		if (o.ctl != OPT_CTL_NONE)
-			return warm_ctl(script, o.ctl == OPT_CTL_STOP);
-		/* php-cgi's convention: fd 0 listening is a gateway server. */
-		if (o.listen != NULL || server_fd0_listening())
-			return persist(&o, script, argv);
-	}
 
 	if (fds_private(&fd, &in) < 0)
 		err(EXIT_USAGE, "dup");
 	resp_init(&resp, fd, "wsgi-cgi");
-	resp.head = req.head;
-	resp.protocol = req.protocol;
-	resp.proto_major = req.included ? 1 : req.proto_major;
-	resp.proto_minor = req.included ? 0 : req.proto_minor;
-
-	label_request(&req, request, sizeof(request));
-	if (e != CGI_OK) {
-		(void)snprintf(reason, sizeof(reason),
-		    "bad CGI environment: %s", cgi_env_strerror(e));
-		refuse(&resp, request, reason, cgi_env_status(e));
-		return EXIT_FAILED;
-	}
-	if (req.gateway)
-		script = choose_script(argc, argv, &req, &sb, reason,
-		    sizeof(reason));
-	if (script == NULL) {
-		refuse(&resp, request, reason, 500);
-		return EXIT_FAILED;
-	}
-	(void)snprintf(label, sizeof(label), "%s: %s", script, request);
-	resp.name = label;
-	/* Under a server every outcome is a response. */
-	if (req.gateway && options_gather(&o, true, argc, argv,
-	    getenv(OPTIONS_VAR), &sb, reason, sizeof(reason)) != OPT_OK) {
-		refuse(&resp, label, reason, 500);
-		return EXIT_FAILED;
-	}
-	/* From a shell, --check is about the script, not a request. */
-	if (o.check && !req.gateway)
-		(void)snprintf(label, sizeof(label), "%s", script);
-	if (req.gateway && (o.check || o.ctl != OPT_CTL_NONE)) {
-		refuse(&resp, label, o.check ? "--check is not for a web "
-		    "server: refusing" : "--warm-status and --warm-stop are "
-		    "for a shell: refusing", 500);
-		return EXIT_FAILED;
-	}
-	if (o.check && check_interpreter(script, &sb) < 0)
-		return EXIT_FAILED;
-	resp.nph = strncmp(strrchr(script, '/') ? strrchr(script, '/') + 1 :
-	    script, "nph-", 4) == 0;
-
+	if ((rc = cgi_check(inv, &resp, label, sizeof(label))) >= 0)
+		return rc;
 	if (g != NULL) {
-		/* A warm child: its backend's script, and the cold path's. */
-		if (realpath(script, reason) == NULL ||
-		    strcmp(reason, g->w->script) != 0) {
-			refuse(&resp, label, "warm start: the script is not "
-			    "the backend's (renamed meanwhile?)", 500);
-			return EXIT_FAILED;
-		}
-		e = py_argv_set(script) < 0 || wsgi_catch_sigterm() < 0 ? -1 :
-		    0;
+		if ((e = warm_child_start(inv, &resp, label)) > 0)
+			return e;
 		nmods = py_modules_count();
-		if (e < 0)
-			wsgi_report(label, "cannot start Python", true);
 	} else {
-		if (o.warm > 0 && req.gateway && !o.check) {
-			if (warm_try(&o, &w, script, argv, in, fd, label,
-			    &rc))
+		if (inv->o.warm > 0 && inv->req.gateway && !inv->o.check) {
+			if (warm_try(&inv->o, &w, inv->script, inv->argv, in,
+			    fd, label, &rc))
 				return rc;
 			warm = true;
 		}
-		site_of(&o, &site);
-		if (req.gateway)
-			e = py_start(script, label, 0, NULL, &site, PY_CGI);
-		else
-			e = py_start(script, label, argc - first - 1,
-			    argv + first + 1, &site, PY_CGI);
+		e = cgi_start(inv, label);
 	}
 	if (e < 0) {
 		/* py_start() has said why. */
-		if (!o.check)
+		if (!inv->o.check)
 			(void)resp_fail(&resp, 500, NULL, 0);
 		return EXIT_USAGE;
 	}
-	rc = serve(&o, &req, &resp, script, label, in,
+	rc = serve(&inv->o, &inv->req, &resp, inv->script, label, in,
 	    g != NULL ? g->app : NULL);
 	if (warm)
 		warm_learn(&w, true);
@@ -310,6 +308,102 @@ request(int argc, char *argv[], struct warm_glue *g)
 	    py_modules_count() > nmods + (g->app != NULL ? 0 : 1))
 		warm_learn(g->w, false);
 	return g != NULL ? rc : py_stop(rc);
+}
+
+/*
+ * Everything a CGI request is refused for before Python starts: a bad
+ * environment, a script the client chose, options that are not for a
+ * server; with the response's head style and its label (in label).  An
+ * exit status (the refusal sent), or -1 to go on.
+ */
+static int
+cgi_check(struct invocation *inv, struct response *resp, char *label,
+    size_t len)
+{
+	const struct cgi_request	*req = &inv->req;
+	char				 reason[PATH_MAX + REASON_MAX];
+	char				 request[URI_MAX + 64];
+	const char			*base;
+
+	resp->head = req->head;
+	resp->protocol = req->protocol;
+	resp->proto_major = req->included ? 1 : req->proto_major;
+	resp->proto_minor = req->included ? 0 : req->proto_minor;
+	label_request(req, request, sizeof(request));
+	if (inv->env_error != CGI_OK) {
+		(void)snprintf(reason, sizeof(reason),
+		    "bad CGI environment: %s", cgi_env_strerror(inv->env_error));
+		refuse(resp, request, reason, cgi_env_status(inv->env_error));
+		return EXIT_FAILED;
+	}
+	if (req->gateway)
+		inv->script = choose_script(inv->argc, inv->argv, &inv->req,
+		    &inv->sb, reason, sizeof(reason));
+	if (inv->script == NULL) {
+		refuse(resp, request, reason, 500);
+		return EXIT_FAILED;
+	}
+	(void)snprintf(label, len, "%s: %s", inv->script, request);
+	resp->name = label;
+	/* Under a server every outcome is a response. */
+	if (req->gateway && options_gather(&inv->o, true, inv->argc,
+	    inv->argv, getenv(OPTIONS_VAR), &inv->sb, reason,
+	    sizeof(reason)) != OPT_OK) {
+		refuse(resp, label, reason, 500);
+		return EXIT_FAILED;
+	}
+	/* From a shell, --check is about the script, not a request. */
+	if (inv->o.check && !req->gateway)
+		(void)snprintf(label, len, "%s", inv->script);
+	if (req->gateway && (inv->o.check || inv->o.ctl != OPT_CTL_NONE)) {
+		refuse(resp, label, inv->o.check ? "--check is not for a web "
+		    "server: refusing" : "--warm-status and --warm-stop are "
+		    "for a shell: refusing", 500);
+		return EXIT_FAILED;
+	}
+	if (inv->o.check && check_interpreter(inv->script, &inv->sb) < 0)
+		return EXIT_FAILED;
+	base = strrchr(inv->script, '/');
+	resp->nph = strncmp(base != NULL ? base + 1 : inv->script, "nph-",
+	    4) == 0;
+	return -1;
+}
+
+/* A cold request's interpreter; a shell's words after SCRIPT its argv. */
+static int
+cgi_start(const struct invocation *inv, const char *label)
+{
+	struct py_site	site;
+
+	site_of(&inv->o, &site);
+	if (inv->req.gateway)
+		return py_start(inv->script, label, 0, NULL, &site, PY_CGI);
+	return py_start(inv->script, label, inv->argc - inv->first - 1,
+	    inv->argv + inv->first + 1, &site, PY_CGI);
+}
+
+/*
+ * A warm child: its backend's script, the interpreter it has, its argv.
+ * 0; -1 when Python cannot go on; EXIT_FAILED when the script is not the
+ * backend's (refused).
+ */
+static int
+warm_child_start(const struct invocation *inv, struct response *resp,
+    const char *label)
+{
+	char	real[PATH_MAX];
+
+	if (realpath(inv->script, real) == NULL ||
+	    strcmp(real, inv->g->w->script) != 0) {
+		refuse(resp, label, "warm start: the script is not the "
+		    "backend's (renamed meanwhile?)", 500);
+		return EXIT_FAILED;
+	}
+	if (py_argv_set(inv->script) < 0 || wsgi_catch_sigterm() < 0) {
+		wsgi_report(label, "cannot start Python", true);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -482,10 +576,12 @@ static int
 glue_child(void *ctx, int argc, char *argv[], char *envp[])
 {
 	struct warm_glue	*g = ctx;
+	struct invocation	 inv;
 
 	if (py_environ_set(envp) < 0)
 		_exit(EXIT_FAILED);
-	return py_end(request(argc, argv, g));
+	invocation_init(&inv, argc, argv, g);
+	return py_end(cgi(&inv));
 }
 
 /*
