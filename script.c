@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "script.h"
 
 #define PYFUNC(f)	((PyCFunction)(void (*)(void))(f))
@@ -34,7 +35,6 @@
 #define PYC_SUFFIX_OTHER ".cpython-" Py_STRINGIFY(PY_MAJOR_VERSION) \
 			    Py_STRINGIFY(PY_MINOR_VERSION) ".wsgi-cgi.pyc"
 #define CACHE_DIR_MODE	0700
-#define RACY_SECONDS	2	/* a cache this much newer than the source */
 #define LIST_MAX	10	/* callables named in a "no callable" error */
 #define CACHE_PLACES	2	/* __pycache__, then the private directory */
 #define NAMES_MAX	256
@@ -393,7 +393,7 @@ cache_read(int dir, const char *name, const struct stat *st, bool root)
 		return NULL;
 	if (fstat(fd, &cst) < 0 || !S_ISREG(cst.st_mode) ||
 	    !trusted(&cst, 022, root) || cst.st_size < PYC_HEADER ||
-	    cst.st_mtime < st->st_ctime + RACY_SECONDS)
+	    cst.st_mtime < st->st_ctime + FILES_RACY_SECONDS)
 		goto out;
 	size = (size_t)cst.st_size;
 	if ((buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0)) ==

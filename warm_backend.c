@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "warm.h"
 #include "warm_backend.h"
 #include "warm_wire.h"
@@ -219,13 +220,13 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 	    b.nwatch == WATCH_MAX)
 		(void)snprintf(b.refusal, sizeof(b.refusal), "warm start: "
 		    "cannot list the imported modules: serving cold");
-	else if (b.newest >= warm_ns(&t0) - RACY_SECONDS * 1000000000LL) {
+	else if (b.newest >= warm_ns(&t0) - FILES_RACY_SECONDS * 1000000000LL) {
 		/*
 		 * A file changed so recently that another change within the
 		 * same clock tick would not show: this import is not
 		 * trusted.  Hold the lock until it would be, then go.
 		 */
-		t = (b.newest - warm_ns(&t0)) / 1000000 + RACY_SECONDS * 1000LL + 1;
+		t = (b.newest - warm_ns(&t0)) / 1000000 + FILES_RACY_SECONDS * 1000LL + 1;
 		if (t > 0)
 			(void)poll(NULL, 0, (int)t);
 		_exit(0);

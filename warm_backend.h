@@ -20,7 +20,6 @@
 #include "warm.h"
 #include "warm_wire.h"
 
-#define RACY_SECONDS	2	/* as the bytecode cache's rule */
 #define WATCH_MAX	8192
 #define WAITERS_MAX	8
 #define SPARES_MAX	2	/* when requests come back to back; else 1 */

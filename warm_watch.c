@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "warm_backend.h"
 
 static bool	 local_fs(dev_t, const char *);
@@ -106,12 +107,7 @@ warm_stale(const struct backend *b)
 			continue;
 		o = &b->watch[i].st;
 		if (stat(b->paths + b->watch[i].path, &st) < 0 ||
-		    st.st_dev != o->st_dev || st.st_ino != o->st_ino ||
-		    st.st_size != o->st_size ||
-		    st.st_mtim.tv_sec != o->st_mtim.tv_sec ||
-		    st.st_mtim.tv_nsec != o->st_mtim.tv_nsec ||
-		    st.st_ctim.tv_sec != o->st_ctim.tv_sec ||
-		    st.st_ctim.tv_nsec != o->st_ctim.tv_nsec)
+		    !files_same(&st, o))
 			return true;
 	}
 	return false;

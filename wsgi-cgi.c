@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cgi_env.h"
+#include "files.h"
 #include "options.h"
 #include "response.h"
 #include "script.h"
@@ -665,11 +666,7 @@ persist_load(struct persistent *p)
 
 	if (p->app != NULL && p->script_fd >= 0 &&
 	    fstat(p->script_fd, &st) == 0 && st.st_nlink > 0 &&
-	    st.st_size == p->st.st_size &&
-	    st.st_mtim.tv_sec == p->st.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == p->st.st_mtim.tv_nsec &&
-	    st.st_ctim.tv_sec == p->st.st_ctim.tv_sec &&
-	    st.st_ctim.tv_nsec == p->st.st_ctim.tv_nsec)
+	    files_same(&st, &p->st))
 		return;
 	Py_CLEAR(p->app);
 	if (p->script_fd >= 0)

@@ -29,5 +29,6 @@ extern const struct unit_test	proto_tests[];
 extern const struct unit_test	http_tests[];
 extern const struct unit_test	options_tests[];
 extern const struct unit_test	warm_wire_tests[];
+extern const struct unit_test	files_tests[];
 
 #endif /* UNIT_H */
