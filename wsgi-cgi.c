@@ -68,6 +68,12 @@ struct invocation {
 	struct cgi_request	 req;
 	int			 env_error;	/* of cgi_env_parse() */
 	struct warm_glue	*g;		/* a warm backend's child */
+	/* Apache's Action: the script found in PATH_TRANSLATED, its URL. */
+	char			 action_path[PATH_MAX];
+	char			 action_name[PATH_MAX];
+	/* --warm: the backend this request may start, and its callbacks. */
+	struct warm_glue	 glue;
+	struct warm_ops		 ops;
 };
 
 /* A server mode's process: its script, loaded once, and fresh. */
@@ -89,9 +95,8 @@ static void	 version(void);
 static void	 fds_open(void);
 static int	 fds_private(int *, int *);
 static bool	 same_file(const char *, const char *);
-static const char *choose_script(int, char *[], struct cgi_request *,
-		    struct shebang *, char *, size_t);
-static const char *action_script(struct cgi_request *, char *, size_t);
+static const char *choose_script(struct invocation *, char *, size_t);
+static const char *action_script(struct invocation *, char *, size_t);
 static void	 label_request(const struct cgi_request *, char *, size_t);
 static void	 refuse(struct response *, const char *, const char *, int);
 static int	 check_interpreter(const char *, const struct shebang *);
@@ -108,8 +113,8 @@ static int	 serve(const struct options *, const struct cgi_request *,
 		    struct response *, const char *, const char *, int,
 		    PyObject *);
 static void	 site_of(const struct options *, struct py_site *);
-static int	 warm_try(const struct options *, struct warm *, const char *,
-		    char *[], int, int, const char *, int *);
+static int	 warm_try(struct invocation *, struct warm *, int, int,
+		    const char *, int *);
 static void	 warm_learn(struct warm *, bool);
 static int	 glue_start(void *, const char *, char *, size_t);
 static int	 glue_files(void *, void (*)(void *, const char *), void *);
@@ -288,8 +293,7 @@ cgi(struct invocation *inv)
 		nmods = py_modules_count();
 	} else {
 		if (inv->o.warm > 0 && inv->req.gateway && !inv->o.check) {
-			if (warm_try(&inv->o, &w, inv->script, inv->argv, in,
-			    fd, label, &rc))
+			if (warm_try(inv, &w, in, fd, label, &rc))
 				return rc;
 			warm = true;
 		}
@@ -338,8 +342,7 @@ cgi_check(struct invocation *inv, struct response *resp, char *label,
 		return EXIT_FAILED;
 	}
 	if (req->gateway)
-		inv->script = choose_script(inv->argc, inv->argv, &inv->req,
-		    &inv->sb, reason, sizeof(reason));
+		inv->script = choose_script(inv, reason, sizeof(reason));
 	if (inv->script == NULL) {
 		refuse(resp, request, reason, 500);
 		return EXIT_FAILED;
@@ -473,12 +476,10 @@ site_of(const struct options *o, struct py_site *site)
  * structure, whose frame it never leaves.
  */
 static int
-warm_try(const struct options *o, struct warm *w, const char *script,
-    char *argv[], int in, int out, const char *label, int *rc)
+warm_try(struct invocation *inv, struct warm *w, int in, int out,
+    const char *label, int *rc)
 {
-	static struct warm_glue	 glue;
-	static struct warm_ops	 ops = { glue_start, glue_files, glue_fork,
-				    glue_child, &glue };
+	const struct options	*o = &inv->o;
 	char			 config[CONFIG_MAX], why[REASON_MAX];
 	size_t			 i, n;
 	int			 k;
@@ -491,18 +492,20 @@ warm_try(const struct options *o, struct warm *w, const char *script,
 		    o->paths[i]);
 		n = k < 0 ? sizeof(config) : n + (size_t)k;
 	}
-	if (warm_open(w, script, config, o->warm, why, sizeof(why)) < 0) {
+	if (warm_open(w, inv->script, config, o->warm, why, sizeof(why)) < 0) {
 		(void)fprintf(stderr, "wsgi-cgi: %s: %s\n", label, why);
 		return 0;
 	}
-	k = warm_front(w, argv, environ, in, out, rc, why, sizeof(why));
+	k = warm_front(w, inv->argv, environ, in, out, rc, why, sizeof(why));
 	if (why[0] != '\0')
 		(void)fprintf(stderr, "wsgi-cgi: %s: %s\n", label, why);
 	if (k)
 		return 1;
-	glue.o = o;
-	glue.w = w;
-	warm_spawn(w, &ops);
+	inv->glue.o = o;
+	inv->glue.w = w;
+	inv->ops = (struct warm_ops){ glue_start, glue_files, glue_fork,
+	    glue_child, &inv->glue };
+	warm_spawn(w, &inv->ops);
 	return 0;
 }
 
@@ -912,14 +915,15 @@ same_file(const char *a, const char *b)
  * script's #! line.
  */
 static const char *
-choose_script(int argc, char *argv[], struct cgi_request *req,
-    struct shebang *sb, char *reason, size_t len)
+choose_script(struct invocation *inv, char *reason, size_t len)
 {
-	const char	*sf = req->script_filename, *script;
-	int		 i = 1;
+	const char	*sf = inv->req.script_filename, *script;
+	char		**argv = inv->argv;
+	int		 argc = inv->argc, i = 1;
+	struct shebang	*sb = &inv->sb;
 
 	if (sf != NULL && same_file(sf, "/proc/self/exe")) {
-		if ((script = action_script(req, reason, len)) != NULL)
+		if ((script = action_script(inv, reason, len)) != NULL)
 			(void)options_shebang(script, sb);
 		return script;
 	}
@@ -953,14 +957,16 @@ choose_script(int argc, char *argv[], struct cgi_request *req,
  * application's PATH_INFO, and SCRIPT_NAME is the script's own URL.
  */
 static const char *
-action_script(struct cgi_request *req, char *reason, size_t len)
+action_script(struct invocation *inv, char *reason, size_t len)
 {
-	static char	 path[PATH_MAX], name[PATH_MAX];
-	const char	*pt = req->path_translated, *pi = req->path_info;
-	const char	*tail;
-	struct stat	 st;
-	size_t		 n, t;
-	char		*slash;
+	struct cgi_request	*req = &inv->req;
+	char			*path = inv->action_path;
+	char			*name = inv->action_name;
+	const char		*pt = req->path_translated, *pi = req->path_info;
+	const char		*tail;
+	struct stat		 st;
+	size_t			 n, t;
+	char			*slash;
 
 	if (!req->redirected || req->redirect_url == NULL ||
 	    req->redirect_handler == NULL || pt == NULL || *pt != '/') {
@@ -970,7 +976,7 @@ action_script(struct cgi_request *req, char *reason, size_t len)
 		    "refusing direct access");
 		return NULL;
 	}
-	if ((n = strlen(pt)) >= sizeof(path))
+	if ((n = strlen(pt)) >= sizeof(inv->action_path))
 		goto none;
 	memcpy(path, pt, n + 1);
 	while (stat(path, &st) < 0) {
@@ -984,7 +990,7 @@ action_script(struct cgi_request *req, char *reason, size_t len)
 	tail = pt + strlen(path);
 	t = strlen(tail);
 	if (pi != NULL && (n = strlen(pi)) >= t &&
-	    strcmp(pi + n - t, tail) == 0 && n - t < sizeof(name)) {
+	    strcmp(pi + n - t, tail) == 0 && n - t < sizeof(inv->action_name)) {
 		memcpy(name, pi, n - t);
 		name[n - t] = '\0';
 		if (!cgi_env_set(req, "SCRIPT_NAME", name) ||
