@@ -1,0 +1,328 @@
+/*
+ * The application of a server mode's process: the interpreter and the
+ * script loaded once (again when its file changes), and each request the
+ * server hands over, through the same WSGI glue as CGI's; the access log.
+ * SPDX-License-Identifier: MIT
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgi.h"
+#include "cgi_env.h"
+#include "files.h"
+#include "options.h"
+#include "response.h"
+#include "script.h"
+#include "python.h"
+#include "server.h"
+#include "warm.h"
+#include "wsgi.h"
+
+/* A server mode's process: its script, loaded once, and fresh. */
+struct persistent {
+	const struct options	*o;
+	const char		*script;
+	PyObject		*app;
+	char			 reason[REASON_MAX];
+	bool			 traceback;
+	struct stat		 st;	/* the script when it was loaded */
+	PyThreadState		*ts;	/* while no request runs */
+	int			 script_fd;	/* the file loaded, O_PATH */
+	int			 err_file;	/* FastCGI: a request's stderr */
+	int			 err_saved;	/* the process's stderr */
+};
+
+static int	 persist_init(void *);
+static void	 persist_load(struct persistent *);
+static int	 persist_handle(void *, const struct srv_request *);
+static void	 persist_stderr(struct persistent *);
+static void	 access_line(const struct srv_request *,
+		    const struct cgi_request *, const struct response *,
+		    const struct timespec *);
+static int	 persist_fini(void *, int);
+static void	 persist_fork(void *, int);
+
+extern char	**environ;
+
+/*
+ * Server modes (fd 0 a listening socket, or --listen): the script is
+ * served persistently.  lighttpd and php-cgi's PHP_FCGI_CHILDREN and
+ * PHP_FCGI_MAX_REQUESTS are honoured when a server spawned us and no
+ * option says otherwise.  fd 1 goes to the error log, as under CGI.
+ */
+int
+app_persist(struct options *o, const char *script, char *argv[])
+{
+	struct srv_options	 so;
+	struct persistent	 p;
+	const char		*v;
+
+	if (o->check)
+		errx(EXIT_USAGE, "--check does not serve: leave out --listen");
+	if (o->listen == NULL && o->workers == 0 &&
+	    (v = getenv("PHP_FCGI_CHILDREN")) != NULL &&
+	    !options_uint(v, 1, OPT_WORKERS_MAX, 10, &o->workers))
+		errx(EXIT_USAGE, "PHP_FCGI_CHILDREN=%s: not 1-%d", v,
+		    OPT_WORKERS_MAX);
+	if (o->listen == NULL && !o->max_given &&
+	    (v = getenv("PHP_FCGI_MAX_REQUESTS")) != NULL &&
+	    !options_uint(v, 0, UINT_MAX, 10, &o->max_requests))
+		errx(EXIT_USAGE, "PHP_FCGI_MAX_REQUESTS=%s: not a number", v);
+	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		err(EXIT_USAGE, "dup2");
+	memset(&p, 0, sizeof(p));
+	p.o = o;
+	p.script = script;
+	p.script_fd = -1;
+	memset(&so, 0, sizeof(so));
+	so.listen = o->listen;
+	so.socket_mode = o->socket_mode;
+	so.protocols = o->protocols;
+	so.workers = o->workers == 0 ? 1 : o->workers;
+	so.max_requests = o->max_requests;
+	so.timeout = o->timeout;
+	so.argv = argv;
+	so.init = persist_init;
+	so.handle = persist_handle;
+	so.fini = persist_fini;
+	so.fork = persist_fork;
+	so.ctx = &p;
+	return server_run(&so);
+}
+
+/* In each serving process: the interpreter, and the script loaded once. */
+static int
+persist_init(void *ctx)
+{
+	struct persistent	*p = ctx;
+	struct py_site		 site;
+
+	cgi_site_of(p->o, &site);
+	if (py_start(p->script, p->script, 0, NULL, &site, PY_SERVER) < 0)
+		return -1;
+	p->err_file = memfd_create("wsgi-cgi-stderr", MFD_CLOEXEC);
+	p->err_saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	persist_load(p);
+	if (p->app == NULL)
+		wsgi_report(p->script, p->reason, p->traceback);
+	p->ts = PyEval_SaveThread();
+	return 0;
+}
+
+/*
+ * The script (again), when it was not loaded or its file changed since:
+ * an edit or a touch is served by the next request.  The file loaded is
+ * held open (O_PATH) and checked with one fstat(2), without walking its
+ * path: an edit in place changes its times, and a file renamed over it
+ * (sed -i, most editors) or a removal leaves it with no link.  A script
+ * that does not load is tried again at each request, which answers 500
+ * meanwhile.
+ */
+static void
+persist_load(struct persistent *p)
+{
+	struct stat	st;
+
+	if (p->app != NULL && p->script_fd >= 0 &&
+	    fstat(p->script_fd, &st) == 0 && st.st_nlink > 0 &&
+	    files_same(&st, &p->st))
+		return;
+	Py_CLEAR(p->app);
+	if (p->script_fd >= 0)
+		(void)close(p->script_fd);
+	if ((p->script_fd = open(p->script, O_PATH | O_CLOEXEC)) < 0 ||
+	    fstat(p->script_fd, &p->st) < 0)
+		memset(&p->st, 0, sizeof(p->st));
+	p->app = script_load(p->script, p->o->callable, p->o->named,
+	    p->reason, sizeof(p->reason), &p->traceback);
+}
+
+/* One request of a server mode, through the same core as CGI's. */
+static int
+persist_handle(void *ctx, const struct srv_request *sr)
+{
+	struct persistent	*p = ctx;
+	struct cgi_request	 req;
+	struct response		 resp;
+	struct wsgi_call	 call;
+	char			 request[URI_MAX + 64], label[LABEL_MAX];
+	char			 reason[REASON_MAX];
+	struct timespec		 t0;
+	int			 e, rc = EXIT_FAILED;
+
+	PyEval_RestoreThread(p->ts);
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	e = cgi_env_parse(sr->envp, &req, true);
+	cgi_label(&req, request, sizeof(request));
+	(void)snprintf(label, sizeof(label), "%s: %s", p->script, request);
+	resp_init(&resp, sr->fd, label);
+	/* The connection is the server's; SCGI and uwsgi end by shutdown. */
+	resp.keep = true;
+	resp.shut = sr->proto == SRV_SCGI || sr->proto == SRV_UWSGI;
+	resp.http = sr->proto == SRV_HTTP;
+	resp.http_keep = sr->http_keep;
+	resp.ending = sr->ending;
+	resp.fcgi_id = sr->fcgi_id;
+	resp.aborted = sr->proto == SRV_FASTCGI ? sr->aborted : NULL;
+	resp.wait_ms = sr->wait_ms;
+	/* FastCGI: stderr goes to the web server's log in STDERR records. */
+	if (sr->proto == SRV_FASTCGI && p->err_file >= 0 &&
+	    p->err_saved >= 0 && fflush(stderr) == 0 &&
+	    dup2(p->err_file, STDERR_FILENO) >= 0)
+		resp.stderr_fd = p->err_file;
+	resp.status_line = sr->proto == SRV_UWSGI || sr->proto == SRV_HTTP;
+	resp.head = req.head;
+	resp.protocol = req.protocol;
+	resp.proto_major = req.included ? 1 : req.proto_major;
+	resp.proto_minor = req.included ? 0 : req.proto_minor;
+	if (e != CGI_OK) {
+		(void)snprintf(reason, sizeof(reason), "bad request "
+		    "variables: %s", cgi_env_strerror(e));
+		cgi_refuse(&resp, label, reason, cgi_env_status(e));
+		goto out;
+	}
+	persist_load(p);
+	memset(&call, 0, sizeof(call));
+	call.app = p->app;
+	call.reason = p->reason;
+	call.traceback = p->traceback;
+	call.envp = sr->envp;
+	call.req = &req;
+	call.src.fd = sr->fd;
+	call.src.read = sr->read;
+	call.src.ctx = sr->ctx;
+	/* The protocol frames the body: CONTENT_LENGTH, chunks, or none. */
+	call.bounded = !sr->to_end;
+	call.length = req.has_length ? req.content_length : 0;
+	call.label = label;
+	call.debug = p->o->debug;
+	call.run_once = false;
+	call.multiprocess = p->o->workers > 1;
+	rc = wsgi_serve(&call, &resp);
+out:
+	if (sr->kept != NULL)
+		*sr->kept = resp.http_keep;
+	if (resp.stderr_fd >= 0)
+		persist_stderr(p);
+	if (p->o->access_log)
+		access_line(sr, &req, &resp, &t0);
+	p->ts = PyEval_SaveThread();
+	return rc;
+}
+
+/*
+ * --access-log: the request in the Common Log Format on stderr, then the
+ * seconds it took: remote - - [date] "METHOD URI PROTOCOL" status bytes.
+ */
+static void
+access_line(const struct srv_request *sr, const struct cgi_request *req,
+    const struct response *resp, const struct timespec *t0)
+{
+	char		 date[64], uri[URI_MAX + 4];
+	const char	*remote = "-", *proto = "-";
+	struct timespec	 t1;
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	size_t		 i;
+	char *const	*e;
+
+	for (e = sr->envp; *e != NULL; e++)
+		if (strncmp(*e, "REMOTE_ADDR=", 12) == 0)
+			remote = *e + 12;
+		else if (strncmp(*e, "SERVER_PROTOCOL=", 16) == 0)
+			proto = *e + 16;
+	(void)snprintf(uri, sizeof(uri), "%s", req->request_uri != NULL ?
+	    req->request_uri : "-");
+	for (i = 0; uri[i] != '\0'; i++)
+		if ((unsigned char)uri[i] < 0x20 || uri[i] == '"' ||
+		    uri[i] == 0x7f)
+			uri[i] = '?';
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S +0000", &tm) == 0)
+		(void)snprintf(date, sizeof(date), "-");
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	(void)fprintf(stderr, "%.64s - - [%s] \"%.40s %s %.16s\" %d %llu "
+	    "%.6f\n", remote, date, req->method != NULL ? req->method : "-",
+	    uri, proto, resp->code, (unsigned long long)resp->sent,
+	    (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9);
+}
+
+/*
+ * The master forks a worker: through PyOS_*Fork, so that Python's own
+ * at-fork hooks run; with the objects made so far frozen (gc.freeze), so
+ * that collections in the worker do not write to the pages it shares.
+ * Each worker has its own file for FastCGI stderr.
+ */
+static void
+persist_fork(void *ctx, int stage)
+{
+	struct persistent	*p = ctx;
+
+	switch (stage) {
+	case SRV_FORK_BEFORE:
+		PyEval_RestoreThread(p->ts);
+		py_fork(PY_FORK_BEFORE);
+		break;
+	case SRV_FORK_PARENT:
+		py_fork(PY_FORK_PARENT);
+		p->ts = PyEval_SaveThread();
+		break;
+	default:
+		py_fork(PY_FORK_CHILD);
+		if (p->err_file >= 0)
+			(void)close(p->err_file);
+		p->err_file = memfd_create("wsgi-cgi-stderr", MFD_CLOEXEC);
+		p->ts = PyEval_SaveThread();
+		break;
+	}
+}
+
+/* A graceful end: the application's atexit handlers run, as at exit. */
+static int
+persist_fini(void *ctx, int rc)
+{
+	struct persistent	*p = ctx;
+
+	PyEval_RestoreThread(p->ts);
+	Py_CLEAR(p->app);
+	return py_stop(rc);
+}
+
+/*
+ * After a FastCGI request: stderr is the process's again, and what was
+ * written after its END_REQUEST (an error in close()) goes there.
+ */
+static void
+persist_stderr(struct persistent *p)
+{
+	char	buf[8192];
+	ssize_t	n;
+	off_t	off = 0;
+
+	(void)fflush(stderr);
+	(void)dup2(p->err_saved, STDERR_FILENO);
+	while ((n = pread(p->err_file, buf, sizeof(buf), off)) > 0) {
+		if (write(STDERR_FILENO, buf, (size_t)n) != n)
+			break;
+		off += n;
+	}
+	/* The offset too: the next request's fd 2 shares it. */
+	if (off > 0 && ftruncate(p->err_file, 0) == 0)
+		(void)lseek(p->err_file, 0, SEEK_SET);
+}
