@@ -27,6 +27,8 @@ static int	 hexval(char);
 static int	 chunk_ext(int, char);
 static bool	 host_valid(const char *, size_t);
 static int	 authority(const struct http_req *, const char **, size_t *);
+static int	 add_server(struct params *, const char *, size_t,
+		    const struct http_where *);
 static int	 add_http(struct params *, const struct http_field *,
 		    const struct http_req *, int *);
 static size_t	 pct_decode(const char *, size_t, char *);
@@ -693,6 +695,37 @@ add_http(struct params *p, const struct http_field *f,
 }
 
 /*
+ * SERVER_NAME and SERVER_PORT: host[:port] ([v6] kept whole), or with no
+ * host the listening socket's.
+ */
+static int
+add_server(struct params *p, const char *host, size_t hlen,
+    const struct http_where *w)
+{
+	const char	*colon;
+	int		 e;
+
+	if (host == NULL || hlen == 0) {
+		if ((e = params_add(p, "SERVER_NAME", 11, w->server_addr,
+		    strlen(w->server_addr))) != PARAMS_OK)
+			return e;
+		return params_add(p, "SERVER_PORT", 11, w->server_port,
+		    strlen(w->server_port));
+	}
+	colon = host[0] == '[' ? memchr(host, ']', hlen) : host;
+	if (colon != NULL)
+		colon = memchr(colon, ':', hlen - (size_t)(colon - host));
+	if ((e = params_add(p, "SERVER_NAME", 11, host, colon != NULL ?
+	    (size_t)(colon - host) : hlen)) != PARAMS_OK)
+		return e;
+	if (colon != NULL && colon + 1 < host + hlen)
+		return params_add(p, "SERVER_PORT", 11, colon + 1,
+		    hlen - (size_t)(colon + 1 - host));
+	return params_add(p, "SERVER_PORT", 11, w->https ? "443" : "80",
+	    w->https ? 3 : 2);
+}
+
+/*
  * The request's CGI variables, as a server sets them for a script at the
  * root (PEP 3333, RFC 3875): SCRIPT_NAME empty, PATH_INFO the decoded
  * path, QUERY_STRING raw, REQUEST_URI the target; SERVER_NAME and
@@ -704,7 +737,7 @@ int
 http_req_env(const struct http_req *r, const struct http_where *w,
     struct params *p, int *perr)
 {
-	const char	*path = r->target, *q, *host = NULL, *colon, *a;
+	const char	*path = r->target, *q, *host = NULL, *a;
 	size_t		 plen = r->tlen, hlen = 0, i;
 	bool		 query = false, absolute;
 	char		*dec = NULL, proto[16];
@@ -770,24 +803,8 @@ http_req_env(const struct http_req *r, const struct http_where *w,
 		    (unsigned long long)r->content_length);
 		ADD("CONTENT_LENGTH", n, strlen(n));
 	}
-	/* Host's name and port ([v6] kept whole), else the socket's. */
-	if (host != NULL && hlen > 0) {
-		colon = host[0] == '[' ? memchr(host, ']', hlen) : host;
-		if (colon != NULL)
-			colon = memchr(colon, ':', hlen - (size_t)(colon -
-			    host));
-		ADD("SERVER_NAME", host, colon != NULL ?
-		    (size_t)(colon - host) : hlen);
-		if (colon != NULL && colon + 1 < host + hlen)
-			ADD("SERVER_PORT", colon + 1,
-			    hlen - (size_t)(colon + 1 - host));
-		else
-			ADD("SERVER_PORT", w->https ? "443" : "80",
-			    w->https ? 3 : 2);
-	} else {
-		ADD("SERVER_NAME", w->server_addr, strlen(w->server_addr));
-		ADD("SERVER_PORT", w->server_port, strlen(w->server_port));
-	}
+	if ((e = add_server(p, host, hlen, w)) != PARAMS_OK)
+		goto fail;
 	if (w->remote_addr != NULL)
 		ADD("REMOTE_ADDR", w->remote_addr, strlen(w->remote_addr));
 	if (w->remote_port != NULL)
