@@ -95,7 +95,7 @@ conn_read(struct conn *c, void *dst, size_t n)
 		}
 		while ((p = poll(&pfd, 1, wait)) < 0 && errno == EINTR)
 			/* Kept open between requests: a stop need not wait. */
-			if (c->idle && (server_ending()))
+			if (c->idle && server_ending())
 				return -1;
 		if (p == 0 && wait < c->wait_ms)
 			continue;	/* the phase's end: said above */

@@ -210,8 +210,7 @@ framing(struct http_req *r)
 			if (!host_valid(f->value, f->vlen))
 				return HTTP_REQ_EHOST;
 			hosts++;
-		}
-		else if (http_caseeq(f->name, f->nlen, "content-length")) {
+		} else if (http_caseeq(f->name, f->nlen, "content-length")) {
 			/* "5, 5" or a repeat: the same number, or refused. */
 			for (s = f->value; list_next(&s, f->value + f->vlen,
 			    &item, &ilen);) {

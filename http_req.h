@@ -73,7 +73,6 @@ struct http_chunked {
 	size_t		 line;		/* bytes of the current line so far */
 	size_t		 trailer;	/* bytes of trailer fields so far */
 	unsigned	 digits;
-	bool		 in_ext;
 	bool		 done;
 };
 

@@ -576,11 +576,11 @@ wsgi_fail(PyObject *self, const char *reason, bool traceback)
 	PyObject		*type = NULL, *value = NULL, *tb = NULL;
 	char			*body = NULL;
 	size_t			 len = 0;
-	int			 fault;
+	const char		*fault;
 
-	/* Set by the C handler, before the Python one raised SystemExit. */
 	if (ended_whole(sr))
 		return;
+	/* Set by the C handler, before the Python one raised SystemExit. */
 	if (resp_interrupted) {
 		PyErr_Clear();
 		warnx("%s: terminated by SIGTERM%s", sr->label,
@@ -600,13 +600,11 @@ wsgi_fail(PyObject *self, const char *reason, bool traceback)
 		return;
 	}
 	/* The client's fault, not the application's: 400, no traceback. */
-	if (sr->input != NULL && (fault = wsgi_input_fault(sr->input)) != 0) {
+	if (sr->input != NULL &&
+	    (fault = wsgi_input_fault(sr->input)) != NULL) {
 		PyErr_Clear();
-		warnx("%s: %s%s", sr->label, fault == EPROTO ? "the request's "
-		    "chunked body is malformed" : fault == ETIMEDOUT ? "the "
-		    "request body did not come in time" : "the client went "
-		    "away before the whole request body came",
-		    sr->resp.started ? "; response cut short" : ": 400");
+		warnx("%s: %s%s", sr->label, fault, sr->resp.started ?
+		    "; response cut short" : ": 400");
 		lock(sr);
 		(void)resp_fail(&sr->resp, 400, NULL, 0);
 		unlock(sr);

@@ -57,6 +57,6 @@ void		 wsgi_report(const char *, const char *, bool);
 int		 wsgi_input_ready(void);
 PyObject	*wsgi_input_new(const struct wsgi_source *, bool, uint64_t);
 void		 wsgi_input_detach(PyObject *);
-int		 wsgi_input_fault(PyObject *);
+const char	*wsgi_input_fault(PyObject *);
 
 #endif /* WSGI_H */

@@ -36,6 +36,7 @@ static int		 check_open(const struct input *);
 static Py_ssize_t	 raw_read(struct input *, char *, size_t);
 static int		 fill(struct input *);
 static Py_ssize_t	 body_failed(struct input *, int);
+static const char	*fault_text(int);
 static size_t		 available(const struct input *);
 static PyObject		*read_upto(struct input *, size_t);
 static PyObject		*input_read(PyObject *, PyObject *const *,
@@ -160,44 +161,46 @@ raw_read(struct input *in, char *dst, size_t n)
 static Py_ssize_t
 body_failed(struct input *in, int e)
 {
-	const char	*what = "cannot read the request body";
+	const char	*what = fault_text(e);
 	PyObject	*exc;
 
-	switch (e) {
-	case EPROTO:
-		what = "the request's chunked body is malformed";
-		break;
-	case ECONNRESET:
-	case ECONNABORTED:
-	case EPIPE:
-		what = "the client went away before the whole request body "
-		    "came";
-		break;
-	case ETIMEDOUT:
-		what = "the request body did not come in time";
-		break;
-	}
 	in->fault = e;
 	in->eof = true;
-	if ((exc = PyObject_CallFunction(PyExc_OSError, "is", e, what)) !=
-	    NULL) {
+	if ((exc = PyObject_CallFunction(PyExc_OSError, "is", e, what !=
+	    NULL ? what : "cannot read the request body")) != NULL) {
 		PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
 		Py_DECREF(exc);
 	}
 	return -1;
 }
 
+/* What the client did to a body that failed with e; NULL: not its fault. */
+static const char *
+fault_text(int e)
+{
+	switch (e) {
+	case EPROTO:
+		return "the request's chunked body is malformed";
+	case ECONNRESET:
+	case ECONNABORTED:
+	case EPIPE:
+		return "the client went away before the whole request body "
+		    "came";
+	case ETIMEDOUT:
+		return "the request body did not come in time";
+	default:
+		return NULL;
+	}
+}
+
 /*
- * The errno of a body that failed through the client's fault (the
- * request's end answers 400 for it, not an application error), or 0.
+ * Why the body failed through the client's fault (the request's end
+ * answers 400 for it, not an application error), or NULL.
  */
-int
+const char *
 wsgi_input_fault(PyObject *self)
 {
-	int	e = ((struct input *)self)->fault;
-
-	return e == EPROTO || e == ECONNRESET || e == ECONNABORTED ||
-	    e == EPIPE || e == ETIMEDOUT ? e : 0;
+	return fault_text(((struct input *)self)->fault);
 }
 
 /* Refills the read-ahead buffer; returns the bytes now held, -1 on error. */
