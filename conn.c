@@ -86,10 +86,11 @@ conn_read(struct conn *c, void *dst, size_t n)
 		pfd.events = POLLIN;
 		if ((wait = phase_left(c)) == 0) {
 			/* Nothing since the phase began: a stall like any. */
-			conn_log(false, "%s: %s: closing", conn_peer(c),
-			    conn_now() - c->last_read >= c->wait_ms ? "the peer "
-			    "stopped sending" : "the request took longer than "
-			    "the timeout to arrive");
+			if (!c->draining)
+					conn_log(false, "%s: %s: closing", conn_peer(c),
+				    conn_now() - c->last_read >= c->wait_ms ?
+				    "the peer stopped sending" : "the request "
+				    "took longer than the timeout to arrive");
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -101,7 +102,7 @@ conn_read(struct conn *c, void *dst, size_t n)
 			continue;	/* the phase's end: said above */
 		if (p == 0) {
 			/* An idle kept connection timing out is no fault. */
-			if (!c->idle)
+			if (!c->idle && !c->draining)
 				conn_log(false, "%s: the peer stopped sending: "
 				    "closing", conn_peer(c));
 			errno = ETIMEDOUT;

@@ -49,6 +49,7 @@ struct conn {
 	uint64_t	 body_left;	/* of a Content-Length body */
 	struct http_chunked chunk;	/* of a chunked body */
 	bool		 chunk_bad;
+	bool		 draining;	/* a body no one reads: ends quietly */
 	bool		 known;		/* where: found once per connection */
 	struct http_where where;
 	char		 names[4 * NI_MAXHOST];

@@ -189,10 +189,12 @@ http_drain(struct conn *c, bool chunked)
 	end = conn_now() + DRAIN_MS;
 	if (c->body_end == 0 || c->body_end > end)
 		c->body_end = end;
+	c->draining = true;
 	do {
 		n = chunked ? http_chunked_read(c, buf, sizeof(buf)) :
 		    http_length_read(c, buf, sizeof(buf));
 	} while (n > 0 && (total += (size_t)n) <= DRAIN_MAX);
+	c->draining = false;
 	return n == 0;
 }
 

@@ -139,6 +139,14 @@ assert_stderr_line_in_log() {
 	assert_success
 	assert_line --index 0 'HTTP/1.1 200 OK\r'
 	assert_line '[closed]'
+	# A chunked one that stops coming: closed after the response, quietly.
+	: >"$DIR/server.log"
+	run raw 'POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n' --wait 5
+	assert_success
+	assert_line --index 0 'HTTP/1.1 200 OK\r'
+	assert_line '[closed]'
+	run grep -c 'closing$' "$DIR/server.log"
+	assert_output 0
 	# A small one left in the buffer is skipped: the connection goes on.
 	run raw 'POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /y HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'
 	assert_success
