@@ -76,7 +76,7 @@ SRC =		wsgi-cgi.c app.c cgi.c cgi_env.c conn.c fcgi.c files.c http.c \
 		http_req.c options.c params.c proto_fcgi.c proto_http.c proto_scgi.c \
 		python.c response.c room.c scgi.c script.c server.c uwsgi.c \
 		warm_backend.c warm_front.c warm_glue.c warm_pages.c \
-		warm_watch.c warm_wire.c wsgi.c wsgi_input.c
+		warm_watch.c warm_wire.c wsgi.c wsgi_errors.c wsgi_input.c
 OBJ =		$(SRC:.c=.o)
 PURE_OBJ =	cgi_env.o fcgi.o files.o http.o http_req.o options.o params.o \
 		response.o scgi.o uwsgi.o warm_wire.o

@@ -43,16 +43,14 @@ struct persistent {
 	struct stat		 st;	/* the script when it was loaded */
 	PyThreadState		*ts;	/* while no request runs */
 	int			 script_fd;	/* the file loaded, O_PATH */
-	int			 err_file;	/* FastCGI: a request's stderr */
-	int			 err_saved;	/* the process's stderr */
 };
 
 static int	 persist_init(void *);
 static void	 persist_load(struct persistent *);
-static int	 persist_handle(void *, const struct srv_request *);
-static void	 persist_stderr(struct persistent *);
+static int	 persist_handle(void *, const struct srv_request *,
+		    struct outcome *);
 static void	 access_line(const struct srv_request *,
-		    const struct cgi_request *, const struct response *,
+		    const struct cgi_request *, const struct outcome *,
 		    const struct timespec *);
 static int	 persist_fini(void *, int);
 static void	 persist_fork(void *, int);
@@ -115,8 +113,10 @@ persist_init(void *ctx)
 	cgi_site_of(p->o, &site);
 	if (py_start(p->script, p->script, 0, NULL, &site, PY_SERVER) < 0)
 		return -1;
-	p->err_file = memfd_create("wsgi-cgi-stderr", MFD_CLOEXEC);
-	p->err_saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (wsgi_ready() < 0 || wsgi_errors_install() < 0) {
+		wsgi_report(p->script, "cannot start Python", true);
+		return -1;
+	}
 	persist_load(p);
 	if (p->app == NULL)
 		wsgi_report(p->script, p->reason, p->traceback);
@@ -154,7 +154,7 @@ persist_load(struct persistent *p)
 
 /* One request of a server mode, through the same core as CGI's. */
 static int
-persist_handle(void *ctx, const struct srv_request *sr)
+persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 {
 	struct persistent	*p = ctx;
 	struct cgi_request	 req;
@@ -176,15 +176,10 @@ persist_handle(void *ctx, const struct srv_request *sr)
 	resp.shut = sr->proto == SRV_SCGI || sr->proto == SRV_UWSGI;
 	resp.http = sr->proto == SRV_HTTP;
 	resp.http_keep = sr->http_keep;
-	resp.ending = sr->ending;
+	resp.stop = sr->stop;
 	resp.fcgi_id = sr->fcgi_id;
 	resp.aborted = sr->proto == SRV_FASTCGI ? sr->aborted : NULL;
 	resp.wait_ms = sr->wait_ms;
-	/* FastCGI: stderr goes to the web server's log in STDERR records. */
-	if (sr->proto == SRV_FASTCGI && p->err_file >= 0 &&
-	    p->err_saved >= 0 && fflush(stderr) == 0 &&
-	    dup2(p->err_file, STDERR_FILENO) >= 0)
-		resp.stderr_fd = p->err_file;
 	resp.status_line = sr->proto == SRV_UWSGI || sr->proto == SRV_HTTP;
 	resp.head = req.head;
 	resp.protocol = req.protocol;
@@ -194,7 +189,8 @@ persist_handle(void *ctx, const struct srv_request *sr)
 		(void)snprintf(reason, sizeof(reason), "bad request "
 		    "variables: %s", cgi_env_strerror(e));
 		cgi_refuse(&resp, label, reason, cgi_env_status(e));
-		goto out;
+		resp_outcome(out, &resp);
+		goto done;
 	}
 	persist_load(p);
 	memset(&call, 0, sizeof(call));
@@ -213,14 +209,12 @@ persist_handle(void *ctx, const struct srv_request *sr)
 	call.debug = p->o->debug;
 	call.run_once = false;
 	call.multiprocess = p->o->workers > 1;
-	rc = wsgi_serve(&call, &resp);
-out:
-	if (sr->kept != NULL)
-		*sr->kept = resp.http_keep;
-	if (resp.stderr_fd >= 0)
-		persist_stderr(p);
+	/* FastCGI: its errors go to the web server's log in STDERR records. */
+	call.own_errors = true;
+	rc = wsgi_serve(&call, &resp, out);
+done:
 	if (p->o->access_log)
-		access_line(sr, &req, &resp, &t0);
+		access_line(sr, &req, out, &t0);
 	p->ts = PyEval_SaveThread();
 	return rc;
 }
@@ -231,7 +225,7 @@ out:
  */
 static void
 access_line(const struct srv_request *sr, const struct cgi_request *req,
-    const struct response *resp, const struct timespec *t0)
+    const struct outcome *out, const struct timespec *t0)
 {
 	char		 date[64], uri[URI_MAX + 4];
 	const char	*remote = "-", *proto = "-";
@@ -258,7 +252,7 @@ access_line(const struct srv_request *sr, const struct cgi_request *req,
 	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
 	(void)fprintf(stderr, "%.64s - - [%s] \"%.40s %s %.16s\" %d %llu "
 	    "%.6f\n", remote, date, req->method != NULL ? req->method : "-",
-	    uri, proto, resp->code, (unsigned long long)resp->sent,
+	    uri, proto, out->status, (unsigned long long)out->bytes,
 	    (double)(t1.tv_sec - t0->tv_sec) +
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9);
 }
@@ -267,7 +261,6 @@ access_line(const struct srv_request *sr, const struct cgi_request *req,
  * The master forks a worker: through PyOS_*Fork, so that Python's own
  * at-fork hooks run; with the objects made so far frozen (gc.freeze), so
  * that collections in the worker do not write to the pages it shares.
- * Each worker has its own file for FastCGI stderr.
  */
 static void
 persist_fork(void *ctx, int stage)
@@ -285,9 +278,6 @@ persist_fork(void *ctx, int stage)
 		break;
 	default:
 		py_fork(PY_FORK_CHILD);
-		if (p->err_file >= 0)
-			(void)close(p->err_file);
-		p->err_file = memfd_create("wsgi-cgi-stderr", MFD_CLOEXEC);
 		p->ts = PyEval_SaveThread();
 		break;
 	}
@@ -302,27 +292,4 @@ persist_fini(void *ctx, int rc)
 	PyEval_RestoreThread(p->ts);
 	Py_CLEAR(p->app);
 	return py_stop(rc);
-}
-
-/*
- * After a FastCGI request: stderr is the process's again, and what was
- * written after its END_REQUEST (an error in close()) goes there.
- */
-static void
-persist_stderr(struct persistent *p)
-{
-	char	buf[8192];
-	ssize_t	n;
-	off_t	off = 0;
-
-	(void)fflush(stderr);
-	(void)dup2(p->err_saved, STDERR_FILENO);
-	while ((n = pread(p->err_file, buf, sizeof(buf), off)) > 0) {
-		if (write(STDERR_FILENO, buf, (size_t)n) != n)
-			break;
-		off += n;
-	}
-	/* The offset too: the next request's fd 2 shares it. */
-	if (off > 0 && ftruncate(p->err_file, 0) == 0)
-		(void)lseek(p->err_file, 0, SEEK_SET);
 }

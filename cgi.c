@@ -165,10 +165,15 @@ cgi_start(const struct invocation *inv, const char *label)
 	struct py_site	site;
 
 	cgi_site_of(&inv->o, &site);
-	if (inv->req.gateway)
-		return py_start(inv->script, label, 0, NULL, &site, PY_CGI);
-	return py_start(inv->script, label, inv->argc - inv->first - 1,
-	    inv->argv + inv->first + 1, &site, PY_CGI);
+	if ((inv->req.gateway ? py_start(inv->script, label, 0, NULL, &site,
+	    PY_CGI) : py_start(inv->script, label, inv->argc - inv->first - 1,
+	    inv->argv + inv->first + 1, &site, PY_CGI)) < 0)
+		return -1;
+	if (wsgi_ready() < 0 || wsgi_catch_sigterm() < 0) {
+		wsgi_report(label, "cannot start Python", true);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -239,7 +244,7 @@ serve(const struct options *o, const struct cgi_request *req,
 	call.debug = o->debug;
 	call.run_once = true;
 	call.multiprocess = true;
-	rc = wsgi_serve(&call, resp);
+	rc = wsgi_serve(&call, resp, NULL);
 	Py_XDECREF(app);
 	return rc;
 }

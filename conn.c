@@ -24,6 +24,7 @@
 #include "params.h"
 #include "server.h"
 #include "conn.h"
+#include "response.h"
 
 static int	 phase_left(const struct conn *);
 
@@ -225,6 +226,7 @@ conn_run(const struct srv_options *o, struct conn *c, struct params *p,
 {
 	static char		*none[] = { NULL };
 	struct srv_request	 r;
+	struct outcome		 out;
 
 	r.envp = p->envp != NULL ? p->envp : none;
 	r.fd = c->fd;
@@ -236,8 +238,8 @@ conn_run(const struct srv_options *o, struct conn *c, struct params *p,
 	r.wait_ms = c->wait_ms;
 	r.to_end = false;
 	r.http_keep = false;
-	r.kept = NULL;
-	(void)o->handle(o->ctx, &r);
+	r.stop = NULL;
+	(void)o->handle(o->ctx, &r, &out);
 }
 
 /* A request a protocol does not allow: one line, and the connection ends. */

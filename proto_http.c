@@ -22,11 +22,11 @@
 #include "server.h"
 #include "conn.h"
 #include "proto.h"
+#include "response.h"
 
 #define DRAIN_MAX	65536	/* of a body the app left, read to keep */
 #define DRAIN_MS	1000
 
-static bool	 srv_ending(void);
 static ssize_t	 http_length_read(void *, void *, size_t);
 static ssize_t	 http_chunked_read(void *, void *, size_t);
 static bool	 chunks_valid(const struct conn *);
@@ -48,7 +48,7 @@ proto_http(const struct srv_options *o, struct conn *c,
 {
 	struct srv_request	sr;
 	struct params		p;
-	bool			kept = false;
+	struct outcome		out;
 	int			perr;
 
 	if (e != HTTP_REQ_OK) {
@@ -92,12 +92,11 @@ proto_http(const struct srv_options *o, struct conn *c,
 	(*served)++;
 	sr.http_keep = r->keep_alive && !server_ending() &&
 	    (o->max_requests == 0 || *served < o->max_requests);
-	sr.kept = &kept;
-	sr.ending = srv_ending;
-	(void)o->handle(o->ctx, &sr);
+	sr.stop = server_stop_flag();
+	(void)o->handle(o->ctx, &sr, &out);
 	params_free(&p);
 	/* What the application left of the body, or the end. */
-	return kept && http_drain(c, r->chunked) && !server_ending();
+	return out.keep && http_drain(c, r->chunked) && !server_ending();
 }
 
 /* The body up to its Content-Length, never into the next request. */
@@ -258,11 +257,4 @@ where(struct conn *c, struct http_where *w, char *buf, size_t len)
 		w->remote_addr = raddr;
 		w->remote_port = rport;
 	}
-}
-
-/* A stop or a reload has come: a kept connection closes after this. */
-static bool
-srv_ending(void)
-{
-	return server_ending();
 }

@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "python.h"
-#include "wsgi.h"
 
 #ifndef PYTHON_EXE
 #define PYTHON_EXE		"/usr/bin/python3"
@@ -34,6 +33,7 @@
 #define PYVER		Py_STRINGIFY(PY_MAJOR_VERSION) "." \
 			    Py_STRINGIFY(PY_MINOR_VERSION)
 #define SCRIPT_MODULE	"_wsgi_cgi_script"
+#define REASON_LINE	1024
 
 static int	 path_add(PyObject *, const char *, Py_ssize_t);
 static int	 add_site_dirs(const struct py_site *);
@@ -55,7 +55,7 @@ py_start(const char *script, const char *label, int nwords, char *words[],
 	PyPreConfig	 pre;
 	PyConfig	 c;
 	PyStatus	 st;
-	char		*argv[ARGV_MAX + 1];
+	char		*argv[ARGV_MAX + 1], line[REASON_LINE];
 	int		 i, n = 0;
 
 	PyPreConfig_InitIsolatedConfig(&pre);
@@ -88,9 +88,9 @@ py_start(const char *script, const char *label, int nwords, char *words[],
 	PyConfig_Clear(&c);
 	if (PyStatus_Exception(st))
 		goto fail;
-	if (wsgi_ready() < 0 || (mode == PY_CGI && wsgi_catch_sigterm() < 0) ||
-	    add_site_dirs(o) < 0) {
-		wsgi_report(label, "cannot start Python", true);
+	if (add_site_dirs(o) < 0) {
+		py_exc_line(line, sizeof(line));
+		warnx("%s: cannot start Python: %s", label, line);
 		return -1;
 	}
 	return 0;

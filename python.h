@@ -14,9 +14,9 @@
 #include <stddef.h>
 
 enum py_mode {
-	PY_CGI,		/* buffered stdio, SIGTERM caught for the request */
-	PY_SERVER,	/* unbuffered stdio (a log), no SIGTERM hook */
-	PY_WARM		/* a warm backend: as CGI, the hook in each child */
+	PY_CGI,		/* buffered stdio: the response's pipe */
+	PY_SERVER,	/* unbuffered stdio: a log */
+	PY_WARM		/* a warm backend: as CGI */
 };
 
 enum py_fork {

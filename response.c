@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +43,9 @@
 
 static bool	 bodyless(int);
 static void	 dropped(struct response *);
+static int	 flush_log(struct response *);
+static void	 warn_of(struct response *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 static int	 append(struct response *, const char *, size_t);
 static int	 append_header(struct response *, const char *, size_t,
 		    const char *, size_t);
@@ -58,6 +62,7 @@ static int	 copy_fd(struct response *, int, off_t, uint64_t);
 static int	 cut_short(struct response *, int);
 static int	 close_fd(struct response *);
 static void	 forget_in_child(void);
+static void	 atfork_register(void);
 
 /* File systems whose files' sizes are not their lengths. */
 static const unsigned long pseudo_fs[] = {
@@ -66,8 +71,14 @@ static const unsigned long pseudo_fs[] = {
 	BPF_FS_MAGIC, PSTOREFS_MAGIC, EFIVARFS_MAGIC,
 };
 
-/* The response of this process, for forget_in_child(). */
-static struct response	*active;
+/*
+ * The response open on the calling thread, for forget_in_child(): a
+ * fork(2) copies that thread alone, and the child must not hold the
+ * response open.  (Responses on other threads are close-on-exec sockets
+ * of a server mode, whose owner is the parent.)
+ */
+static _Thread_local struct response	*active;
+static pthread_once_t			 atfork_once = PTHREAD_ONCE_INIT;
 
 volatile sig_atomic_t	 resp_interrupted;
 
@@ -108,10 +119,7 @@ static const char server_error[] =
 void
 resp_init(struct response *r, int fd, const char *name)
 {
-	static bool	registered;
-
-	if (!registered && pthread_atfork(NULL, NULL, forget_in_child) == 0)
-		registered = true;
+	(void)pthread_once(&atfork_once, atfork_register);
 	active = r;
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
@@ -119,22 +127,19 @@ resp_init(struct response *r, int fd, const char *name)
 	r->protocol = "HTTP/1.0";
 	r->proto_major = 1;
 	r->wait_ms = -1;
-	r->stderr_fd = -1;
 }
 
 /*
- * What became of a closed response (src), for the one it was moved from:
- * its status, length, failure, and whether its HTTP connection can go on.
+ * What became of a closed response: its status, its length, whether all
+ * of it went out, and whether its HTTP connection can go on.
  */
 void
-resp_outcome(struct response *dst, const struct response *src)
+resp_outcome(struct outcome *out, const struct response *r)
 {
-	dst->code = src->code;
-	dst->sent = src->sent;
-	dst->failed = src->failed;
-	dst->broken = src->broken;
-	dst->started = src->started;
-	dst->http_keep = src->http_keep && src->state == RESP_CLOSED;
+	out->status = r->code;
+	out->bytes = r->sent;
+	out->complete = r->state == RESP_CLOSED && !r->failed && !r->broken;
+	out->keep = r->http_keep && out->complete;
 }
 
 /* The response moves into dst; src is left closed and owns nothing. */
@@ -148,6 +153,8 @@ resp_move(struct response *dst, struct response *src)
 	src->state = RESP_CLOSED;
 	src->status = src->hdr = NULL;
 	src->hdr_len = src->hdr_cap = 0;
+	src->log = NULL;
+	src->log_len = 0;
 }
 
 /* PEP 3333: "999 Reason", a single space, no control characters. */
@@ -282,7 +289,7 @@ resp_body(struct response *r, const void *buf, size_t len)
 		return RESP_OK;
 	if (r->has_length && len > r->length - r->sent) {
 		if (!r->warned)
-			warnx("%s: body longer than its Content-Length "
+			warn_of(r, "%s: body longer than its Content-Length "
 			    "(%" PRIu64 " bytes): truncated", r->name,
 			    r->length);
 		r->warned = true;
@@ -319,8 +326,8 @@ dropped(struct response *r)
 	if (r->dropped)
 		return;
 	r->dropped = true;
-	warnx("%s: a %d response has no body: what the application returned "
-	    "for it is dropped", r->name, r->code);
+	warn_of(r, "%s: a %d response has no body: what the application "
+	    "returned for it is dropped", r->name, r->code);
 }
 
 /*
@@ -410,7 +417,7 @@ resp_finish(struct response *r)
 	}
 	if (r->has_length && r->sent < r->length && !r->head &&
 	    !bodyless(r->code)) {
-		warnx("%s: body shorter than its Content-Length "
+		warn_of(r, "%s: body shorter than its Content-Length "
 		    "(%" PRIu64 " of %" PRIu64 " bytes)", r->name, r->sent,
 		    r->length);
 		r->failed = true;
@@ -578,7 +585,7 @@ preamble(struct response *r, char **out, size_t *outlen)
 				r->http_keep = false;
 		}
 		/* A stop that came while the application ran. */
-		if (r->ending != NULL && r->ending())
+		if (r->stop != NULL && *r->stop)
 			r->http_keep = false;
 		if ((e = !r->http_keep ? append_header(r, "Connection", 10,
 		    "close", 5) : r->proto_minor == 0 ? append_header(r,
@@ -669,11 +676,7 @@ write_records(struct response *r, const struct iovec *iov, int n)
 	/* FCGI_ABORT_REQUEST: the server wants only END_REQUEST now. */
 	if (r->aborted != NULL && *r->aborted)
 		return RESP_OK;
-	/*
-	 * What went to stderr first: lighttpd closes once it has the body,
-	 * and would never read STDERR records sent after it.
-	 */
-	if ((e = resp_stderr(r)) != RESP_OK)
+	if ((e = flush_log(r)) != RESP_OK)
 		return e;
 	memcpy(v, iov, (size_t)n * sizeof(v[0]));
 	while (i < n) {
@@ -760,37 +763,114 @@ write_raw(struct response *r, const struct iovec *iov, int n)
 }
 
 /*
- * FastCGI: what the request wrote to stderr so far (the file stderr_fd,
- * which is fd 2 while it runs) goes to the web server's log in STDERR
- * records, as php-cgi sends its errors; the file is emptied.  Called before
- * each STDOUT record and before END_REQUEST.
+ * What the request writes to its error stream (wsgi.errors, the server's
+ * lines about it).  A FastCGI request's goes to the web server's log in
+ * STDERR records of its own, as php-cgi sends its errors: held, and sent
+ * before the STDOUT that follows (lighttpd stops reading once it has the
+ * body) and before END_REQUEST, a whole traceback in one record, which
+ * nginx logs as one message.  Every other request's, and what comes after
+ * END_REQUEST, goes to stderr at once.
  */
 int
-resp_stderr(struct response *r)
+resp_log(struct response *r, const char *buf, size_t len)
+{
+	size_t	n;
+	int	e;
+
+	if (r->fcgi_id == 0 || r->fd < 0 || r->broken ||
+	    (r->aborted != NULL && *r->aborted)) {
+		resp_to_stderr(buf, len);
+		return RESP_OK;
+	}
+	if (r->log == NULL && (r->log = malloc(FCGI_MAX_CONTENT)) == NULL) {
+		resp_to_stderr(buf, len);
+		return RESP_ENOMEM;
+	}
+	for (; len > 0; buf += n, len -= n) {
+		if (r->log_len == FCGI_MAX_CONTENT &&
+		    (e = flush_log(r)) != RESP_OK)
+			return e;
+		n = FCGI_MAX_CONTENT - r->log_len;
+		if (n > len)
+			n = len;
+		memcpy(r->log + r->log_len, buf, n);
+		r->log_len += n;
+	}
+	return RESP_OK;
+}
+
+/* FastCGI: the request's held errors, in one STDERR record. */
+static int
+flush_log(struct response *r)
 {
 	unsigned char	 hdr[FCGI_HEADER_LEN];
 	struct iovec	 iov[2];
-	char		 buf[FCGI_MAX_CONTENT];
-	ssize_t		 n;
-	off_t		 off = 0;
-	int		 e = RESP_OK;
+	size_t		 n = r->log_len;
 
-	if (r->stderr_fd < 0 || r->fd < 0 || r->broken)
+	if (n == 0)
 		return RESP_OK;
-	while (e == RESP_OK &&
-	    (n = pread(r->stderr_fd, buf, sizeof(buf), off)) > 0) {
-		fcgi_make_header(hdr, FCGI_STDERR, r->fcgi_id, (size_t)n);
-		iov[0].iov_base = hdr;
-		iov[0].iov_len = sizeof(hdr);
-		iov[1].iov_base = buf;
-		iov[1].iov_len = (size_t)n;
-		e = write_raw(r, iov, 2);
-		off += n;
+	r->log_len = 0;
+	if (r->fd < 0 || r->broken || (r->aborted != NULL && *r->aborted)) {
+		resp_to_stderr(r->log, n);
+		return RESP_OK;
 	}
-	/* The offset too: fd 2 shares it, and would write past a hole. */
-	if (off > 0 && ftruncate(r->stderr_fd, 0) == 0)
-		(void)lseek(r->stderr_fd, 0, SEEK_SET);
-	return e;
+	fcgi_make_header(hdr, FCGI_STDERR, r->fcgi_id, n);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = r->log;
+	iov[1].iov_len = n;
+	return write_raw(r, iov, 2);
+}
+
+/* One line "wsgi-cgi: ..." about the response, where its errors go. */
+static void
+warn_of(struct response *r, const char *fmt, ...)
+{
+	char	line[RESP_LINE_MAX];
+	va_list	ap;
+	size_t	n;
+
+	va_start(ap, fmt);
+	n = resp_line(line, 0, fmt, ap);
+	va_end(ap);
+	(void)resp_log(r, line, n);
+}
+
+/*
+ * The server's line about a request, "wsgi-cgi: ...", with strerror(e)
+ * when e is not 0, and a newline, in buf (RESP_LINE_MAX bytes): its length.
+ */
+size_t
+resp_line(char *buf, int e, const char *fmt, va_list ap)
+{
+	int	n;
+
+	n = snprintf(buf, RESP_LINE_MAX, "wsgi-cgi: ");
+	n += vsnprintf(buf + n, RESP_LINE_MAX - (size_t)n, fmt, ap);
+	if (n < RESP_LINE_MAX && e != 0)
+		n += snprintf(buf + n, RESP_LINE_MAX - (size_t)n, ": %s",
+		    strerror(e));
+	if (n >= RESP_LINE_MAX - 1)
+		n = RESP_LINE_MAX - 2;
+	buf[n++] = '\n';
+	return (size_t)n;
+}
+
+/* What is written to stderr (fd 2), whole, with no stdio buffer. */
+void
+resp_to_stderr(const char *buf, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(STDERR_FILENO, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
 }
 
 /*
@@ -922,7 +1002,7 @@ close_fd(struct response *r)
 		return RESP_OK;
 	r->state = RESP_CLOSED;
 	if (r->fcgi_id != 0 && !r->broken) {
-		(void)resp_stderr(r);
+		(void)flush_log(r);
 		complete = !r->failed;
 		/* lighttpd closes once it has the whole body: no failure. */
 		if (end_records(r) != RESP_OK) {
@@ -934,6 +1014,12 @@ close_fd(struct response *r)
 				e = RESP_EWRITE;
 		}
 	}
+	/* A broken connection's errors: the process's log has them. */
+	if (r->log_len > 0)
+		resp_to_stderr(r->log, r->log_len);
+	free(r->log);
+	r->log = NULL;
+	r->log_len = 0;
 	/*
 	 * A server mode's connection: its owner closes or reuses it.  SCGI
 	 * and uwsgi end a response by ending the stream.
@@ -963,6 +1049,12 @@ close_fd(struct response *r)
 	}
 	r->fd = -1;
 	return e;
+}
+
+static void
+atfork_register(void)
+{
+	(void)pthread_atfork(NULL, NULL, forget_in_child);
 }
 
 /*

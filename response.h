@@ -10,9 +10,12 @@
 #include <sys/stat.h>
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define RESP_LINE_MAX	1024	/* a line of the server's about a request */
 
 enum resp_err {
 	RESP_OK,
@@ -46,7 +49,7 @@ struct response {
 	bool		 http;		/* HTTP/1.1 origin server: Date, framing */
 	bool		 http_keep;	/* in: the client keeps the connection;
 					   after: it can carry another request */
-	bool		(*ending)(void);	/* HTTP: the server stops: close */
+	const volatile sig_atomic_t *stop;	/* HTTP: set, the server stops */
 	bool		 chunked;	/* the body goes out in chunks */
 	bool		 keep;		/* the fd is a connection's: left open */
 	bool		 shut;		/* with keep: the end is shutdown(2) */
@@ -54,9 +57,10 @@ struct response {
 	unsigned	 fcgi_id;	/* FastCGI: STDOUT records of this id */
 	const bool	*aborted;	/* FastCGI: the server gave up on it */
 	int		 wait_ms;	/* a non-blocking fd's poll(2); -1 */
+	char		*log;		/* FastCGI: errors held for STDERR */
+	size_t		 log_len;
 	int64_t		 write_from;	/* ms: its first stall; 0: none yet */
 	uint64_t	 sent_from;	/* body bytes sent by then */
-	int		 stderr_fd;	/* FastCGI: what went to stderr, or -1 */
 	bool		 head;		/* HEAD request: no body bytes are written */
 	bool		 single;	/* the result holds exactly one block */
 	bool		 has_length;	/* a Content-Length header is held */
@@ -80,12 +84,20 @@ struct response {
 	int		 saved_errno;	/* of a failed write */
 };
 
+/* What became of a response, for whoever owns its connection. */
+struct outcome {
+	int		 status;	/* the code answered; 0: none */
+	uint64_t	 bytes;		/* body bytes written */
+	bool		 complete;	/* all of it went out */
+	bool		 keep;		/* HTTP: the connection can go on */
+};
+
 /* Set by a signal handler: a write interrupted by a signal gives up. */
 extern volatile sig_atomic_t	resp_interrupted;
 
 void		 resp_init(struct response *, int, const char *);
 void		 resp_move(struct response *, struct response *);
-void		 resp_outcome(struct response *, const struct response *);
+void		 resp_outcome(struct outcome *, const struct response *);
 int		 resp_check_status(const char *, size_t);
 int		 resp_check_header(const char *, size_t, const char *, size_t);
 int		 resp_status(struct response *, const char *, size_t);
@@ -99,7 +111,10 @@ int		 resp_sendfile(struct response *, int, off_t, uint64_t);
 int		 resp_finish(struct response *);
 int		 resp_fail(struct response *, int, const char *, size_t);
 bool		 resp_complete(const struct response *);
-int		 resp_stderr(struct response *);
+int		 resp_log(struct response *, const char *, size_t);
+size_t		 resp_line(char *, int, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+void		 resp_to_stderr(const char *, size_t);
 const char	*resp_strerror(int);
 
 #endif /* RESPONSE_H */

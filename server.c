@@ -52,6 +52,8 @@ static void	 stop_all(pid_t *, unsigned);
 static int	 worker(const struct srv_options *, bool);
 static void	 reexec(const struct srv_options *);
 static volatile sig_atomic_t	 stopping, reloading, child_exited;
+/* Either of the first two, in a serving process: what a response reads. */
+static volatile sig_atomic_t	 ending;
 static const char		*unix_path;	/* ours to unlink, */
 static dev_t			 unix_dev;	/* if it is still this file */
 static ino_t			 unix_ino;
@@ -61,6 +63,13 @@ bool
 server_ending(void)
 {
 	return stopping || reloading;
+}
+
+/* The flag a response reads to say its connection closes after it. */
+const volatile sig_atomic_t *
+server_stop_flag(void)
+{
+	return &ending;
 }
 
 /* php-cgi's test: fd 0 is a listening socket when a server spawned us. */
@@ -293,11 +302,11 @@ static void
 on_signal(int sig)
 {
 	if (sig == SIGHUP)
-		reloading = 1;
+		reloading = ending = 1;
 	else if (sig == SIGCHLD)
 		child_exited = 1;
 	else
-		stopping = 1;
+		stopping = ending = 1;
 }
 
 /*
@@ -426,7 +435,7 @@ spawn(const struct srv_options *o)
 	}
 	o->fork(o->ctx, pid == 0 ? SRV_FORK_CHILD : SRV_FORK_PARENT);
 	if (pid == 0) {
-		stopping = reloading = child_exited = 0;
+		stopping = reloading = child_exited = ending = 0;
 		unix_path = NULL;
 		(void)signal(SIGCHLD, SIG_DFL);
 		sigemptyset(&none);

@@ -9,8 +9,11 @@
 
 #include <sys/types.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+struct outcome;
 
 enum srv_proto {
 	SRV_FASTCGI = 1 << 0,
@@ -39,8 +42,7 @@ struct srv_request {
 	/* HTTP */
 	bool		 to_end;	/* the body ends where read() gives 0 */
 	bool		 http_keep;	/* the connection may carry another */
-	bool		(*ending)(void);	/* the server stops: no other */
-	bool		*kept;		/* out: after the response, it can */
+	const volatile sig_atomic_t *stop;	/* set: the server stops */
 };
 
 struct srv_options {
@@ -54,7 +56,8 @@ struct srv_options {
 	char *const	*argv;		/* to execute again on reload */
 	/* In each serving process: start (0, or -1 to exit), then serve. */
 	int		(*init)(void *);
-	int		(*handle)(void *, const struct srv_request *);
+	int		(*handle)(void *, const struct srv_request *,
+			    struct outcome *);
 	int		(*fini)(void *, int);	/* at a graceful end */
 	/* Around the master's fork(2) of a worker (enum srv_fork). */
 	void		(*fork)(void *, int);
@@ -63,6 +66,7 @@ struct srv_options {
 
 bool	server_fd0_listening(void);
 bool	server_ending(void);
+const volatile sig_atomic_t *server_stop_flag(void);
 bool	server_unix_addr(const char *);
 int	server_run(const struct srv_options *);
 

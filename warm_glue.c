@@ -108,7 +108,7 @@ glue_start(void *ctx, const char *real, char *why, size_t len)
 
 	cgi_site_of(g->o, &site);
 	if (py_start(real, real, 0, NULL, &site, PY_WARM) < 0 ||
-	    script_path_first(real) < 0 ||
+	    wsgi_ready() < 0 || script_path_first(real) < 0 ||
 	    warm_list_name(g->w, name, sizeof(name)) < 0 ||
 	    py_modules_load(g->w->dir, name) < 0) {
 		PyErr_Clear();

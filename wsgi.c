@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,15 +38,21 @@
 struct start_response {
 	PyObject_HEAD
 	struct response	 resp;
-	struct response	*home;		/* the caller's, told the outcome */
+	struct outcome	*out;		/* the caller's, told at the end */
 	pthread_mutex_t	 lock;
 	char		*label;		/* "script: METHOD URI", for messages */
 	PyObject	*input;		/* wsgi.input, borrowed from environ */
+	PyObject	*errors;	/* wsgi.errors of a server mode's, or NULL */
 	bool		 debug;		/* tracebacks in 500 bodies */
 	bool		 gone;		/* the response could not be written */
 	bool		 called;
 	bool		 ended;		/* detached: the request is over */
+	bool		 responded;	/* its response is closed */
+	bool		 closing;	/* the result's close() runs */
 };
+
+/* The thread state's dict holds the request running on the thread here. */
+#define CURRENT_KEY	"wsgi_cgi.request"
 
 /* wsgi.file_wrapper: iter(filelike.read, b'') that can be sent by sendfile. */
 struct file_wrapper {
@@ -71,13 +78,19 @@ static int	 wsgi_keys(void);
 static int	 key_set(PyObject *, enum wsgi_key, PyObject *);
 static int	 env_set(PyObject *, const char *, PyObject *);
 static PyObject	*env_value(const char *, size_t, const char *);
-static PyObject	*wsgi_request_new(struct response *, const char *, bool);
+static PyObject	*wsgi_request_new(struct response *, struct outcome *,
+		    const char *, bool, bool);
+static int	 request_log(void *, const char *, size_t);
+static void	 request_warn(struct start_response *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 static void	 wsgi_request_end(PyObject *);
 static int	 wsgi_run(PyObject *, PyObject *, PyObject *);
 static void	 wsgi_fail(PyObject *, const char *, bool);
 static void	 lock(struct start_response *);
 static void	 unlock(struct start_response *);
 static int	 raise_resp(struct start_response *, int, int);
+static int	 enter(struct start_response *);
+static void	 leave(struct start_response *);
 static PyObject	*start_response_call(PyObject *, PyObject *, PyObject *);
 static int	 check_exc_info(PyObject *);
 static int	 check_status(PyObject *);
@@ -92,7 +105,8 @@ static void	 str_body(struct start_response *, PyObject *, PyObject *,
 		    PyObject *);
 static int	 send_file(struct start_response *, struct file_wrapper *,
 		    bool *);
-static int	 call_close(PyObject *);
+static int	 call_close(struct start_response *, PyObject *);
+static struct start_response *current(void);
 static PyObject	*file_wrapper_new(PyTypeObject *, PyObject *, PyObject *);
 static PyObject	*file_wrapper_next(PyObject *);
 static PyObject	*file_wrapper_close(PyObject *, PyObject *);
@@ -118,16 +132,6 @@ static const char *const key_text[W_COUNT] = {
 
 /* Owned by this file for the process's life (wsgi_keys()). */
 static PyObject	*keys[W_COUNT], *version, *scheme_http, *scheme_https;
-
-/* The result's close() is running: it must finish, SIGTERM or not. */
-static bool	 closing;
-
-/*
- * The response is closed: a SIGTERM now (lighttpd sends one to a CGI
- * program still running after its response) has nothing to cut short and
- * must not disturb the clean-up that remains.
- */
-static volatile sig_atomic_t	 responded;
 
 static PyMethodDef sigterm_def = {
 	"sigterm", PYFUNC(sigterm_raise), METH_FASTCALL,
@@ -211,12 +215,13 @@ out:
 	return rc;
 }
 
-/* Async-signal-safe: a flag, and Python's own pending-signal machinery. */
+/*
+ * Async-signal-safe: a flag, and Python's own pending-signal machinery,
+ * which runs sigterm_raise() in the main thread.
+ */
 static void
 on_sigterm(int sig)
 {
-	if (responded)
-		return;
 	resp_interrupted = 1;
 	(void)PyErr_SetInterruptEx(sig);
 }
@@ -224,10 +229,17 @@ on_sigterm(int sig)
 static PyObject *
 sigterm_raise(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
 {
+	struct start_response	*sr = current();
+
 	(void)unused;
 	(void)args;
 	(void)nargs;
-	if (closing || responded)
+	/*
+	 * The response is closed: a SIGTERM now (lighttpd sends one to a CGI
+	 * program still running after its response) has nothing to cut short
+	 * and must not disturb the clean-up that remains, nor close().
+	 */
+	if (sr == NULL || sr->closing || sr->responded)
 		Py_RETURN_NONE;
 	PyErr_SetString(PyExc_SystemExit, "terminated by SIGTERM");
 	return NULL;
@@ -297,15 +309,15 @@ env_value(const char *name, size_t len, const char *value)
 /*
  * Every variable of the request (the process environment under CGI; the
  * first of a name wins), the request's ones as bytes-in-str (PEP 3333), then
- * the shell defaults and the wsgi.* keys.  input is borrowed.
+ * the shell defaults and the wsgi.* keys.  input and errors (NULL:
+ * sys.stderr) are borrowed.
  */
 PyObject *
-wsgi_environ(const struct wsgi_call *call, PyObject *input)
+wsgi_environ(const struct wsgi_call *call, PyObject *input, PyObject *errors)
 {
 	char *const			*envp = call->envp;
 	const struct cgi_request	*req = call->req;
 	PyObject	*d = NULL, *key = NULL, *val = NULL, *result = NULL;
-	PyObject	*errors;
 	const char	*eq;
 	size_t		 i;
 
@@ -329,7 +341,8 @@ wsgi_environ(const struct wsgi_call *call, PyObject *input)
 		    env_value(req->defaults[i].name,
 		    strlen(req->defaults[i].name), req->defaults[i].value)) < 0)
 			goto out;
-	if ((errors = PySys_GetObject("stderr")) == NULL)	/* borrowed */
+	if (errors == NULL &&
+	    (errors = PySys_GetObject("stderr")) == NULL)	/* borrowed */
 		errors = Py_None;
 	/* Each new reference is taken where env_set() steals it. */
 	if (wsgi_keys() < 0 ||
@@ -361,15 +374,23 @@ out:
  * program has: 0 for a complete response, 1 otherwise.
  */
 int
-wsgi_serve(const struct wsgi_call *call, struct response *resp)
+wsgi_serve(const struct wsgi_call *call, struct response *resp,
+    struct outcome *out)
 {
 	PyObject	*input = NULL, *env = NULL, *sr = NULL;
 	int		 rc = 1;
 
-	if ((sr = wsgi_request_new(resp, call->label, call->debug)) == NULL) {
+	if ((sr = wsgi_request_new(resp, out, call->label, call->debug,
+	    call->own_errors)) == NULL) {
 		wsgi_report(call->label, "cannot start the request", true);
 		(void)resp_fail(resp, 500, NULL, 0);
+		if (out != NULL)
+			resp_outcome(out, resp);
 		return 1;
+	}
+	if (enter((struct start_response *)sr) < 0) {
+		wsgi_fail(sr, "cannot start the request", true);
+		goto out;
 	}
 	if (call->app == NULL) {
 		wsgi_fail(sr, call->reason, call->traceback);
@@ -377,7 +398,8 @@ wsgi_serve(const struct wsgi_call *call, struct response *resp)
 	}
 	if ((input = wsgi_input_new(&call->src, call->bounded,
 	    call->length)) == NULL ||
-	    (env = wsgi_environ(call, input)) == NULL) {
+	    (env = wsgi_environ(call, input,
+	    ((struct start_response *)sr)->errors)) == NULL) {
 		wsgi_fail(sr, "cannot build environ", true);
 		goto out;
 	}
@@ -395,10 +417,13 @@ out:
 
 /*
  * The request's state, owning the response from here on (resp is left
- * empty).  label names the script and the request in every message.
+ * empty); out (NULL: none) is told what became of it at the end.  label
+ * names the script and the request in every message.  In a server mode
+ * the request has its own error stream (own_errors).
  */
 static PyObject *
-wsgi_request_new(struct response *resp, const char *label, bool debug)
+wsgi_request_new(struct response *resp, struct outcome *out,
+    const char *label, bool debug, bool own_errors)
 {
 	struct start_response	*sr;
 
@@ -412,11 +437,18 @@ wsgi_request_new(struct response *resp, const char *label, bool debug)
 		return PyErr_NoMemory();
 	}
 	resp_move(&sr->resp, resp);
-	sr->home = resp;
+	sr->out = out;
 	sr->input = NULL;
 	sr->resp.name = sr->label;
 	sr->debug = debug;
 	sr->gone = sr->called = sr->ended = false;
+	sr->responded = sr->closing = false;
+	sr->errors = NULL;
+	if (own_errors &&
+	    (sr->errors = wsgi_errors_new(request_log, sr)) == NULL) {
+		Py_DECREF(sr);
+		return NULL;
+	}
 	return (PyObject *)sr;
 }
 
@@ -433,12 +465,97 @@ wsgi_request_end(PyObject *self)
 	lock(sr);
 	if (sr->resp.state != RESP_CLOSED)
 		(void)resp_fail(&sr->resp, 500, NULL, 0);
-	resp_outcome(sr->home, &sr->resp);
-	sr->home = NULL;
+	if (sr->out != NULL)
+		resp_outcome(sr->out, &sr->resp);
+	sr->out = NULL;
 	sr->input = NULL;
 	sr->ended = true;
-	responded = 1;
+	sr->responded = true;
 	unlock(sr);
+	if (sr->errors != NULL)
+		wsgi_errors_end(sr->errors);
+	Py_CLEAR(sr->errors);
+	leave(sr);
+}
+
+/*
+ * The request runs on the calling thread: sys.stderr's lines and a
+ * SIGTERM are its.  Held by the thread state's dict until leave().
+ */
+static int
+enter(struct start_response *sr)
+{
+	PyObject	*d;
+
+	if ((d = PyThreadState_GetDict()) == NULL)
+		return 0;
+	return PyDict_SetItemString(d, CURRENT_KEY, (PyObject *)sr);
+}
+
+static void
+leave(struct start_response *sr)
+{
+	PyObject	*d, *type, *value, *tb;
+
+	PyErr_Fetch(&type, &value, &tb);
+	if ((d = PyThreadState_GetDict()) != NULL &&
+	    PyDict_GetItemString(d, CURRENT_KEY) == (PyObject *)sr &&
+	    PyDict_DelItemString(d, CURRENT_KEY) < 0)
+		PyErr_Clear();
+	PyErr_Restore(type, value, tb);
+}
+
+/* The request running on the calling thread (borrowed), or NULL. */
+static struct start_response *
+current(void)
+{
+	PyObject	*d;
+
+	if ((d = PyThreadState_GetDict()) == NULL)
+		return NULL;
+	return (struct start_response *)PyDict_GetItemString(d, CURRENT_KEY);
+}
+
+/* wsgi.errors of the request running on the calling thread, or NULL. */
+PyObject *
+wsgi_current_errors(void)
+{
+	struct start_response	*sr = current();
+
+	return sr != NULL ? sr->errors : NULL;
+}
+
+/*
+ * What the request writes to its wsgi.errors: the response's log (a
+ * FastCGI request's STDERR records), without the GIL, in turn with the
+ * response's writers.
+ */
+static int
+request_log(void *ctx, const char *buf, size_t len)
+{
+	struct start_response	*sr = ctx;
+	int			 e;
+
+	Py_BEGIN_ALLOW_THREADS
+	(void)pthread_mutex_lock(&sr->lock);
+	e = resp_log(&sr->resp, buf, len);
+	(void)pthread_mutex_unlock(&sr->lock);
+	Py_END_ALLOW_THREADS
+	return e == RESP_OK ? 0 : -1;
+}
+
+/* A line about the request, where its errors go; with strerror(e) if e. */
+static void
+request_warn(struct start_response *sr, int e, const char *fmt, ...)
+{
+	char	line[RESP_LINE_MAX];
+	va_list	ap;
+	size_t	n;
+
+	va_start(ap, fmt);
+	n = resp_line(line, e, fmt, ap);
+	va_end(ap);
+	(void)request_log(sr, line, n);
 }
 
 /* Takes the lock, letting other threads run while it is busy. */
@@ -507,7 +624,7 @@ wsgi_run(PyObject *self, PyObject *app, PyObject *environ)
 	if (send_result(sr, app, result) < 0) {
 		/* A SIGTERM after the whole response stopped it: no cut. */
 		rc = whole(sr) ? 0 : 1;
-		if (call_close(result) < 0) {
+		if (call_close(sr, result) < 0) {
 			wsgi_report(sr->label, "error in close()", true);
 			rc = 1;
 		}
@@ -516,19 +633,19 @@ wsgi_run(PyObject *self, PyObject *app, PyObject *environ)
 	lock(sr);
 	e = resp_finish(&sr->resp);
 	if (e == RESP_OK && !sr->resp.failed)
-		responded = 1;
+		sr->responded = true;
 	unlock(sr);
 	if (e == RESP_ENOSTATUS) {
 		wsgi_fail(self, "the application returned without calling "
 		    "start_response()", false);
-		(void)call_close(result);
+		(void)call_close(sr, result);
 		goto out;
 	}
 	if (e != RESP_OK) {
-		errno = sr->resp.saved_errno;
-		warn("%s: %s", sr->label, resp_strerror(RESP_EWRITE));
+		request_warn(sr, sr->resp.saved_errno, "%s: %s", sr->label,
+		    resp_strerror(RESP_EWRITE));
 	}
-	if (call_close(result) < 0) {
+	if (call_close(sr, result) < 0) {
 		wsgi_report(sr->label, "error in close()", true);
 		goto out;
 	}
@@ -553,7 +670,7 @@ ended_whole(struct start_response *sr)
 	lock(sr);
 	(void)resp_finish(&sr->resp);
 	unlock(sr);
-	responded = 1;
+	sr->responded = true;
 	return true;
 }
 
@@ -583,7 +700,7 @@ wsgi_fail(PyObject *self, const char *reason, bool traceback)
 	/* Set by the C handler, before the Python one raised SystemExit. */
 	if (resp_interrupted) {
 		PyErr_Clear();
-		warnx("%s: terminated by SIGTERM%s", sr->label,
+		request_warn(sr, 0, "%s: terminated by SIGTERM%s", sr->label,
 		    sr->resp.started ? "; response cut short" : "");
 		/* Nothing was written: the short 500 fits the empty pipe. */
 		if (!sr->resp.started)
@@ -595,16 +712,16 @@ wsgi_fail(PyObject *self, const char *reason, bool traceback)
 	}
 	if (sr->gone) {
 		PyErr_Clear();
-		errno = sr->resp.saved_errno;
-		warn("%s: %s", sr->label, resp_strerror(RESP_EWRITE));
+		request_warn(sr, sr->resp.saved_errno, "%s: %s", sr->label,
+		    resp_strerror(RESP_EWRITE));
 		return;
 	}
 	/* The client's fault, not the application's: 400, no traceback. */
 	if (sr->input != NULL &&
 	    (fault = wsgi_input_fault(sr->input)) != NULL) {
 		PyErr_Clear();
-		warnx("%s: %s%s", sr->label, fault, sr->resp.started ?
-		    "; response cut short" : ": 400");
+		request_warn(sr, 0, "%s: %s%s", sr->label, fault,
+		    sr->resp.started ? "; response cut short" : ": 400");
 		lock(sr);
 		(void)resp_fail(&sr->resp, 400, NULL, 0);
 		unlock(sr);
@@ -625,35 +742,39 @@ wsgi_fail(PyObject *self, const char *reason, bool traceback)
 }
 
 /*
- * One line "wsgi-cgi: LABEL: reason[: Type: message]" on stderr, then the
+ * One line "wsgi-cgi: LABEL: reason[: Type: message]" where the calling
+ * thread's request's errors go (stderr when it has none), then the
  * traceback of the pending exception, which is cleared.
  */
 void
 wsgi_report(const char *label, const char *reason, bool traceback)
 {
 	PyObject	*type = NULL, *value = NULL, *tb = NULL, *msg = NULL;
-	const char	*name, *text = NULL;
+	const char	*text = NULL;
+	char		*line = NULL;
+	int		 n;
 
 	PyErr_Fetch(&type, &value, &tb);
-	if (type == NULL) {
-		(void)fprintf(stderr, "wsgi-cgi: %s: %s\n", label, reason);
-		return;
+	if (type != NULL) {
+		PyErr_NormalizeException(&type, &value, &tb);
+		if (tb != NULL && value != NULL)
+			(void)PyException_SetTraceback(value, tb);
+		if (value != NULL && (msg = PyObject_Str(value)) != NULL)
+			text = PyUnicode_AsUTF8(msg);
+		PyErr_Clear();
 	}
-	PyErr_NormalizeException(&type, &value, &tb);
-	if (tb != NULL && value != NULL)
-		(void)PyException_SetTraceback(value, tb);
-	name = ((PyTypeObject *)type)->tp_name;
-	if (value != NULL && (msg = PyObject_Str(value)) != NULL)
-		text = PyUnicode_AsUTF8(msg);
-	PyErr_Clear();
-	(void)fflush(stderr);
-	if (text != NULL && *text != '\0')
-		(void)fprintf(stderr, "wsgi-cgi: %s: %s: %s: %s\n", label,
-		    reason, name, text);
+	if (type == NULL)
+		n = asprintf(&line, "wsgi-cgi: %s: %s\n", label, reason);
 	else
-		(void)fprintf(stderr, "wsgi-cgi: %s: %s: %s\n", label,
-		    reason, name);
-	if (traceback)
+		n = asprintf(&line, "wsgi-cgi: %s: %s: %s%s%s\n", label,
+		    reason, ((PyTypeObject *)type)->tp_name,
+		    text != NULL && *text != '\0' ? ": " : "",
+		    text != NULL ? text : "");
+	(void)fflush(stderr);
+	if (n > 0)
+		wsgi_errors_line(line, (size_t)n);
+	free(line);
+	if (traceback && type != NULL)
 		PyErr_Display(type, value, tb);
 	Py_XDECREF(msg);
 	Py_XDECREF(type);
@@ -851,6 +972,7 @@ start_response_dealloc(PyObject *self)
 	struct start_response	*sr = (struct start_response *)self;
 
 	(void)resp_fail(&sr->resp, 500, NULL, 0);	/* if still open */
+	Py_XDECREF(sr->errors);
 	(void)pthread_mutex_destroy(&sr->lock);
 	free(sr->label);
 	PyObject_Free(self);
@@ -1049,20 +1171,20 @@ out:
 
 /* PEP 3333: the result's close(), if it has one, exactly once. */
 static int
-call_close(PyObject *result)
+call_close(struct start_response *sr, PyObject *result)
 {
 	PyObject	*type = NULL, *value = NULL, *tb = NULL, *r = NULL;
 	int		 rc = 0;
 
 	PyErr_Fetch(&type, &value, &tb);
-	closing = true;
+	sr->closing = true;
 	if (PyObject_HasAttrString(result, "close")) {
 		r = PyObject_CallMethod(result, "close", NULL);
 		if (r == NULL)
 			rc = -1;
 		Py_XDECREF(r);
 	}
-	closing = false;
+	sr->closing = false;
 	if (rc == 0)
 		PyErr_Restore(type, value, tb);
 	else {

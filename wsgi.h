@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 struct cgi_request;
+struct outcome;
 struct response;
 
 /* Where the body comes from: read(2) of fd, or read(ctx, ...) if set. */
@@ -40,6 +41,7 @@ struct wsgi_call {
 	bool				 debug;
 	bool				 run_once;
 	bool				 multiprocess;
+	bool				 own_errors;	/* a server mode's */
 };
 
 /*
@@ -49,9 +51,17 @@ struct wsgi_call {
  */
 int		 wsgi_ready(void);
 int		 wsgi_catch_sigterm(void);
-int		 wsgi_serve(const struct wsgi_call *, struct response *);
-PyObject	*wsgi_environ(const struct wsgi_call *, PyObject *);
+int		 wsgi_serve(const struct wsgi_call *, struct response *,
+		    struct outcome *);
+PyObject	*wsgi_environ(const struct wsgi_call *, PyObject *, PyObject *);
 void		 wsgi_report(const char *, const char *, bool);
+PyObject	*wsgi_current_errors(void);
+
+/* wsgi_errors.c */
+int		 wsgi_errors_install(void);
+PyObject	*wsgi_errors_new(int (*)(void *, const char *, size_t), void *);
+void		 wsgi_errors_end(PyObject *);
+void		 wsgi_errors_line(const char *, size_t);
 
 /* wsgi_input.c */
 int		 wsgi_input_ready(void);

@@ -79,6 +79,18 @@ print("bad", bad)' "$TESTS/tools" "$SOCK"
 	assert_output 'bad 0'
 }
 
+@test "server: wsgi.errors and sys.stderr go to the request's STDERR; sys.stderr stays a stream" {
+	run --separate-stderr gw fastcgi "$SOCK" PATH_INFO=/errors
+	assert_success
+	assert_line 'utf-8 True True'
+	assert_equal "$stderr" "$(printf 'one\ntwo \303\251\nthree\nend: 0 0')"
+	# Over SCGI, the server's own stderr has them.
+	run gw scgi "$SOCK" PATH_INFO=/errors
+	assert_success
+	assert_line 'utf-8 True True'
+	wait_count 1 '^two é$' "$FILE_DIR/server.log"
+}
+
 @test "server: FCGI_GET_VALUES is answered; unknown management types too" {
 	fcgi_raw values "rec(9, 0, b'\\x0e\\x00FCGI_MAX_CONNS\\x0d\\x00FCGI_MAX_REQS\\x0f\\x00FCGI_MPXS_CONNS') + rec(42, 0, b'')"
 	run gw fastcgi "$SOCK" --raw "$BATS_TEST_TMPDIR/values"

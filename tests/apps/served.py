@@ -37,6 +37,18 @@ def application(environ, start_response):
         sys.stderr.write('L' * 999 + '\n')
         start_response('200 OK', text)
         return [b'ok\n']
+    if path.endswith('/errors'):
+        # wsgi.errors is the request's; sys.stderr keeps what a program
+        # asks of a real stream.
+        errors = environ['wsgi.errors']
+        errors.writelines(['one\n', 'two \u00e9\n'])
+        errors.flush()
+        print('three', file=sys.stderr)
+        start_response('200 OK', text)
+        return [b'%s %s %s\n' % (
+            sys.stderr.encoding.encode(),
+            str(isinstance(sys.stderr.fileno(), int)).encode(),
+            str(errors is not sys.stderr).encode())]
     if path.endswith('/ignore-body'):
         start_response('200 OK', text)
         return [b'body left unread\n']
