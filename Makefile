@@ -70,11 +70,11 @@ ASAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -O1 -g -DWSGI_CGI_SANITIZE
 
 HDR =		cgi.h cgi_env.h conn.h fcgi.h files.h http.h http_req.h options.h params.h \
-		proto.h python.h response.h room.h scgi.h script.h server.h \
+		pool.h proto.h python.h response.h room.h scgi.h script.h server.h \
 		uwsgi.h warm.h warm_backend.h warm_wire.h wsgi.h
 SRC =		wsgi-cgi.c app.c cgi.c cgi_env.c conn.c fcgi.c files.c http.c \
 		http_req.c options.c params.c proto_fcgi.c proto_http.c proto_scgi.c \
-		python.c response.c room.c scgi.c script.c server.c uwsgi.c \
+		pool.c python.c response.c room.c scgi.c script.c server.c uwsgi.c \
 		warm_backend.c warm_front.c warm_glue.c warm_pages.c \
 		warm_watch.c warm_wire.c wsgi.c wsgi_errors.c wsgi_input.c
 OBJ =		$(SRC:.c=.o)

@@ -41,7 +41,7 @@ struct persistent {
 	char			 reason[REASON_MAX];
 	bool			 traceback;
 	struct stat		 st;	/* the script when it was loaded */
-	PyThreadState		*ts;	/* while no request runs */
+	PyThreadState		*ts;	/* the main thread's, while it waits */
 	int			 script_fd;	/* the file loaded, O_PATH */
 };
 
@@ -53,9 +53,16 @@ static void	 access_line(const struct srv_request *,
 		    const struct cgi_request *, const struct outcome *,
 		    const struct timespec *);
 static int	 persist_fini(void *, int);
+static void	 persist_thread_end(void *);
 static void	 persist_fork(void *, int);
 
 extern char	**environ;
+
+/*
+ * A worker's thread (--threads) has its own Python thread state, made at
+ * its first request; the main thread's is the process's (p->ts).
+ */
+static _Thread_local PyThreadState	*thread_ts;
 
 /*
  * Server modes (fd 0 a listening socket, or --listen): the script is
@@ -92,12 +99,14 @@ app_persist(struct options *o, const char *script, char *argv[])
 	so.socket_mode = o->socket_mode;
 	so.protocols = o->protocols;
 	so.workers = o->workers == 0 ? 1 : o->workers;
+	so.threads = o->threads == 0 ? 1 : o->threads;
 	so.max_requests = o->max_requests;
 	so.timeout = o->timeout;
 	so.argv = argv;
 	so.init = persist_init;
 	so.handle = persist_handle;
 	so.fini = persist_fini;
+	so.thread_end = persist_thread_end;
 	so.fork = persist_fork;
 	so.ctx = &p;
 	return server_run(&so);
@@ -163,9 +172,21 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	char			 request[URI_MAX + 64], label[LABEL_MAX];
 	char			 reason[REASON_MAX];
 	struct timespec		 t0;
+	PyThreadState		*ts = p->ts;
 	int			 e, rc = EXIT_FAILED;
 
-	PyEval_RestoreThread(p->ts);
+	if (p->o->threads > 1) {
+		if (thread_ts == NULL && (thread_ts = PyThreadState_New(
+		    PyThreadState_GetInterpreter(p->ts))) == NULL) {
+			/* No Python on this thread: the connection closes. */
+			warnx("%s: cannot make a Python thread state",
+			    p->script);
+			memset(out, 0, sizeof(*out));
+			return EXIT_FAILED;
+		}
+		ts = thread_ts;
+	}
+	PyEval_RestoreThread(ts);
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 	e = cgi_env_parse(sr->envp, &req, true);
 	cgi_label(&req, request, sizeof(request));
@@ -194,8 +215,10 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	}
 	persist_load(p);
 	memset(&call, 0, sizeof(call));
-	call.app = p->app;
-	call.reason = p->reason;
+	/* Its own: another thread may load the script again meanwhile. */
+	call.app = Py_XNewRef(p->app);
+	(void)snprintf(reason, sizeof(reason), "%s", p->reason);
+	call.reason = reason;
 	call.traceback = p->traceback;
 	call.envp = sr->envp;
 	call.req = &req;
@@ -209,13 +232,15 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	call.debug = p->o->debug;
 	call.run_once = false;
 	call.multiprocess = p->o->workers > 1;
+	call.multithread = p->o->threads > 1;
 	/* FastCGI: its errors go to the web server's log in STDERR records. */
 	call.own_errors = true;
 	rc = wsgi_serve(&call, &resp, out);
+	Py_XDECREF(call.app);
 done:
 	if (p->o->access_log)
 		access_line(sr, &req, out, &t0);
-	p->ts = PyEval_SaveThread();
+	(void)PyEval_SaveThread();
 	return rc;
 }
 
@@ -281,6 +306,19 @@ persist_fork(void *ctx, int stage)
 		p->ts = PyEval_SaveThread();
 		break;
 	}
+}
+
+/* A worker's thread ends: its Python thread state goes with it. */
+static void
+persist_thread_end(void *ctx)
+{
+	(void)ctx;
+	if (thread_ts == NULL)
+		return;
+	PyEval_RestoreThread(thread_ts);
+	PyThreadState_Clear(thread_ts);
+	PyThreadState_DeleteCurrent();
+	thread_ts = NULL;
 }
 
 /* A graceful end: the application's atexit handlers run, as at exit. */

@@ -35,10 +35,16 @@ struct conn {
 	bool		 aborted;
 	size_t		 stdin_left;	/* of the current STDIN record */
 	size_t		 pad_left;
-	unsigned	 workers;
+	unsigned	 workers;	/* requests served at once */
 	int		 wait_ms;	/* how long a peer may stall */
 	int64_t		 body_end;	/* ms: the request's bytes by then; 0 */
 	int64_t		 last_read;	/* ms: its last bytes came then */
+	enum srv_proto	 proto;		/* of its first request; 0: none yet */
+	/* Handed to a thread (pool.c) */
+	struct http_req	 head;		/* the request that arrived */
+	int		 head_e;	/* its parse's result */
+	bool		 keep_after;	/* handed back: it can carry another */
+	struct conn	*next;
 	/* In the worker's room (between requests, or while one arrives) */
 	int64_t		 since;		/* ms: accepted then */
 	int64_t		 deadline;	/* ms: the request by then, or the end */

@@ -22,7 +22,8 @@
 enum opt_id {
 	O_HELP, O_VERSION, O_CHECK, O_DEBUG, O_ACCESS_LOG, O_WARM, O_WARM_APP,
 	O_WARM_STATUS, O_WARM_STOP, O_CALLABLE, O_PYTHON_PATH, O_VENV,
-	O_LISTEN, O_SOCKET_MODE, O_PROTOCOL, O_WORKERS, O_MAX_REQUESTS,
+	O_LISTEN, O_SOCKET_MODE, O_PROTOCOL, O_WORKERS, O_THREADS,
+	O_MAX_REQUESTS,
 	O_TIMEOUT
 };
 
@@ -61,6 +62,7 @@ static const struct opt_def table[] = {
 	{ "--socket-mode", NULL, O_SOCKET_MODE, A_VALUE },
 	{ "--protocol", NULL, O_PROTOCOL, A_VALUE },
 	{ "--workers", NULL, O_WORKERS, A_VALUE },
+	{ "--threads", NULL, O_THREADS, A_VALUE },
 	{ "--max-requests", NULL, O_MAX_REQUESTS, A_VALUE },
 	{ "--timeout", NULL, O_TIMEOUT, A_VALUE },
 	{ "--access-log", NULL, O_ACCESS_LOG, A_NONE },
@@ -310,6 +312,9 @@ apply_value(struct options *o, const struct opt_def *d, const char *val)
 		break;
 	case O_WORKERS:
 		ok = options_uint(val, 1, OPT_WORKERS_MAX, 10, &o->workers);
+		break;
+	case O_THREADS:
+		ok = options_uint(val, 1, OPT_THREADS_MAX, 10, &o->threads);
 		break;
 	case O_MAX_REQUESTS:
 		ok = options_uint(val, 0, ~0U, 10, &o->max_requests);

@@ -16,6 +16,7 @@
 #define OPT_SHEBANG_MAX	256	/* Linux BINPRM_BUF_SIZE */
 #define OPT_VAR_MAX	1024	/* of WSGI_CGI_OPTIONS */
 #define OPT_WORKERS_MAX	1024
+#define OPT_THREADS_MAX	256
 #define OPT_TIMEOUT_DEFAULT	60	/* seconds a gateway peer may stall */
 #define OPT_TIMEOUT_MAX	86400
 
@@ -46,6 +47,7 @@ struct options {
 	unsigned	 protocols;	/* --protocol, enum srv_proto bits;
 					   0: not given, the address's default */
 	unsigned	 workers;	/* --workers; 0: not given */
+	unsigned	 threads;	/* --threads; 0: not given, 1 */
 	unsigned	 max_requests;	/* --max-requests; 0: no limit */
 	bool		 max_given;
 	unsigned	 timeout;	/* --timeout */

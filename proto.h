@@ -12,7 +12,7 @@
 #include "http_req.h"
 #include "server.h"
 
-int	 proto_fcgi(const struct srv_options *, struct conn *, unsigned *);
+bool	 proto_fcgi(const struct srv_options *, struct conn *, unsigned *);
 int	 proto_scgi(const struct srv_options *, struct conn *);
 int	 proto_uwsgi(const struct srv_options *, struct conn *);
 bool	 proto_http(const struct srv_options *, struct conn *,

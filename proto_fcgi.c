@@ -30,33 +30,30 @@ static ssize_t	 fcgi_stdin(void *, void *, size_t);
 static int	 fcgi_drain(struct conn *);
 
 /*
- * FastCGI: requests one after another while the web server asks to keep
- * the connection (FCGI_KEEP_CONN), each one's unread STDIN drained before
- * the next.
+ * FastCGI: a request, its unread STDIN drained after it.  True when the
+ * web server asked to keep the connection (FCGI_KEEP_CONN) for another,
+ * which the room waits for.
  */
-int
+bool
 proto_fcgi(const struct srv_options *o, struct conn *c, unsigned *served)
 {
 	struct params	p;
-	int		rc = 0;
 
-	do {
-		params_init(&p);
-		c->id = 0;
-		c->keep = c->stdin_eof = c->aborted = false;
-		c->stdin_left = c->pad_left = 0;
-		if (fcgi_request(c, &p) < 0) {
-			params_free(&p);
-			return -1;
-		}
-		conn_run(o, c, &p, SRV_FASTCGI, fcgi_stdin);
+	params_init(&p);
+	c->id = 0;
+	c->keep = c->stdin_eof = c->aborted = false;
+	c->stdin_left = c->pad_left = 0;
+	if (fcgi_request(c, &p) < 0) {
 		params_free(&p);
-		(*served)++;
-		if (fcgi_drain(c) < 0)
-			return -1;
-	} while (c->keep && !server_ending() &&
-	    (o->max_requests == 0 || *served < o->max_requests));
-	return rc;
+		return false;
+	}
+	conn_run(o, c, &p, SRV_FASTCGI, fcgi_stdin);
+	params_free(&p);
+	(*served)++;
+	if (fcgi_drain(c) < 0)
+		return false;
+	return c->keep && !server_ending() &&
+	    (o->max_requests == 0 || *served < o->max_requests);
 }
 
 /* Reads records until a request's PARAMS are complete. */

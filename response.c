@@ -44,6 +44,8 @@
 static bool	 bodyless(int);
 static void	 dropped(struct response *);
 static int	 flush_log(struct response *);
+static bool	 log_fcgi(const struct response *);
+static void	 log_out(struct response *);
 static void	 warn_of(struct response *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static int	 append(struct response *, const char *, size_t);
@@ -768,17 +770,19 @@ write_raw(struct response *r, const struct iovec *iov, int n)
  * STDERR records of its own, as php-cgi sends its errors: held, and sent
  * before the STDOUT that follows (lighttpd stops reading once it has the
  * body) and before END_REQUEST, a whole traceback in one record, which
- * nginx logs as one message.  Every other request's, and what comes after
- * END_REQUEST, goes to stderr at once.
+ * nginx logs as one message.  Every other request's goes to stderr a
+ * whole line at a time, so that requests on other threads never cut into
+ * it; what comes after the response closed, at once.
  */
 int
 resp_log(struct response *r, const char *buf, size_t len)
 {
 	size_t	n;
 	int	e;
+	bool	fcgi = log_fcgi(r);
 
-	if (r->fcgi_id == 0 || r->fd < 0 || r->broken ||
-	    (r->aborted != NULL && *r->aborted)) {
+	if (r->state == RESP_CLOSED || (!fcgi && r->log_len == 0 &&
+	    len > 0 && buf[len - 1] == '\n')) {
 		resp_to_stderr(buf, len);
 		return RESP_OK;
 	}
@@ -796,10 +800,28 @@ resp_log(struct response *r, const char *buf, size_t len)
 		memcpy(r->log + r->log_len, buf, n);
 		r->log_len += n;
 	}
+	/* Not FastCGI: the whole lines go now, the rest waits for its end. */
+	if (!fcgi && (buf = memrchr(r->log, '\n', r->log_len)) != NULL) {
+		n = (size_t)(buf - r->log) + 1;
+		resp_to_stderr(r->log, n);
+		memmove(r->log, r->log + n, r->log_len - n);
+		r->log_len -= n;
+	}
 	return RESP_OK;
 }
 
-/* FastCGI: the request's held errors, in one STDERR record. */
+/* The request's errors go in STDERR records. */
+static bool
+log_fcgi(const struct response *r)
+{
+	return r->fcgi_id != 0 && r->fd >= 0 && !r->broken &&
+	    (r->aborted == NULL || !*r->aborted);
+}
+
+/*
+ * The request's held errors: a FastCGI request's in one STDERR record,
+ * any other's (a line longer than the buffer) to stderr.
+ */
 static int
 flush_log(struct response *r)
 {
@@ -810,7 +832,7 @@ flush_log(struct response *r)
 	if (n == 0)
 		return RESP_OK;
 	r->log_len = 0;
-	if (r->fd < 0 || r->broken || (r->aborted != NULL && *r->aborted)) {
+	if (!log_fcgi(r)) {
 		resp_to_stderr(r->log, n);
 		return RESP_OK;
 	}
@@ -820,6 +842,18 @@ flush_log(struct response *r)
 	iov[1].iov_base = r->log;
 	iov[1].iov_len = n;
 	return write_raw(r, iov, 2);
+}
+
+/* What is still held goes to stderr (a line without its end, or a
+ * broken connection's errors); the buffer is freed. */
+static void
+log_out(struct response *r)
+{
+	if (r->log_len > 0)
+		resp_to_stderr(r->log, r->log_len);
+	free(r->log);
+	r->log = NULL;
+	r->log_len = 0;
 }
 
 /* One line "wsgi-cgi: ..." about the response, where its errors go. */
@@ -998,8 +1032,10 @@ close_fd(struct response *r)
 	r->hdr_len = r->hdr_cap = 0;
 	if (active == r)
 		active = NULL;
-	if (r->state == RESP_CLOSED || r->fd < 0)
+	if (r->state == RESP_CLOSED || r->fd < 0) {
+		log_out(r);
 		return RESP_OK;
+	}
 	r->state = RESP_CLOSED;
 	if (r->fcgi_id != 0 && !r->broken) {
 		(void)flush_log(r);
@@ -1014,12 +1050,7 @@ close_fd(struct response *r)
 				e = RESP_EWRITE;
 		}
 	}
-	/* A broken connection's errors: the process's log has them. */
-	if (r->log_len > 0)
-		resp_to_stderr(r->log, r->log_len);
-	free(r->log);
-	r->log = NULL;
-	r->log_len = 0;
+	log_out(r);
 	/*
 	 * A server mode's connection: its owner closes or reuses it.  SCGI
 	 * and uwsgi end a response by ending the stream.

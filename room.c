@@ -25,6 +25,7 @@
 #include "params.h"
 #include "server.h"
 #include "conn.h"
+#include "pool.h"
 #include "proto.h"
 #include "room.h"
 
@@ -43,7 +44,8 @@
  */
 struct room {
 	struct conn	*c[ROOM_MAX];
-	struct pollfd	 p[ROOM_MAX + 1];
+	struct pollfd	 p[ROOM_MAX + 2];	/* and the pool's, the socket */
+	struct pool	*pool;		/* --threads: who serves; NULL: we do */
 	unsigned	 n;
 	unsigned	 max;
 	struct conn	*spare[ROOM_SPARE];
@@ -55,7 +57,10 @@ static void	 room_accept(struct room *, const struct srv_options *);
 static bool	 room_take(struct room *, int, const struct srv_options *);
 static void	 room_turn(const struct srv_options *, struct room *, unsigned,
 		    short, unsigned *);
+static void	 room_back(struct room *, unsigned, bool);
+static void	 room_taken_back(struct room *);
 static void	 room_drop(struct room *, unsigned, const char *);
+static void	 room_release(struct room *, struct conn *, const char *);
 static void	 room_evict(struct room *);
 static ssize_t	 room_read(struct conn *);
 static bool	 is_http(const struct srv_options *, const struct conn *);
@@ -68,16 +73,17 @@ static void	 not_served(const struct srv_options *, struct conn *);
 
 /*
  * Serves the connections on the listening socket (fd 0, non-blocking),
- * each request once it is whole, one at a time, until the process ends
- * (server_ending(), or o->max_requests served); then, accepting no more,
- * until every connection it took is served.
+ * each request once it is whole (one at a time, or each on a thread of
+ * the pool's), until the process ends (server_ending(), or
+ * o->max_requests served); then, accepting no more, until every
+ * connection it took is served.
  */
 void
 room_run(const struct srv_options *o)
 {
 	struct room		room;
 	struct rlimit		rl;
-	unsigned		served = 0, i, n;
+	unsigned		served = 0, total, i, n;
 	int64_t			grace_end = 0;
 	bool			ending, incoming;
 
@@ -87,9 +93,12 @@ room_run(const struct srv_options *o)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur / 2 < room.max)
 		room.max = rl.rlim_cur / 2 > 1 ? (unsigned)(rl.rlim_cur / 2) : 1;
+	room.pool = o->threads > 1 ? pool_start(o, serve_conn) : NULL;
 	for (;;) {
+		total = served + (room.pool != NULL ? pool_served(room.pool) :
+		    0);
 		ending = server_ending() || (o->max_requests > 0 &&
-		    served >= o->max_requests);
+		    total >= o->max_requests);
 		/*
 		 * At the end no connection is accepted, and every one accepted
 		 * is served to its end: an idle kept one goes now, a request
@@ -103,15 +112,19 @@ room_run(const struct srv_options *o)
 				if (room.c[i]->pos == room.c[i]->len &&
 				    (room.c[i]->kept || conn_now() >= grace_end))
 					room_drop(&room, i, NULL);
-			if (room.n == 0)
+			if (room.n == 0 && (room.pool == NULL ||
+			    pool_busy(room.pool) == 0))
 				break;
 		}
 		n = room.n;
-		if (room_wait(&room, !ending, grace_end, &incoming) < 0)
+		if (room_wait(&room, !ending, room.n > 0 ? grace_end : 0,
+		    &incoming) < 0)
 			continue;
 		/* Backwards: a dropped one's place takes one already seen. */
 		for (i = n; i-- > 0;)
 			room_turn(o, &room, i, room.p[i].revents, &served);
+		if (room.pool != NULL)
+			room_taken_back(&room);
 		if (!incoming)
 			continue;
 		n = room.n;
@@ -121,6 +134,8 @@ room_run(const struct srv_options *o)
 			if (room.c[i]->fresh)
 				room_turn(o, &room, i, 0, &served);
 	}
+	if (room.pool != NULL)
+		pool_stop(room.pool);
 	while (room.nspare > 0)
 		free(room.spare[--room.nspare]);
 }
@@ -138,7 +153,7 @@ static int
 room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
 {
 	int64_t		now = conn_now(), wait = (int64_t)ACCEPT_WAKE * 1000;
-	unsigned	i, n = room->n;
+	unsigned	i, n = room->n, k;
 	struct conn	*c;
 
 	if (until != 0 && until - now < wait)
@@ -163,18 +178,27 @@ room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
 		if (c->deadline - now < wait)
 			wait = c->deadline - now > 0 ? c->deadline - now : 0;
 	}
-	room->p[n].fd = STDIN_FILENO;
-	room->p[n].events = POLLIN;
-	room->p[n].revents = 0;
+	/* A connection handed back; new ones while a thread is free. */
+	k = n;
+	if (room->pool != NULL) {
+		room->p[k].fd = pool_fd(room->pool);
+		room->p[k].events = POLLIN;
+		room->p[k++].revents = 0;
+		if (listening && !pool_free(room->pool))
+			listening = false;
+	}
+	room->p[k].fd = STDIN_FILENO;
+	room->p[k].events = POLLIN;
+	room->p[k].revents = 0;
 	*incoming = false;
-	if (poll(room->p, listening ? n + 1 : n, (int)wait) < 0) {
+	if (poll(room->p, listening ? k + 1 : k, (int)wait) < 0) {
 		if (errno != EINTR) {
 			warn("poll");
 			(void)sleep(1);
 		}
 		return -1;
 	}
-	*incoming = listening && room->p[n].revents != 0;
+	*incoming = listening && room->p[k].revents != 0;
 	return 0;
 }
 
@@ -229,7 +253,7 @@ room_take(struct room *room, int fd, const struct srv_options *o)
 	}
 	memset(c, 0, offsetof(struct conn, buf));
 	c->fd = fd;
-	c->workers = o->workers;
+	c->workers = o->workers * (o->threads > 0 ? o->threads : 1);
 	c->wait_ms = (int)o->timeout * 1000;
 	c->since = conn_now();
 	c->deadline = c->since + c->wait_ms;
@@ -273,15 +297,12 @@ room_turn(const struct srv_options *o, struct room *room, unsigned i,
 	if (c->fresh) {
 		c->fresh = false;
 		if (whole(o, c, &r, &e)) {
-			if (!serve_conn(o, c, &r, e, served) ||
-			    (c->eof && c->pos == c->len)) {
-				room_drop(room, i, NULL);
-				return;
-			}
-			/* Kept: idle, or its next request, from now on. */
-			c->kept = true;
-			c->deadline = conn_now() + c->wait_ms;
-			c->fresh = c->pos < c->len;
+			if (room->pool != NULL) {
+				room->c[i] = room->c[--room->n];
+				pool_give(room->pool, c, &r, e);
+			} else
+				room_back(room, i, serve_conn(o, c, &r, e,
+				    served));
 			return;
 		}
 		if (c->eof) {
@@ -295,12 +316,57 @@ room_turn(const struct srv_options *o, struct room *room, unsigned i,
 		    "no whole request within the timeout");
 }
 
+/*
+ * The room's connection i after its request: kept for another (idle, or
+ * its next request already), or closed.
+ */
+static void
+room_back(struct room *room, unsigned i, bool keep)
+{
+	struct conn	*c = room->c[i];
+
+	if (!keep || (c->eof && c->pos == c->len)) {
+		room_drop(room, i, NULL);
+		return;
+	}
+	c->kept = true;
+	c->deadline = conn_now() + c->wait_ms;
+	c->fresh = c->pos < c->len;
+}
+
+/* The connections the pool's threads have served come back. */
+static void
+room_taken_back(struct room *room)
+{
+	struct conn	*c;
+	bool		 keep;
+
+	while ((c = pool_back(room->pool, &keep)) != NULL) {
+		if (!keep) {
+			room_release(room, c, NULL);
+			continue;
+		}
+		if (room->n == room->max)
+			room_evict(room);
+		room->c[room->n++] = c;
+		room_back(room, room->n - 1, keep);
+	}
+}
+
 /* Closes the room's connection i, with a log line saying why, if any. */
 static void
 room_drop(struct room *room, unsigned i, const char *why)
 {
 	struct conn	*c = room->c[i];
 
+	room->c[i] = room->c[--room->n];
+	room_release(room, c, why);
+}
+
+/* Closes c; its memory is kept for the next, a few at most. */
+static void
+room_release(struct room *room, struct conn *c, const char *why)
+{
 	if (why != NULL)
 		conn_log(false, "%s: %s: closing", conn_peer(c), why);
 	(void)close(c->fd);
@@ -308,7 +374,6 @@ room_drop(struct room *room, unsigned i, const char *why)
 		room->spare[room->nspare++] = c;
 	else
 		free(c);
-	room->c[i] = room->c[--room->n];
 }
 
 /*
@@ -363,8 +428,8 @@ is_http(const struct srv_options *o, const struct conn *c)
 {
 	char	b = (char)c->buf[c->pos];
 
-	if (c->kept)
-		return true;
+	if (c->proto != 0)
+		return c->proto == SRV_HTTP;
 	if ((o->protocols & SRV_HTTP) == 0 || looks_scgi(c))
 		return false;
 	return http_token(&b, 1) || b == '\r' || b == '\n';
@@ -428,11 +493,16 @@ serve_conn(const struct srv_options *o, struct conn *c,
 	 */
 	c->last_read = c->deadline - c->wait_ms;
 	c->body_end = c->deadline;
-	if (is_http(o, c))
+	if (is_http(o, c)) {
+		c->proto = SRV_HTTP;
 		return proto_http(o, c, r, e, served);
-	if (b == FCGI_VERSION_1 && (o->protocols & SRV_FASTCGI))
-		proto_fcgi(o, c, served);
-	else if (looks_scgi(c) && (o->protocols & SRV_SCGI)) {
+	}
+	if (c->proto == SRV_FASTCGI || (b == FCGI_VERSION_1 &&
+	    (o->protocols & SRV_FASTCGI))) {
+		c->proto = SRV_FASTCGI;
+		return proto_fcgi(o, c, served);
+	}
+	if (looks_scgi(c) && (o->protocols & SRV_SCGI)) {
 		proto_scgi(o, c);
 		(*served)++;
 	} else if (b == 0 && (o->protocols & SRV_UWSGI)) {

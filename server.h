@@ -51,6 +51,7 @@ struct srv_options {
 	unsigned	 protocols;	/* enum srv_proto bits accepted; 0: HTTP
 					   alone on HOST:PORT, all four else */
 	unsigned	 workers;	/* 1: the process serves itself */
+	unsigned	 threads;	/* requests a worker serves at once */
 	unsigned	 max_requests;	/* 0: no limit */
 	unsigned	 timeout;	/* seconds a peer may stall */
 	char *const	*argv;		/* to execute again on reload */
@@ -59,6 +60,8 @@ struct srv_options {
 	int		(*handle)(void *, const struct srv_request *,
 			    struct outcome *);
 	int		(*fini)(void *, int);	/* at a graceful end */
+	/* A worker's thread (threads > 1) ends: what handle() made for it. */
+	void		(*thread_end)(void *);
 	/* Around the master's fork(2) of a worker (enum srv_fork). */
 	void		(*fork)(void *, int);
 	void		*ctx;

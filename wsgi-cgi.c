@@ -47,7 +47,8 @@ extern char	**environ;
 static const char synopsis[] =
     "usage: wsgi-cgi [-hV] [--check] [--debug] [--callable name] "
     "[--python-path dir] [--venv dir] [--listen addr] [--socket-mode mode] "
-    "[--protocol name] [--workers n] [--max-requests n] [--timeout seconds] "
+    "[--protocol name] [--workers n] [--threads n] [--max-requests n] "
+    "[--timeout seconds] "
     "[--access-log] [--warm[=seconds]] [--warm-app] [--warm-status] "
     "[--warm-stop] script [word ...]\n";
 
@@ -72,6 +73,8 @@ usage(FILE *f)
 		    "  --protocol name     accept only fastcgi, scgi, uwsgi, "
 		    "http (repeatable)\n"
 		    "  --workers n         processes serving (default 1)\n"
+		    "  --threads n         requests a worker serves at once "
+		    "(default 1)\n"
 		    "  --max-requests n    a worker's requests before it is "
 		    "renewed\n"
 		    "  --timeout seconds   how long a peer may stall "

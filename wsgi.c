@@ -351,7 +351,8 @@ wsgi_environ(const struct wsgi_call *call, PyObject *input, PyObject *errors)
 	    scheme_http)) < 0 ||
 	    key_set(d, W_INPUT, Py_NewRef(input)) < 0 ||
 	    key_set(d, W_ERRORS, Py_NewRef(errors)) < 0 ||
-	    key_set(d, W_MULTITHREAD, PyBool_FromLong(0)) < 0 ||
+	    key_set(d, W_MULTITHREAD, PyBool_FromLong(call->multithread)) <
+	    0 ||
 	    key_set(d, W_MULTIPROCESS, PyBool_FromLong(call->multiprocess)) <
 	    0 ||
 	    key_set(d, W_RUN_ONCE, PyBool_FromLong(call->run_once)) < 0 ||

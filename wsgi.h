@@ -41,6 +41,7 @@ struct wsgi_call {
 	bool				 debug;
 	bool				 run_once;
 	bool				 multiprocess;
+	bool				 multithread;
 	bool				 own_errors;	/* a server mode's */
 };
 

@@ -366,9 +366,18 @@ serve_stop() {
 # (host:port or unix:path) with Debian's *_params files, as its
 # documentation shows; SCRIPT_NAME and PATH_INFO set first (the first of a
 # name is the one an application sees).  Sets NGINX_URL; its error log is DIR/nginx.log.
+# With a third word, keep, nginx keeps its connections to UPSTREAM
+# (keepalive, fastcgi_keep_conn), a pool of them for each protocol.
 nginx_start() {
-	local dir=$1 up=$2 port
+	local dir=$1 up=$2 port keep= p fup sup uup
 	port=$(free_port)
+	fup=$up sup=$up uup=$up
+	if [ "${3:-}" = keep ]; then
+		for p in fastcgi scgi uwsgi http; do
+			keep="$keep upstream $p { server $up; keepalive 16; }"
+		done
+		fup=fastcgi sup=scgi uup=uwsgi up=http
+	fi
 	mkdir -p "$dir/nginx"
 	cat >"$dir/nginx/nginx.conf" <<-CONF
 	$( [ "$(id -u)" -eq 0 ] && echo 'user root root;' )
@@ -385,25 +394,27 @@ nginx_start() {
 	    uwsgi_temp_path $dir/nginx/uwsgi;
 	    proxy_temp_path $dir/nginx/proxy;
 	    client_max_body_size 100m;
+	    $keep
 	    server {
 	        listen 127.0.0.1:$port;
 	        location ~ ^/fastcgi(/.*)\$ {
 	            fastcgi_param SCRIPT_NAME /fastcgi;
 	            fastcgi_param PATH_INFO \$1;
 	            include /etc/nginx/fastcgi_params;
-	            fastcgi_pass $up;
+	            $([ -n "$keep" ] && echo 'fastcgi_keep_conn on;')
+	            fastcgi_pass $fup;
 	        }
 	        location ~ ^/scgi(/.*)\$ {
 	            scgi_param SCRIPT_NAME /scgi;
 	            scgi_param PATH_INFO \$1;
 	            include /etc/nginx/scgi_params;
-	            scgi_pass $up;
+	            scgi_pass $sup;
 	        }
 	        location ~ ^/uwsgi(/.*)\$ {
 	            uwsgi_param SCRIPT_NAME /uwsgi;
 	            uwsgi_param PATH_INFO \$1;
 	            include /etc/nginx/uwsgi_params;
-	            uwsgi_pass $up;
+	            uwsgi_pass $uup;
 	        }
 	        # HTTP/1.1 to the origin, connections kept.
 	        location /http/ {

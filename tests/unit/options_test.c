@@ -57,16 +57,17 @@ command_line(void)
 	CHECK(parse(&o, (const char *[]){ "--callable", "app", "--debug",
 	    "--python-path=/a", "--python-path", "/b", "--listen", "/s",
 	    "--socket-mode", "660", "--protocol", "scgi", "--protocol=uwsgi",
-	    "--workers", "3", "--max-requests=9", "--timeout", "5",
-	    "--access-log", "--warm=30", "s.py", "--debug", NULL },
+	    "--workers", "3", "--threads=8", "--max-requests=9", "--timeout",
+	    "5", "--access-log", "--warm=30", "s.py", "--debug", NULL },
 	    &first) == OPT_OK);
-	CHECK(first == 21);
+	CHECK(first == 22);
 	CHECK(strcmp(o.callable, "app") == 0 && o.named && o.debug);
 	CHECK(o.npaths == 2 && strcmp(o.paths[0], "/a") == 0 &&
 	    strcmp(o.paths[1], "/b") == 0);
 	CHECK(strcmp(o.listen, "/s") == 0 && o.socket_mode == 0660);
 	CHECK(o.protocols == (SRV_SCGI | SRV_UWSGI));
-	CHECK(o.workers == 3 && o.max_requests == 9 && o.max_given &&
+	CHECK(o.workers == 3 && o.threads == 8 && o.max_requests == 9 &&
+	    o.max_given &&
 	    o.timeout == 5 && o.access_log && o.warm == 30);
 	/* "--" ends them; a lone "-" is the script. */
 	CHECK(parse(&o, (const char *[]){ "--", "--debug", NULL }, &first) ==
@@ -102,6 +103,10 @@ mistakes(void)
 	CHECK(parse(&o, (const char *[]){ "--workers", "0", NULL }, &first) ==
 	    OPT_ERROR && strcmp(why, "--workers: 0 is not a valid value") == 0);
 	CHECK(parse(&o, (const char *[]){ "--workers", "1025", NULL },
+	    &first) == OPT_ERROR);
+	CHECK(parse(&o, (const char *[]){ "--threads", "0", NULL }, &first) ==
+	    OPT_ERROR && strcmp(why, "--threads: 0 is not a valid value") == 0);
+	CHECK(parse(&o, (const char *[]){ "--threads", "257", NULL },
 	    &first) == OPT_ERROR);
 	CHECK(parse(&o, (const char *[]){ "--timeout", "-1", NULL }, &first) ==
 	    OPT_ERROR);

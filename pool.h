@@ -1,0 +1,34 @@
+/*
+ * A worker's threads (--threads): the room hands each a connection whose
+ * request has arrived; the thread serves it and hands the connection back.
+ * Plain C.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef POOL_H
+#define POOL_H
+
+#include <stdbool.h>
+
+#include "conn.h"
+#include "http_req.h"
+#include "server.h"
+
+#define POOL_THREADS_MAX	256
+
+struct pool;
+
+/* Serves c's request; true when c can carry another (room.c). */
+typedef bool	(*pool_serve_fn)(const struct srv_options *, struct conn *,
+		    const struct http_req *, int, unsigned *);
+
+struct pool	*pool_start(const struct srv_options *, pool_serve_fn);
+int		 pool_fd(const struct pool *);
+bool		 pool_free(const struct pool *);
+unsigned	 pool_busy(const struct pool *);
+unsigned	 pool_served(const struct pool *);
+void		 pool_give(struct pool *, struct conn *, const struct http_req *,
+		    int);
+struct conn	*pool_back(struct pool *, bool *);
+void		 pool_stop(struct pool *);
+
+#endif /* POOL_H */
