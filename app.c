@@ -26,12 +26,20 @@
 #include "cgi_env.h"
 #include "files.h"
 #include "options.h"
+#include "pool.h"
 #include "response.h"
 #include "script.h"
 #include "python.h"
 #include "server.h"
 #include "warm.h"
 #include "wsgi.h"
+
+/* A worker's thread and the request it runs, for --request-timeout. */
+struct running {
+	PyThreadState		*ts;
+	const char		*label;	/* NULL: none runs */
+	PyObject		*request;	/* wsgi_serve()'s, borrowed */
+};
 
 /* A server mode's process: its script, loaded once, and fresh. */
 struct persistent {
@@ -43,6 +51,7 @@ struct persistent {
 	struct stat		 st;	/* the script when it was loaded */
 	PyThreadState		*ts;	/* the main thread's, while it waits */
 	int			 script_fd;	/* the file loaded, O_PATH */
+	struct running		 running[POOL_THREADS_MAX];	/* by the GIL */
 };
 
 static int	 persist_init(void *);
@@ -54,6 +63,7 @@ static void	 access_line(const struct srv_request *,
 		    const struct timespec *);
 static int	 persist_fini(void *, int);
 static void	 persist_thread_end(void *);
+static void	 persist_overdue(void *, unsigned, bool);
 static void	 persist_fork(void *, int);
 
 extern char	**environ;
@@ -102,6 +112,9 @@ app_persist(struct options *o, const char *script, char *argv[])
 	so.threads = o->threads == 0 ? 1 : o->threads;
 	so.max_requests = o->max_requests;
 	so.timeout = o->timeout;
+	so.request_timeout = o->request_timeout;
+	so.max_rss = o->max_rss;
+	so.overdue = persist_overdue;
 	so.argv = argv;
 	so.init = persist_init;
 	so.handle = persist_handle;
@@ -173,9 +186,9 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	char			 reason[REASON_MAX];
 	struct timespec		 t0;
 	PyThreadState		*ts = p->ts;
-	int			 e, rc = EXIT_FAILED;
+	int			 e, rc = EXIT_FAILED, at = pool_thread_index();
 
-	if (p->o->threads > 1) {
+	if (at >= 0) {
 		if (thread_ts == NULL && (thread_ts = PyThreadState_New(
 		    PyThreadState_GetInterpreter(p->ts))) == NULL) {
 			/* No Python on this thread: the connection closes. */
@@ -191,6 +204,10 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	e = cgi_env_parse(sr->envp, &req, true);
 	cgi_label(&req, request, sizeof(request));
 	(void)snprintf(label, sizeof(label), "%s: %s", p->script, request);
+	if (at >= 0) {
+		p->running[at].ts = ts;
+		p->running[at].label = label;
+	}
 	resp_init(&resp, sr->fd, label);
 	/* The connection is the server's; SCGI and uwsgi end by shutdown. */
 	resp.keep = true;
@@ -235,13 +252,55 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	call.multithread = p->o->threads > 1;
 	/* FastCGI: its errors go to the web server's log in STDERR records. */
 	call.own_errors = true;
+	call.running = at >= 0 ? &p->running[at].request : NULL;
 	rc = wsgi_serve(&call, &resp, out);
 	Py_XDECREF(call.app);
 done:
 	if (p->o->access_log)
 		access_line(sr, &req, out, &t0);
+	if (at >= 0) {
+		p->running[at].label = NULL;
+		/* A stop asked too late is not the next request's. */
+		(void)PyThreadState_SetAsyncExc(ts->thread_id, NULL);
+	}
 	(void)PyEval_SaveThread();
 	return rc;
+}
+
+/*
+ * --request-timeout: the request on thread i ran too long.  One line names
+ * it, then its Python stack at this moment (what faulthandler would
+ * print); an exception raised in its thread (wsgi_cgi.RequestTimeout)
+ * stops a request that runs Python code, which then answers 504.  One that
+ * waits in C (a sleep, a read) did not stop within the grace (stuck): it
+ * is left behind, and the worker renewed.
+ */
+static void
+persist_overdue(void *ctx, unsigned i, bool stuck)
+{
+	struct persistent	*p = ctx;
+	struct running		*r = &p->running[i];
+	char			 stack[4096];
+
+	PyEval_RestoreThread(p->ts);
+	if (r->label != NULL && r->ts != NULL) {
+		py_stack(r->ts, stack, sizeof(stack));
+		if (stuck)
+			(void)fprintf(stderr, "wsgi-cgi: %s: did not stop: "
+			    "left behind, the worker is renewed; its stack, "
+			    "most recent call first:\n%s", r->label, stack);
+		else
+			(void)fprintf(stderr, "wsgi-cgi: %s: running for %u s, "
+			    "past --request-timeout: stopping it; its stack, "
+			    "most recent call first:\n%s", r->label,
+			    p->o->request_timeout, stack);
+		if (!stuck)
+			(void)PyThreadState_SetAsyncExc(
+			    r->ts->thread_id, wsgi_request_timeout());
+		else if (r->request != NULL)
+			wsgi_abandon(r->request);
+	}
+	(void)PyEval_SaveThread();
 }
 
 /*

@@ -23,7 +23,7 @@ enum opt_id {
 	O_HELP, O_VERSION, O_CHECK, O_DEBUG, O_ACCESS_LOG, O_WARM, O_WARM_APP,
 	O_WARM_STATUS, O_WARM_STOP, O_CALLABLE, O_PYTHON_PATH, O_VENV,
 	O_LISTEN, O_SOCKET_MODE, O_PROTOCOL, O_WORKERS, O_THREADS,
-	O_MAX_REQUESTS,
+	O_MAX_REQUESTS, O_REQUEST_TIMEOUT, O_MAX_RSS,
 	O_TIMEOUT
 };
 
@@ -65,6 +65,8 @@ static const struct opt_def table[] = {
 	{ "--threads", NULL, O_THREADS, A_VALUE },
 	{ "--max-requests", NULL, O_MAX_REQUESTS, A_VALUE },
 	{ "--timeout", NULL, O_TIMEOUT, A_VALUE },
+	{ "--request-timeout", NULL, O_REQUEST_TIMEOUT, A_VALUE },
+	{ "--max-rss", NULL, O_MAX_RSS, A_VALUE },
 	{ "--access-log", NULL, O_ACCESS_LOG, A_NONE },
 	{ "--warm", NULL, O_WARM, A_OPTIONAL },
 	{ "--warm-app", NULL, O_WARM_APP, A_NONE },
@@ -322,6 +324,13 @@ apply_value(struct options *o, const struct opt_def *d, const char *val)
 		break;
 	case O_TIMEOUT:
 		ok = options_uint(val, 1, OPT_TIMEOUT_MAX, 10, &o->timeout);
+		break;
+	case O_MAX_RSS:
+		ok = options_uint(val, 1, OPT_RSS_MAX, 10, &o->max_rss);
+		break;
+	case O_REQUEST_TIMEOUT:
+		ok = options_uint(val, 1, OPT_TIMEOUT_MAX, 10,
+		    &o->request_timeout);
 		break;
 	default:
 		ok = false;

@@ -17,6 +17,7 @@
 #define OPT_VAR_MAX	1024	/* of WSGI_CGI_OPTIONS */
 #define OPT_WORKERS_MAX	1024
 #define OPT_THREADS_MAX	256
+#define OPT_RSS_MAX	1048576	/* MiB: a TiB */
 #define OPT_TIMEOUT_DEFAULT	60	/* seconds a gateway peer may stall */
 #define OPT_TIMEOUT_MAX	86400
 
@@ -51,6 +52,8 @@ struct options {
 	unsigned	 max_requests;	/* --max-requests; 0: no limit */
 	bool		 max_given;
 	unsigned	 timeout;	/* --timeout */
+	unsigned	 request_timeout;	/* --request-timeout; 0: none */
+	unsigned	 max_rss;	/* --max-rss, MiB; 0: none */
 	bool		 access_log;	/* --access-log */
 	/* Warm start */
 	unsigned	 warm;		/* --warm: idle seconds; 0: off */

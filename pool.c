@@ -21,6 +21,13 @@
 
 #include "pool.h"
 
+/* What a thread is doing, for --request-timeout. */
+struct slot {
+	int64_t		 since;		/* ms: its request began; 0: idle */
+	bool		 told;		/* asked to stop */
+	bool		 stuck;		/* did not: left behind */
+};
+
 struct pool {
 	const struct srv_options *o;
 	pool_serve_fn	 serve;
@@ -33,12 +40,18 @@ struct pool {
 	unsigned	 running;
 	unsigned	 served;	/* requests, for --max-requests */
 	unsigned	 n;		/* threads started */
+	unsigned	 named;		/* threads that know their index */
+	unsigned	 stuck;
 	bool		 quit;
 	int		 wake;		/* eventfd: something is done */
 	pthread_t	 tid[POOL_THREADS_MAX];
+	struct slot	 slot[POOL_THREADS_MAX];
 };
 
 static void	*pool_thread(void *);
+
+/* The calling thread's index in its pool; -1: not a pool's thread. */
+static _Thread_local int	 my_index = -1;
 
 /*
  * o->threads threads, each with every signal blocked; NULL (said why) if
@@ -81,7 +94,7 @@ pool_start(const struct srv_options *o, pool_serve_fn serve)
 	}
 	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pl->n == 0) {
-		pool_stop(pl);
+		(void)pool_stop(pl);
 		return NULL;
 	}
 	return pl;
@@ -115,7 +128,7 @@ pool_busy(const struct pool *pl)
 	unsigned	 n;
 
 	(void)pthread_mutex_lock(&p->lock);
-	n = p->running + p->queued + (p->done != NULL);
+	n = p->running - p->stuck + p->queued + (p->done != NULL);
 	(void)pthread_mutex_unlock(&p->lock);
 	return n;
 }
@@ -169,11 +182,52 @@ pool_back(struct pool *pl, bool *keep)
 	return c;
 }
 
+/* The index of the calling thread in its pool, or -1. */
+int
+pool_thread_index(void)
+{
+	return my_index;
+}
+
+/*
+ * --request-timeout: a thread whose request has run limit ms, to be asked
+ * to stop (POOL_TELL), or one asked grace ms ago that did not (POOL_STUCK:
+ * it is left behind, and the worker must be renewed); its index in *idx.
+ */
+enum pool_overdue
+pool_overdue(struct pool *pl, int64_t now, int64_t limit, int64_t grace,
+    unsigned *idx)
+{
+	enum pool_overdue	 r = POOL_NONE;
+	struct slot		*s;
+	unsigned		 i;
+
+	(void)pthread_mutex_lock(&pl->lock);
+	for (i = 0; i < pl->n && r == POOL_NONE; i++) {
+		s = &pl->slot[i];
+		if (s->since == 0 || s->stuck || now - s->since < limit)
+			continue;
+		if (!s->told) {
+			s->told = true;
+			r = POOL_TELL;
+		} else if (now - s->since >= limit + grace) {
+			s->stuck = true;
+			pl->stuck++;
+			r = POOL_STUCK;
+		} else
+			continue;
+		*idx = i;
+	}
+	(void)pthread_mutex_unlock(&pl->lock);
+	return r;
+}
+
 /*
  * The threads finish what they have (the room has stopped giving), then
- * end; the pool is freed.
+ * end; the pool is freed.  False when a thread is stuck: the pool is left
+ * to it, and the process must end without waiting for it.
  */
-void
+bool
 pool_stop(struct pool *pl)
 {
 	unsigned	i;
@@ -182,12 +236,15 @@ pool_stop(struct pool *pl)
 	pl->quit = true;
 	(void)pthread_cond_broadcast(&pl->work);
 	(void)pthread_mutex_unlock(&pl->lock);
+	if (pl->stuck > 0)
+		return false;
 	for (i = 0; i < pl->n; i++)
 		(void)pthread_join(pl->tid[i], NULL);
 	(void)pthread_cond_destroy(&pl->work);
 	(void)pthread_mutex_destroy(&pl->lock);
 	(void)close(pl->wake);
 	free(pl);
+	return true;
 }
 
 /* One thread: a queued request at a time, served, handed back. */
@@ -201,6 +258,7 @@ pool_thread(void *arg)
 	bool		 keep;
 
 	(void)pthread_mutex_lock(&pl->lock);
+	my_index = (int)pl->named++;
 	for (;;) {
 		while (pl->todo == NULL && !pl->quit)
 			(void)pthread_cond_wait(&pl->work, &pl->lock);
@@ -210,12 +268,20 @@ pool_thread(void *arg)
 			pl->todo_end = &pl->todo;
 		pl->queued--;
 		pl->running++;
+		pl->slot[my_index].since = conn_now();
+		pl->slot[my_index].told = false;
 		served = before = pl->served;
 		(void)pthread_mutex_unlock(&pl->lock);
 		keep = pl->serve(pl->o, c, &c->head, c->head_e, &served);
 		(void)pthread_mutex_lock(&pl->lock);
 		pl->served += served - before;
 		pl->running--;
+		pl->slot[my_index].since = 0;
+		/* One that was left behind and came back: counted again. */
+		if (pl->slot[my_index].stuck) {
+			pl->slot[my_index].stuck = false;
+			pl->stuck--;
+		}
 		c->keep_after = keep;
 		c->next = pl->done;
 		pl->done = c;

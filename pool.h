@@ -8,6 +8,7 @@
 #define POOL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "conn.h"
 #include "http_req.h"
@@ -16,6 +17,12 @@
 #define POOL_THREADS_MAX	256
 
 struct pool;
+
+enum pool_overdue {
+	POOL_NONE,
+	POOL_TELL,	/* ask the request to stop */
+	POOL_STUCK	/* it did not: renew the worker */
+};
 
 /* Serves c's request; true when c can carry another (room.c). */
 typedef bool	(*pool_serve_fn)(const struct srv_options *, struct conn *,
@@ -29,6 +36,9 @@ unsigned	 pool_served(const struct pool *);
 void		 pool_give(struct pool *, struct conn *, const struct http_req *,
 		    int);
 struct conn	*pool_back(struct pool *, bool *);
-void		 pool_stop(struct pool *);
+int		 pool_thread_index(void);
+enum pool_overdue pool_overdue(struct pool *, int64_t, int64_t, int64_t,
+		    unsigned *);
+bool		 pool_stop(struct pool *);
 
 #endif /* POOL_H */

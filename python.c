@@ -554,3 +554,34 @@ py_argv_set(const char *script)
 	Py_DECREF(argv);
 	return rc;
 }
+
+/*
+ * The Python stack of thread state ts, most recent call first, as
+ * faulthandler prints it, into buf (a line a frame, as many as fit).
+ * With the GIL.
+ */
+void
+py_stack(PyThreadState *ts, char *buf, size_t len)
+{
+	PyFrameObject	*f, *back;
+	PyCodeObject	*code;
+	const char	*file, *name;
+	size_t		 at = 0;
+	int		 n;
+
+	buf[0] = '\0';
+	for (f = PyThreadState_GetFrame(ts); f != NULL; f = back) {
+		code = PyFrame_GetCode(f);
+		file = PyUnicode_AsUTF8(code->co_filename);
+		name = PyUnicode_AsUTF8(code->co_name);
+		n = snprintf(buf + at, len - at, "  File \"%s\", line %d in %s\n",
+		    file != NULL ? file : "?", PyFrame_GetLineNumber(f),
+		    name != NULL ? name : "?");
+		if (n > 0 && (size_t)n < len - at)
+			at += (size_t)n;
+		Py_DECREF(code);
+		back = PyFrame_GetBack(f);
+		Py_DECREF(f);
+	}
+	PyErr_Clear();
+}

@@ -44,5 +44,6 @@ int		 py_module_files(void (*)(void *, const char *), void *);
 int		 py_environ_set(char **);
 int		 py_argv_set(const char *);
 void		 py_exc_line(char *, size_t);
+void		 py_stack(PyThreadState *, char *, size_t);
 
 #endif /* PYTHON_H */

@@ -117,6 +117,7 @@ static const char *const error_text[] = {
 static const char bad_request[] = "Bad Request";
 static const char server_error[] =
     "A server error occurred.  Please contact the administrator.";
+static const char gateway_timeout[] = "Gateway Timeout";
 
 void
 resp_init(struct response *r, int fd, const char *name)
@@ -447,8 +448,11 @@ resp_fail(struct response *r, int code, const char *body, size_t len)
 		return RESP_OK;
 	if (code == 400)
 		status = "400 Bad Request";
+	else if (code == 504)
+		status = "504 Gateway Timeout";
 	if (body == NULL) {
-		body = code == 400 ? bad_request : server_error;
+		body = code == 400 ? bad_request : code == 504 ?
+		    gateway_timeout : server_error;
 		len = strlen(body);
 	}
 	if (r->state != RESP_SENT) {

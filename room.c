@@ -9,6 +9,8 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -35,6 +37,7 @@
 #define FIRST_MS	10	/* a new connection's first bytes awaited alone */
 #define ROOM_SPARE	8	/* connections' memory kept for reuse */
 #define END_GRACE_MS	2000	/* at a stop, a new connection's first bytes */
+#define STOP_GRACE_MS	2000	/* a request asked to stop, before renewal */
 
 /*
  * A worker's connections that it is not serving: new ones, kept ones
@@ -50,6 +53,8 @@ struct room {
 	unsigned	 max;
 	struct conn	*spare[ROOM_SPARE];
 	unsigned	 nspare;
+	uint64_t	 max_rss;	/* --max-rss, bytes; 0: none */
+	bool		 grown;		/* past it: the worker is renewed */
 };
 
 static int	 room_wait(struct room *, bool, int64_t, bool *);
@@ -58,6 +63,7 @@ static bool	 room_take(struct room *, int, const struct srv_options *);
 static void	 room_turn(const struct srv_options *, struct room *, unsigned,
 		    short, unsigned *);
 static void	 room_back(struct room *, unsigned, bool);
+static uint64_t	 resident(void);
 static void	 room_taken_back(struct room *);
 static void	 room_drop(struct room *, unsigned, const char *);
 static void	 room_release(struct room *, struct conn *, const char *);
@@ -70,35 +76,43 @@ static bool	 whole(const struct srv_options *, struct conn *,
 static bool	 serve_conn(const struct srv_options *, struct conn *,
 		    const struct http_req *, int, unsigned *);
 static void	 not_served(const struct srv_options *, struct conn *);
+static bool	 room_watch(const struct srv_options *, struct room *);
 
 /*
  * Serves the connections on the listening socket (fd 0, non-blocking),
  * each request once it is whole (one at a time, or each on a thread of
- * the pool's), until the process ends (server_ending(), or
- * o->max_requests served); then, accepting no more, until every
- * connection it took is served.
+ * the pool's), until the process ends (server_ending(), o->max_requests
+ * served, or a request stuck past --request-timeout); then, accepting no
+ * more, until every connection it took is served.  False when a request
+ * was left behind on its thread: the process must end without waiting.
  */
-void
+bool
 room_run(const struct srv_options *o)
 {
 	struct room		room;
 	struct rlimit		rl;
 	unsigned		served = 0, total, i, n;
 	int64_t			grace_end = 0;
-	bool			ending, incoming;
+	bool			ending, incoming, stuck = false, clean = true;
 
 	memset(&room, 0, sizeof(room));
 	room.max = ROOM_MAX;
+	room.max_rss = (uint64_t)o->max_rss << 20;
 	/* Half the descriptors at most: the application has the rest. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur / 2 < room.max)
 		room.max = rl.rlim_cur / 2 > 1 ? (unsigned)(rl.rlim_cur / 2) : 1;
-	room.pool = o->threads > 1 ? pool_start(o, serve_conn) : NULL;
+	/* A request that must be watched runs on a thread of its own. */
+	room.pool = o->threads > 1 || o->request_timeout > 0 ?
+	    pool_start(o, serve_conn) : NULL;
 	for (;;) {
 		total = served + (room.pool != NULL ? pool_served(room.pool) :
 		    0);
-		ending = server_ending() || (o->max_requests > 0 &&
-		    total >= o->max_requests);
+		if (room.pool != NULL && o->request_timeout > 0 &&
+		    room_watch(o, &room))
+			stuck = true;
+		ending = stuck || room.grown || server_ending() ||
+		    (o->max_requests > 0 && total >= o->max_requests);
 		/*
 		 * At the end no connection is accepted, and every one accepted
 		 * is served to its end: an idle kept one goes now, a request
@@ -135,9 +149,32 @@ room_run(const struct srv_options *o)
 				room_turn(o, &room, i, 0, &served);
 	}
 	if (room.pool != NULL)
-		pool_stop(room.pool);
+		clean = pool_stop(room.pool);
 	while (room.nspare > 0)
 		free(room.spare[--room.nspare]);
+	return clean;
+}
+
+/*
+ * --request-timeout: a request past it is asked to stop (o->overdue); one
+ * that does not within STOP_GRACE_MS is left behind, and true says the
+ * worker is to be renewed: serving goes on with the other workers.
+ */
+static bool
+room_watch(const struct srv_options *o, struct room *room)
+{
+	unsigned	i;
+	bool		stuck = false;
+	enum pool_overdue r;
+
+	while ((r = pool_overdue(room->pool, conn_now(),
+	    (int64_t)o->request_timeout * 1000, STOP_GRACE_MS, &i)) !=
+	    POOL_NONE) {
+		o->overdue(o->ctx, i, r == POOL_STUCK);
+		if (r == POOL_STUCK)
+			stuck = true;
+	}
+	return stuck;
 }
 
 /*
@@ -324,7 +361,14 @@ static void
 room_back(struct room *room, unsigned i, bool keep)
 {
 	struct conn	*c = room->c[i];
+	uint64_t	 rss;
 
+	if (room->max_rss > 0 && !room->grown &&
+	    (rss = resident()) > room->max_rss) {
+		conn_log(false, "resident memory %" PRIu64 " MiB, past "
+		    "--max-rss: renewing the worker", rss >> 20);
+		room->grown = true;
+	}
 	if (!keep || (c->eof && c->pos == c->len)) {
 		room_drop(room, i, NULL);
 		return;
@@ -332,6 +376,27 @@ room_back(struct room *room, unsigned i, bool keep)
 	c->kept = true;
 	c->deadline = conn_now() + c->wait_ms;
 	c->fresh = c->pos < c->len;
+}
+
+/* The process's resident memory, in bytes; 0 if unknown. */
+static uint64_t
+resident(void)
+{
+	char		buf[128];
+	ssize_t		n;
+	int		fd;
+	unsigned long	size, pages;
+
+	if ((fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%lu %lu", &size, &pages) != 2)
+		return 0;
+	return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 /* The connections the pool's threads have served come back. */

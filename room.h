@@ -8,6 +8,6 @@
 
 #include "server.h"
 
-void	 room_run(const struct srv_options *);
+bool	 room_run(const struct srv_options *);
 
 #endif /* ROOM_H */

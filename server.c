@@ -462,7 +462,14 @@ worker(const struct srv_options *o, bool under_master)
 	/* The socket is non-blocking: the room waits in poll(2). */
 	if ((fl = fcntl(STDIN_FILENO, F_GETFL)) >= 0)
 		(void)fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
-	room_run(o);
+	/* A request left behind on a thread: no waiting for it at the end. */
+	if (!room_run(o)) {
+		if (!under_master && !stopping)
+			reexec(o);
+		if (!under_master)
+			unix_unlink();
+		return 0;
+	}
 	if (!stopping && !under_master) {
 		reexec(o);
 		if (!stopping)

@@ -54,6 +54,8 @@ struct srv_options {
 	unsigned	 threads;	/* requests a worker serves at once */
 	unsigned	 max_requests;	/* 0: no limit */
 	unsigned	 timeout;	/* seconds a peer may stall */
+	unsigned	 request_timeout;	/* seconds a request may run; 0 */
+	unsigned	 max_rss;	/* MiB a worker may hold; 0: no limit */
 	char *const	*argv;		/* to execute again on reload */
 	/* In each serving process: start (0, or -1 to exit), then serve. */
 	int		(*init)(void *);
@@ -62,6 +64,12 @@ struct srv_options {
 	int		(*fini)(void *, int);	/* at a graceful end */
 	/* A worker's thread (threads > 1) ends: what handle() made for it. */
 	void		(*thread_end)(void *);
+	/*
+	 * The request on the worker's thread i ran past request_timeout: ask
+	 * it to stop (false), or it did not within the grace (true: it is
+	 * left behind, and the worker renewed).
+	 */
+	void		(*overdue)(void *, unsigned, bool);
 	/* Around the master's fork(2) of a worker (enum srv_fork). */
 	void		(*fork)(void *, int);
 	void		*ctx;

@@ -48,7 +48,7 @@ static const char synopsis[] =
     "usage: wsgi-cgi [-hV] [--check] [--debug] [--callable name] "
     "[--python-path dir] [--venv dir] [--listen addr] [--socket-mode mode] "
     "[--protocol name] [--workers n] [--threads n] [--max-requests n] "
-    "[--timeout seconds] "
+    "[--timeout seconds] [--request-timeout seconds] [--max-rss mib] "
     "[--access-log] [--warm[=seconds]] [--warm-app] [--warm-status] "
     "[--warm-stop] script [word ...]\n";
 
@@ -79,6 +79,11 @@ usage(FILE *f)
 		    "renewed\n"
 		    "  --timeout seconds   how long a peer may stall "
 		    "(default 60)\n"
+		    "  --request-timeout seconds\n"
+		    "                      how long a request may run "
+		    "(default: no limit)\n"
+		    "  --max-rss mib       a worker's resident memory before "
+		    "it is renewed\n"
 		    "  --access-log        a line per request on stderr\n"
 		    "warm start (CGI):\n"
 		    "  --warm[=seconds]    answer from a warm backend of the "

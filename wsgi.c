@@ -133,6 +133,9 @@ static const char *const key_text[W_COUNT] = {
 /* Owned by this file for the process's life (wsgi_keys()). */
 static PyObject	*keys[W_COUNT], *version, *scheme_http, *scheme_https;
 
+/* Raised in a request's thread by --request-timeout (wsgi_ready()). */
+static PyObject	*request_timeout;
+
 static PyMethodDef sigterm_def = {
 	"sigterm", PYFUNC(sigterm_raise), METH_FASTCALL,
 	"raises SystemExit in the main thread"
@@ -180,7 +183,36 @@ wsgi_ready(void)
 	if (PyType_Ready(&StartResponseType) < 0 ||
 	    PyType_Ready(&FileWrapperType) < 0)
 		return -1;
+	/* Not an Exception: an application's "except Exception" lets it by. */
+	if (request_timeout == NULL && (request_timeout =
+	    PyErr_NewException("wsgi_cgi.RequestTimeout", PyExc_BaseException,
+	    NULL)) == NULL)
+		return -1;
 	return wsgi_input_ready();
+}
+
+/*
+ * A request left behind by --request-timeout, from another thread: a 504
+ * if nothing was sent yet, else its response cut short; what its own
+ * thread does later finds the response closed.  Never waits: a response
+ * being written is left to its writer.
+ */
+void
+wsgi_abandon(PyObject *self)
+{
+	struct start_response	*sr = (struct start_response *)self;
+
+	if (pthread_mutex_trylock(&sr->lock) != 0)
+		return;
+	(void)resp_fail(&sr->resp, 504, NULL, 0);
+	unlock(sr);
+}
+
+/* What --request-timeout raises in a request that ran too long. */
+PyObject *
+wsgi_request_timeout(void)
+{
+	return request_timeout;
 }
 
 /*
@@ -393,6 +425,8 @@ wsgi_serve(const struct wsgi_call *call, struct response *resp,
 		wsgi_fail(sr, "cannot start the request", true);
 		goto out;
 	}
+	if (call->running != NULL)
+		*call->running = sr;
 	if (call->app == NULL) {
 		wsgi_fail(sr, call->reason, call->traceback);
 		goto out;
@@ -407,6 +441,8 @@ wsgi_serve(const struct wsgi_call *call, struct response *resp,
 	((struct start_response *)sr)->input = input;
 	rc = wsgi_run(sr, call->app, env);
 out:
+	if (call->running != NULL)
+		*call->running = NULL;
 	wsgi_request_end(sr);
 	if (input != NULL)
 		wsgi_input_detach(input);
@@ -708,6 +744,17 @@ wsgi_fail(PyObject *self, const char *reason, bool traceback)
 			resp_interrupted = 0;
 		lock(sr);
 		(void)resp_fail(&sr->resp, 500, NULL, 0);
+		unlock(sr);
+		return;
+	}
+	/* --request-timeout: the stack is in the log already. */
+	if (request_timeout != NULL &&
+	    PyErr_ExceptionMatches(request_timeout)) {
+		PyErr_Clear();
+		request_warn(sr, 0, "%s: ended by --request-timeout%s", sr->label,
+		    sr->resp.started ? "; response cut short" : ": 504");
+		lock(sr);
+		(void)resp_fail(&sr->resp, 504, NULL, 0);
 		unlock(sr);
 		return;
 	}

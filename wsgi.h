@@ -43,6 +43,8 @@ struct wsgi_call {
 	bool				 multiprocess;
 	bool				 multithread;
 	bool				 own_errors;	/* a server mode's */
+	PyObject			**running;	/* the request, while it
+							   runs (borrowed) */
 };
 
 /*
@@ -57,6 +59,8 @@ int		 wsgi_serve(const struct wsgi_call *, struct response *,
 PyObject	*wsgi_environ(const struct wsgi_call *, PyObject *, PyObject *);
 void		 wsgi_report(const char *, const char *, bool);
 PyObject	*wsgi_current_errors(void);
+PyObject	*wsgi_request_timeout(void);
+void		 wsgi_abandon(PyObject *);
 
 /* wsgi_errors.c */
 int		 wsgi_errors_install(void);

@@ -108,6 +108,13 @@ mistakes(void)
 	    OPT_ERROR && strcmp(why, "--threads: 0 is not a valid value") == 0);
 	CHECK(parse(&o, (const char *[]){ "--threads", "257", NULL },
 	    &first) == OPT_ERROR);
+	CHECK(parse(&o, (const char *[]){ "--request-timeout", "0", NULL },
+	    &first) == OPT_ERROR);
+	CHECK(parse(&o, (const char *[]){ "--max-rss", "x", NULL }, &first) ==
+	    OPT_ERROR && strcmp(why, "--max-rss: x is not a valid value") == 0);
+	CHECK(parse(&o, (const char *[]){ "--request-timeout=30",
+	    "--max-rss", "512", NULL }, &first) == OPT_OK &&
+	    o.request_timeout == 30 && o.max_rss == 512);
 	CHECK(parse(&o, (const char *[]){ "--timeout", "-1", NULL }, &first) ==
 	    OPT_ERROR);
 	CHECK(parse(&o, (const char *[]){ "--socket-mode", "8", NULL },
