@@ -884,7 +884,8 @@ resp_line(char *buf, int e, const char *fmt, va_list ap)
 	int	n;
 
 	n = snprintf(buf, RESP_LINE_MAX, "wsgi-cgi: ");
-	n += vsnprintf(buf + n, RESP_LINE_MAX - (size_t)n, fmt, ap);
+	/* The analyzer does not see the caller's va_start initialise ap. */
+	n += vsnprintf(buf + n, RESP_LINE_MAX - (size_t)n, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
 	if (n < RESP_LINE_MAX && e != 0)
 		n += snprintf(buf + n, RESP_LINE_MAX - (size_t)n, ": %s",
 		    strerror(e));
