@@ -170,12 +170,14 @@ fuzz: $(FUZZ_BIN)
 # Timings are reported, never asserted: ratios of medians from one run.
 # bench/servers.py adds the server modes against uWSGI, through lighttpd;
 # bench/warm.py warm start against a C hello-world CGI program;
-# bench/origin.py HTTP/1.1 against gunicorn and uWSGI's http-socket.
+# bench/origin.py HTTP/1.1 against gunicorn and uWSGI's http-socket;
+# bench/threads.py --threads against gunicorn gthread and uWSGI --threads.
 bench: $(BIN)
 	$(PYTHON_EXE) bench/run.py ./$(BIN) $(BENCH_ROUNDS)
 	$(PYTHON_EXE) bench/servers.py ./$(BIN) $(BENCH_SERVER_ROUNDS)
 	$(PYTHON_EXE) bench/warm.py ./$(BIN) $(BENCH_WARM_ROUNDS)
 	$(PYTHON_EXE) bench/origin.py ./$(BIN) $(BENCH_HTTP_ROUNDS)
+	$(PYTHON_EXE) bench/threads.py ./$(BIN) $(BENCH_THREADS_ROUNDS)
 
 demo: $(BIN)
 	./$(BIN) examples/hello.py

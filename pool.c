@@ -107,15 +107,15 @@ pool_fd(const struct pool *pl)
 	return pl->wake;
 }
 
-/* A thread would take a new request at once. */
+/* Fewer requests wait for a thread than there are threads. */
 bool
-pool_free(const struct pool *pl)
+pool_accepts(const struct pool *pl)
 {
 	struct pool	*p = (struct pool *)(uintptr_t)pl;
 	bool		 free_one;
 
 	(void)pthread_mutex_lock(&p->lock);
-	free_one = p->running + p->queued < p->n;
+	free_one = p->queued < p->n;
 	(void)pthread_mutex_unlock(&p->lock);
 	return free_one;
 }
@@ -157,8 +157,9 @@ pool_give(struct pool *pl, struct conn *c, const struct http_req *r, int e)
 	*pl->todo_end = c;
 	pl->todo_end = &c->next;
 	pl->queued++;
-	(void)pthread_cond_signal(&pl->work);
 	(void)pthread_mutex_unlock(&pl->lock);
+	/* Unlocked: the thread woken does not wait for the lock at once. */
+	(void)pthread_cond_signal(&pl->work);
 }
 
 /*
@@ -285,7 +286,9 @@ pool_thread(void *arg)
 		c->keep_after = keep;
 		c->next = pl->done;
 		pl->done = c;
+		(void)pthread_mutex_unlock(&pl->lock);
 		(void)write(pl->wake, &one, sizeof(one));
+		(void)pthread_mutex_lock(&pl->lock);
 	}
 	(void)pthread_mutex_unlock(&pl->lock);
 	if (pl->o->thread_end != NULL)

@@ -215,14 +215,12 @@ room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
 		if (c->deadline - now < wait)
 			wait = c->deadline - now > 0 ? c->deadline - now : 0;
 	}
-	/* A connection handed back; new ones while a thread is free. */
+	/* A connection handed back. */
 	k = n;
 	if (room->pool != NULL) {
 		room->p[k].fd = pool_fd(room->pool);
 		room->p[k].events = POLLIN;
 		room->p[k++].revents = 0;
-		if (listening && !pool_free(room->pool))
-			listening = false;
 	}
 	room->p[k].fd = STDIN_FILENO;
 	room->p[k].events = POLLIN;
@@ -242,18 +240,22 @@ room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
 /*
  * New connections into the room, making way if full, until one has sent
  * a request to look at (the other workers take the rest) or a few are
- * in.  After the first, one is taken only when the socket says it has
+ * in; one alone while the threads have a request waiting for each, so
+ * that a less busy worker takes the others, but no connection waits for
+ * ever.  After the first, one is taken only when the socket says it has
  * one: a failed accept4(2) costs the kernel a socket made and freed.
  */
 static void
 room_accept(struct room *room, const struct srv_options *o)
 {
 	struct pollfd	pfd = { STDIN_FILENO, POLLIN, 0 };
-	unsigned	burst;
+	unsigned	burst, most = ACCEPT_BURST;
 	bool		sent = false;
 	int		fd;
 
-	for (burst = 0; burst < ACCEPT_BURST && !sent && !server_ending() &&
+	if (room->pool != NULL && !pool_accepts(room->pool))
+		most = 1;
+	for (burst = 0; burst < most && !sent && !server_ending() &&
 	    (burst == 0 || poll(&pfd, 1, 0) > 0); burst++) {
 		/* Non-blocking: every wait is a poll(2) with the timeout. */
 		if ((fd = accept4(STDIN_FILENO, NULL, NULL,
