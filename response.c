@@ -54,8 +54,9 @@ static int	 append_header(struct response *, const char *, size_t,
 static int	 append_length(struct response *, uint64_t);
 static int	 preamble(struct response *, char **, size_t *);
 static int	 emit(struct response *, const void *, size_t);
-static int	 write_all(struct response *, const struct iovec *, int);
-static int	 write_records(struct response *, const struct iovec *, int);
+static int	 write_all(struct response *, const struct iovec *, int, bool);
+static int	 write_records(struct response *, const struct iovec *, int,
+		    bool);
 static int	 write_raw(struct response *, const struct iovec *, int);
 static int	 write_block(struct response *, const void *, size_t);
 static int	 end_records(struct response *);
@@ -652,32 +653,39 @@ emit(struct response *r, const void *buf, size_t len)
 		iov[n].iov_base = (void *)(uintptr_t)buf;
 		iov[n++].iov_len = len;
 	}
-	e = r->chunked ? write_raw(r, iov, n) : write_all(r, iov, n);
+	/* FastCGI: the block that completes the length carries the end. */
+	e = r->chunked ? write_raw(r, iov, n) : write_all(r, iov, n,
+	    r->has_length && len > 0 && r->sent + len == r->length);
 	free(head);
 	if (e == RESP_OK)
 		r->sent += len;
 	return e;
 }
 
-/* The body goes out as it is, or in FastCGI STDOUT records. */
+/*
+ * The body goes out as it is, or in FastCGI STDOUT records; last: nothing
+ * follows it.
+ */
 static int
-write_all(struct response *r, const struct iovec *iov, int n)
+write_all(struct response *r, const struct iovec *iov, int n, bool last)
 {
-	return r->fcgi_id != 0 ? write_records(r, iov, n) :
+	return r->fcgi_id != 0 ? write_records(r, iov, n, last) :
 	    write_raw(r, iov, n);
 }
 
 /*
  * iov[0..n) (n <= 2) in STDOUT records of at most FCGI_MAX_CONTENT bytes,
- * each header and its content in one writev(2).
+ * each header and its content in one writev(2); when it is the last of
+ * the body, the end (an empty STDOUT and END_REQUEST) in the same one.
  */
 static int
-write_records(struct response *r, const struct iovec *iov, int n)
+write_records(struct response *r, const struct iovec *iov, int n, bool last)
 {
-	unsigned char	hdr[FCGI_HEADER_LEN];
-	struct iovec	v[2], out[3];
+	unsigned char	hdr[FCGI_HEADER_LEN], end[FCGI_HEADER_LEN * 3];
+	struct iovec	v[2], out[4];
 	size_t		room, take;
 	int		i = 0, k, e;
+	bool		ends;
 
 	/* FCGI_ABORT_REQUEST: the server wants only END_REQUEST now. */
 	if (r->aborted != NULL && *r->aborted)
@@ -704,8 +712,18 @@ write_records(struct response *r, const struct iovec *iov, int n)
 			break;
 		fcgi_make_header(hdr, FCGI_STDOUT, r->fcgi_id,
 		    FCGI_MAX_CONTENT - room);
+		if ((ends = last && i == n)) {
+			fcgi_make_header(end, FCGI_STDOUT, r->fcgi_id, 0);
+			out[k].iov_base = end;
+			out[k++].iov_len = FCGI_HEADER_LEN + fcgi_make_end(end +
+			    FCGI_HEADER_LEN, r->fcgi_id, 0,
+			    FCGI_REQUEST_COMPLETE);
+		}
 		if ((e = write_raw(r, out, k)) != RESP_OK)
 			return e;
+		/* Ended: close_fd() has no records to write. */
+		if (ends)
+			r->fcgi_id = 0;
 	}
 	return RESP_OK;
 }
@@ -721,7 +739,8 @@ write_block(struct response *r, const void *buf, size_t len)
 	if (!r->chunked) {
 		iov[0].iov_base = (void *)(uintptr_t)buf;
 		iov[0].iov_len = len;
-		return write_all(r, iov, 1);
+		return write_all(r, iov, 1, r->has_length && len > 0 &&
+		    r->sent + len == r->length);
 	}
 	k = snprintf(size, sizeof(size), "%zx\r\n", len);
 	iov[0].iov_base = size;

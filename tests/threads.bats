@@ -209,3 +209,26 @@ print("bad", len(bad))' "$SOCK"
 	serve_stop
 	assert_output 320
 }
+
+@test "threads: lighttpd spawns the script (bin-path) with --threads from its #! line or WSGI_CGI_OPTIONS" {
+	local dir=$BATS_TEST_TMPDIR/lighttpd addr
+	mkdir -p "$dir/www"
+	{ echo "#!$WSGI_CGI --threads 8"; cat "$APPS/concurrent.py"; } \
+	    >"$dir/fastcgi.py"
+	{ echo "#!$WSGI_CGI"; cat "$APPS/concurrent.py"; } >"$dir/uwsgi.py"
+	chmod +x "$dir/fastcgi.py" "$dir/uwsgi.py"
+	lighttpd_start "$dir" \
+	    'server.modules += ( "mod_fastcgi", "mod_scgi" )' \
+	    "fastcgi.server = ( \"/fastcgi\" => (( \"socket\" => \"$dir/fastcgi.sock\", \"bin-path\" => \"$dir/fastcgi.py\", \"check-local\" => \"disable\", \"max-procs\" => 1 )) )" \
+	    "\$HTTP[\"url\"] =~ \"^/uwsgi\" { scgi.protocol = \"uwsgi\"
+	    scgi.server = ( \"/uwsgi\" => (( \"socket\" => \"$dir/uwsgi.sock\", \"bin-path\" => \"$dir/uwsgi.py\", \"check-local\" => \"disable\", \"max-procs\" => 1, \"bin-environment\" => ( \"WSGI_CGI_OPTIONS\" => \"--threads 8\" ) )) ) }"
+	addr=${LIGHTTPD_URL#http://}
+	for p in fastcgi uwsgi; do
+		run curl -sS "$LIGHTTPD_URL/$p/flags"
+		assert_output --partial 'multithread=True'
+		run "$PYTHON3" "$TESTS/tools/concurrent.py" http "$addr" 16 4 "/$p"
+		assert_success
+		assert_output 'ok 64'
+	done
+	lighttpd_stop "$dir"
+}
