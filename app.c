@@ -180,7 +180,8 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 {
 	struct persistent	*p = ctx;
 	struct cgi_request	 req;
-	struct response		 resp;
+	struct response		*resp;
+	struct resp_gateway	 gw;
 	struct wsgi_call	 call;
 	char			 request[URI_MAX + 64], label[LABEL_MAX];
 	char			 reason[REASON_MAX];
@@ -208,26 +209,30 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 		p->running[at].ts = ts;
 		p->running[at].label = label;
 	}
-	resp_init(&resp, sr->fd, label);
+	if ((resp = resp_new(sr->fd, label)) == NULL) {
+		warnx("%s: out of memory", label);
+		memset(out, 0, sizeof(*out));
+		goto done;
+	}
 	/* The connection is the server's; SCGI and uwsgi end by shutdown. */
-	resp.keep = true;
-	resp.shut = sr->proto == SRV_SCGI || sr->proto == SRV_UWSGI;
-	resp.http = sr->proto == SRV_HTTP;
-	resp.http_keep = sr->http_keep;
-	resp.stop = sr->stop;
-	resp.fcgi_id = sr->fcgi_id;
-	resp.aborted = sr->proto == SRV_FASTCGI ? sr->aborted : NULL;
-	resp.wait_ms = sr->wait_ms;
-	resp.status_line = sr->proto == SRV_UWSGI || sr->proto == SRV_HTTP;
-	resp.head = req.head;
-	resp.protocol = req.protocol;
-	resp.proto_major = req.included ? 1 : req.proto_major;
-	resp.proto_minor = req.included ? 0 : req.proto_minor;
+	memset(&gw, 0, sizeof(gw));
+	gw.keep = true;
+	gw.shut = sr->proto == SRV_SCGI || sr->proto == SRV_UWSGI;
+	gw.http = sr->proto == SRV_HTTP;
+	gw.http_keep = sr->http_keep;
+	gw.stop = sr->stop;
+	gw.fcgi_id = sr->fcgi_id;
+	gw.aborted = sr->proto == SRV_FASTCGI ? sr->aborted : NULL;
+	gw.wait_ms = sr->wait_ms;
+	gw.status_line = sr->proto == SRV_UWSGI || sr->proto == SRV_HTTP;
+	resp_gateway(resp, &gw);
+	resp_request(resp, req.head, req.protocol, req.included ? 1 :
+	    req.proto_major, req.included ? 0 : req.proto_minor);
 	if (e != CGI_OK) {
 		(void)snprintf(reason, sizeof(reason), "bad request "
 		    "variables: %s", cgi_env_strerror(e));
-		cgi_refuse(&resp, label, reason, cgi_env_status(e));
-		resp_outcome(out, &resp);
+		cgi_refuse(resp, label, reason, cgi_env_status(e));
+		resp_outcome(out, resp);
 		goto done;
 	}
 	persist_load(p);
@@ -256,6 +261,7 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	rc = wsgi_serve(&call, &resp, out);
 	Py_XDECREF(call.app);
 done:
+	resp_free(resp);
 	if (p->o->access_log)
 		access_line(sr, &req, out, &t0);
 	if (at >= 0) {

@@ -45,7 +45,7 @@ static int	 cgi_start(const struct invocation *, const char *);
 static int	 warm_child_start(const struct invocation *, struct response *,
 		    const char *);
 static int	 serve(const struct options *, const struct cgi_request *,
-		    struct response *, const char *, const char *, int,
+		    struct response **, const char *, const char *, int,
 		    PyObject *);
 
 extern char	**environ;
@@ -59,7 +59,7 @@ extern char	**environ;
 int
 cgi(struct invocation *inv)
 {
-	struct response		 resp;
+	struct response		*resp;
 	struct warm		 w;
 	struct warm_glue	*g = inv->g;
 	char			 label[LABEL_MAX];
@@ -69,17 +69,19 @@ cgi(struct invocation *inv)
 
 	if (fds_private(&fd, &in) < 0)
 		err(EXIT_USAGE, "dup");
-	resp_init(&resp, fd, "wsgi-cgi");
-	if ((rc = cgi_check(inv, &resp, label, sizeof(label))) >= 0)
-		return rc;
+	if ((resp = resp_new(fd, "wsgi-cgi")) == NULL)
+		err(EXIT_USAGE, "malloc");
+	if ((rc = cgi_check(inv, resp, label, sizeof(label))) >= 0)
+		goto out;
 	if (g != NULL) {
-		if ((e = warm_child_start(inv, &resp, label)) > 0)
-			return e;
+		if ((rc = warm_child_start(inv, resp, label)) > 0)
+			goto out;
+		e = rc;
 		nmods = py_modules_count();
 	} else {
 		if (inv->o.warm > 0 && inv->req.gateway && !inv->o.check) {
 			if (warm_glue_try(inv, &w, in, fd, label, &rc))
-				return rc;
+				goto out;
 			warm = true;
 		}
 		e = cgi_start(inv, label);
@@ -87,8 +89,9 @@ cgi(struct invocation *inv)
 	if (e < 0) {
 		/* py_start() has said why. */
 		if (!inv->o.check)
-			(void)resp_fail(&resp, 500, NULL, 0);
-		return EXIT_USAGE;
+			(void)resp_fail(resp, 500, NULL, 0);
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	rc = serve(&inv->o, &inv->req, &resp, inv->script, label, in,
 	    g != NULL ? g->app : NULL);
@@ -97,7 +100,11 @@ cgi(struct invocation *inv)
 	else if (g != NULL &&
 	    py_modules_count() > nmods + (g->app != NULL ? 0 : 1))
 		warm_glue_learn(g->w, false);
+	resp_free(resp);
 	return g != NULL ? rc : py_stop(rc);
+out:
+	resp_free(resp);
+	return rc;
 }
 
 /*
@@ -115,10 +122,8 @@ cgi_check(struct invocation *inv, struct response *resp, char *label,
 	char				 request[URI_MAX + 64];
 	const char			*base;
 
-	resp->head = req->head;
-	resp->protocol = req->protocol;
-	resp->proto_major = req->included ? 1 : req->proto_major;
-	resp->proto_minor = req->included ? 0 : req->proto_minor;
+	resp_request(resp, req->head, req->protocol, req->included ? 1 :
+	    req->proto_major, req->included ? 0 : req->proto_minor);
 	cgi_label(req, request, sizeof(request));
 	if (inv->env_error != CGI_OK) {
 		(void)snprintf(reason, sizeof(reason),
@@ -133,7 +138,7 @@ cgi_check(struct invocation *inv, struct response *resp, char *label,
 		return EXIT_FAILED;
 	}
 	(void)snprintf(label, len, "%s: %s", inv->script, request);
-	resp->name = label;
+	resp_name(resp, label);
 	/* Under a server every outcome is a response. */
 	if (req->gateway && options_gather(&inv->o, true, inv->argc,
 	    inv->argv, getenv(OPTIONS_VAR), &inv->sb, reason,
@@ -153,8 +158,8 @@ cgi_check(struct invocation *inv, struct response *resp, char *label,
 	if (inv->o.check && check_interpreter(inv->script, &inv->sb) < 0)
 		return EXIT_FAILED;
 	base = strrchr(inv->script, '/');
-	resp->nph = strncmp(base != NULL ? base + 1 : inv->script, "nph-",
-	    4) == 0;
+	resp_nph(resp, strncmp(base != NULL ? base + 1 : inv->script, "nph-",
+	    4) == 0);
 	return -1;
 }
 
@@ -208,7 +213,7 @@ warm_child_start(const struct invocation *inv, struct response *resp,
  */
 static int
 serve(const struct options *o, const struct cgi_request *req,
-    struct response *resp, const char *script, const char *label, int in,
+    struct response **resp, const char *script, const char *label, int in,
     PyObject *warm_app)
 {
 	struct wsgi_call	 call;

@@ -41,6 +41,49 @@
 #define HDR_INITIAL	512
 #define WRITE_RATE	1024		/* bytes a second a reader must take */
 
+struct response {
+	int		 fd;
+	enum resp_state	 state;
+	bool		 nph;		/* write an HTTP status line (RFC 3875 5) */
+	bool		 status_line;	/* uwsgi: a status line, nothing added */
+	bool		 http;		/* HTTP/1.1 origin server: Date, framing */
+	bool		 http_keep;	/* in: the client keeps the connection;
+					   after: it can carry another request */
+	const volatile sig_atomic_t *stop;	/* HTTP: set, the server stops */
+	bool		 chunked;	/* the body goes out in chunks */
+	bool		 keep;		/* the fd is a connection's: left open */
+	bool		 shut;		/* with keep: the end is shutdown(2) */
+	bool		 broken;	/* a write failed: nothing more goes out */
+	unsigned	 fcgi_id;	/* FastCGI: STDOUT records of this id */
+	const bool	*aborted;	/* FastCGI: the server gave up on it */
+	int		 wait_ms;	/* a non-blocking fd's poll(2); -1 */
+	char		*log;		/* FastCGI: errors held for STDERR */
+	size_t		 log_len;
+	int64_t		 write_from;	/* ms: its first stall; 0: none yet */
+	uint64_t	 sent_from;	/* body bytes sent by then */
+	bool		 head;		/* HEAD request: no body bytes are written */
+	bool		 single;	/* the result holds exactly one block */
+	bool		 has_length;	/* a Content-Length header is held */
+	bool		 has_date;
+	bool		 warned;
+	bool		 dropped;	/* a bodiless status's body was dropped */
+	bool		 failed;	/* the response is incomplete */
+	bool		 started;	/* its first bytes were written */
+	int		 code;		/* status code */
+	const char	*protocol;	/* SERVER_PROTOCOL, for NPH */
+	unsigned	 proto_major;
+	unsigned	 proto_minor;
+	const char	*name;		/* the script and request, for messages */
+	char		*status;	/* "200 OK" */
+	size_t		 status_len;
+	char		*hdr;		/* "Name: value\r\n"... */
+	size_t		 hdr_len;
+	size_t		 hdr_cap;
+	uint64_t	 length;	/* declared Content-Length */
+	uint64_t	 sent;		/* body bytes written */
+	int		 saved_errno;	/* of a failed write */
+};
+
 static bool	 bodyless(int);
 static void	 dropped(struct response *);
 static int	 flush_log(struct response *);
@@ -120,17 +163,37 @@ static const char server_error[] =
     "A server error occurred.  Please contact the administrator.";
 static const char gateway_timeout[] = "Gateway Timeout";
 
-void
-resp_init(struct response *r, int fd, const char *name)
+/* A response on fd, named name in messages; NULL: out of memory. */
+struct response *
+resp_new(int fd, const char *name)
 {
+	struct response	*r;
+
 	(void)pthread_once(&atfork_once, atfork_register);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
 	active = r;
-	memset(r, 0, sizeof(*r));
 	r->fd = fd;
 	r->name = name;
 	r->protocol = "HTTP/1.0";
 	r->proto_major = 1;
 	r->wait_ms = -1;
+	return r;
+}
+
+/* The response is freed, its descriptor closed (or left) if still open. */
+void
+resp_free(struct response *r)
+{
+	if (r == NULL)
+		return;
+	if (r->state != RESP_CLOSED)
+		(void)close_fd(r);
+	else
+		log_out(r);
+	if (active == r)
+		active = NULL;
+	free(r);
 }
 
 /*
@@ -146,19 +209,86 @@ resp_outcome(struct outcome *out, const struct response *r)
 	out->keep = r->http_keep && out->complete;
 }
 
-/* The response moves into dst; src is left closed and owns nothing. */
+/* The name of the script and request in messages. */
 void
-resp_move(struct response *dst, struct response *src)
+resp_name(struct response *r, const char *name)
 {
-	*dst = *src;
-	if (active == src)
-		active = dst;
-	src->fd = -1;
-	src->state = RESP_CLOSED;
-	src->status = src->hdr = NULL;
-	src->hdr_len = src->hdr_cap = 0;
-	src->log = NULL;
-	src->log_len = 0;
+	r->name = name;
+}
+
+/* The request's side: HEAD, and the protocol an NPH status line answers. */
+void
+resp_request(struct response *r, bool head, const char *protocol,
+    unsigned major, unsigned minor)
+{
+	r->head = head;
+	r->protocol = protocol;
+	r->proto_major = major;
+	r->proto_minor = minor;
+}
+
+/* An NPH script's: an HTTP status line (RFC 3875 5). */
+void
+resp_nph(struct response *r, bool nph)
+{
+	r->nph = nph;
+}
+
+/* A server mode's connection. */
+void
+resp_gateway(struct response *r, const struct resp_gateway *g)
+{
+	r->keep = g->keep;
+	r->shut = g->shut;
+	r->http = g->http;
+	r->http_keep = g->http_keep;
+	r->status_line = g->status_line;
+	r->stop = g->stop;
+	r->fcgi_id = g->fcgi_id;
+	r->aborted = g->aborted;
+	r->wait_ms = g->wait_ms;
+}
+
+enum resp_state
+resp_state(const struct response *r)
+{
+	return r->state;
+}
+
+/* Its first bytes were written. */
+bool
+resp_started(const struct response *r)
+{
+	return r->started;
+}
+
+/* It is incomplete. */
+bool
+resp_failed(const struct response *r)
+{
+	return r->failed;
+}
+
+/* The errno of a failed write. */
+int
+resp_errno(const struct response *r)
+{
+	return r->saved_errno;
+}
+
+/* Body bytes written (counted, for HEAD). */
+uint64_t
+resp_sent(const struct response *r)
+{
+	return r->sent;
+}
+
+/* A status and headers held, not sent, are taken back: another may come. */
+void
+resp_retract(struct response *r)
+{
+	if (r->state == RESP_READY)
+		r->state = RESP_NEW;
 }
 
 /* PEP 3333: "999 Reason", a single space, no control characters. */

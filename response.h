@@ -41,48 +41,22 @@ enum resp_state {
 	RESP_CLOSED,		/* finished or failed; descriptor closed */
 };
 
-struct response {
-	int		 fd;
-	enum resp_state	 state;
-	bool		 nph;		/* write an HTTP status line (RFC 3875 5) */
-	bool		 status_line;	/* uwsgi: a status line, nothing added */
-	bool		 http;		/* HTTP/1.1 origin server: Date, framing */
-	bool		 http_keep;	/* in: the client keeps the connection;
-					   after: it can carry another request */
-	const volatile sig_atomic_t *stop;	/* HTTP: set, the server stops */
-	bool		 chunked;	/* the body goes out in chunks */
-	bool		 keep;		/* the fd is a connection's: left open */
+/* One response; its state is response.c's alone. */
+struct response;
+
+/* How a server mode's connection carries the response (resp_gateway()). */
+struct resp_gateway {
+	bool		 keep;		/* the fd is the connection's: left open */
 	bool		 shut;		/* with keep: the end is shutdown(2) */
-	bool		 broken;	/* a write failed: nothing more goes out */
+	bool		 http;		/* HTTP/1.1 origin server: Date, framing */
+	bool		 http_keep;	/* the client keeps the connection */
+	bool		 status_line;	/* uwsgi, HTTP: a status line */
+	const volatile sig_atomic_t *stop;	/* HTTP: set, the server stops */
 	unsigned	 fcgi_id;	/* FastCGI: STDOUT records of this id */
 	const bool	*aborted;	/* FastCGI: the server gave up on it */
 	int		 wait_ms;	/* a non-blocking fd's poll(2); -1 */
-	char		*log;		/* FastCGI: errors held for STDERR */
-	size_t		 log_len;
-	int64_t		 write_from;	/* ms: its first stall; 0: none yet */
-	uint64_t	 sent_from;	/* body bytes sent by then */
-	bool		 head;		/* HEAD request: no body bytes are written */
-	bool		 single;	/* the result holds exactly one block */
-	bool		 has_length;	/* a Content-Length header is held */
-	bool		 has_date;
-	bool		 warned;
-	bool		 dropped;	/* a bodiless status's body was dropped */
-	bool		 failed;	/* the response is incomplete */
-	bool		 started;	/* its first bytes were written */
-	int		 code;		/* status code */
-	const char	*protocol;	/* SERVER_PROTOCOL, for NPH */
-	unsigned	 proto_major;
-	unsigned	 proto_minor;
-	const char	*name;		/* the script and request, for messages */
-	char		*status;	/* "200 OK" */
-	size_t		 status_len;
-	char		*hdr;		/* "Name: value\r\n"... */
-	size_t		 hdr_len;
-	size_t		 hdr_cap;
-	uint64_t	 length;	/* declared Content-Length */
-	uint64_t	 sent;		/* body bytes written */
-	int		 saved_errno;	/* of a failed write */
 };
+
 
 /* What became of a response, for whoever owns its connection. */
 struct outcome {
@@ -95,8 +69,19 @@ struct outcome {
 /* Set by a signal handler: a write interrupted by a signal gives up. */
 extern volatile sig_atomic_t	resp_interrupted;
 
-void		 resp_init(struct response *, int, const char *);
-void		 resp_move(struct response *, struct response *);
+struct response	*resp_new(int, const char *);
+void		 resp_free(struct response *);
+void		 resp_name(struct response *, const char *);
+void		 resp_request(struct response *, bool, const char *, unsigned,
+		    unsigned);
+void		 resp_nph(struct response *, bool);
+void		 resp_gateway(struct response *, const struct resp_gateway *);
+enum resp_state	 resp_state(const struct response *);
+bool		 resp_started(const struct response *);
+bool		 resp_failed(const struct response *);
+int		 resp_errno(const struct response *);
+uint64_t	 resp_sent(const struct response *);
+void		 resp_retract(struct response *);
 void		 resp_outcome(struct outcome *, const struct response *);
 int		 resp_check_status(const char *, size_t);
 int		 resp_check_header(const char *, size_t, const char *, size_t);

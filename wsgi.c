@@ -37,7 +37,7 @@
  */
 struct start_response {
 	PyObject_HEAD
-	struct response	 resp;
+	struct response	*resp;		/* its own */
 	struct outcome	*out;		/* the caller's, told at the end */
 	pthread_mutex_t	 lock;
 	char		*label;		/* "script: METHOD URI", for messages */
@@ -204,7 +204,7 @@ wsgi_abandon(PyObject *self)
 
 	if (pthread_mutex_trylock(&sr->lock) != 0)
 		return;
-	(void)resp_fail(&sr->resp, 504, NULL, 0);
+	(void)resp_fail(sr->resp, 504, NULL, 0);
 	unlock(sr);
 }
 
@@ -403,24 +403,27 @@ out:
 
 /*
  * One request, from its variables to the end of its response, the same
- * under CGI and in every server mode.  Returns the exit status a CGI
- * program has: 0 for a complete response, 1 otherwise.
+ * under CGI and in every server mode.  The request takes the response
+ * (*resp is NULL after); out, if not NULL, is told what became of it.
+ * Returns the exit status a CGI program has: 0 for a complete response,
+ * 1 otherwise.
  */
 int
-wsgi_serve(const struct wsgi_call *call, struct response *resp,
+wsgi_serve(const struct wsgi_call *call, struct response **resp,
     struct outcome *out)
 {
 	PyObject	*input = NULL, *env = NULL, *sr = NULL;
 	int		 rc = 1;
 
-	if ((sr = wsgi_request_new(resp, out, call->label, call->debug,
+	if ((sr = wsgi_request_new(*resp, out, call->label, call->debug,
 	    call->own_errors)) == NULL) {
 		wsgi_report(call->label, "cannot start the request", true);
-		(void)resp_fail(resp, 500, NULL, 0);
+		(void)resp_fail(*resp, 500, NULL, 0);
 		if (out != NULL)
-			resp_outcome(out, resp);
+			resp_outcome(out, *resp);
 		return 1;
 	}
+	*resp = NULL;
 	if (enter((struct start_response *)sr) < 0) {
 		wsgi_fail(sr, "cannot start the request", true);
 		goto out;
@@ -453,8 +456,9 @@ out:
 }
 
 /*
- * The request's state, owning the response from here on (resp is left
- * empty); out (NULL: none) is told what became of it at the end.  label
+ * The request's state, owning the response from here on (NULL: it is
+ * still the caller's); out (NULL: none) is told what became of it at the
+ * end.  label
  * names the script and the request in every message.  In a server mode
  * the request has its own error stream (own_errors).
  */
@@ -473,16 +477,17 @@ wsgi_request_new(struct response *resp, struct outcome *out,
 		PyObject_Free(sr);
 		return PyErr_NoMemory();
 	}
-	resp_move(&sr->resp, resp);
+	sr->resp = resp;
 	sr->out = out;
 	sr->input = NULL;
-	sr->resp.name = sr->label;
+	resp_name(sr->resp, sr->label);
 	sr->debug = debug;
 	sr->gone = sr->called = sr->ended = false;
 	sr->responded = sr->closing = false;
 	sr->errors = NULL;
 	if (own_errors &&
 	    (sr->errors = wsgi_errors_new(request_log, sr)) == NULL) {
+		sr->resp = NULL;
 		Py_DECREF(sr);
 		return NULL;
 	}
@@ -500,10 +505,10 @@ wsgi_request_end(PyObject *self)
 	struct start_response	*sr = (struct start_response *)self;
 
 	lock(sr);
-	if (sr->resp.state != RESP_CLOSED)
-		(void)resp_fail(&sr->resp, 500, NULL, 0);
+	if (resp_state(sr->resp) != RESP_CLOSED)
+		(void)resp_fail(sr->resp, 500, NULL, 0);
 	if (sr->out != NULL)
-		resp_outcome(sr->out, &sr->resp);
+		resp_outcome(sr->out, sr->resp);
 	sr->out = NULL;
 	sr->input = NULL;
 	sr->ended = true;
@@ -575,7 +580,7 @@ request_log(void *ctx, const char *buf, size_t len)
 
 	Py_BEGIN_ALLOW_THREADS
 	(void)pthread_mutex_lock(&sr->lock);
-	e = resp_log(&sr->resp, buf, len);
+	e = resp_log(sr->resp, buf, len);
 	(void)pthread_mutex_unlock(&sr->lock);
 	Py_END_ALLOW_THREADS
 	return e == RESP_OK ? 0 : -1;
@@ -668,8 +673,8 @@ wsgi_run(PyObject *self, PyObject *app, PyObject *environ)
 		goto out;
 	}
 	lock(sr);
-	e = resp_finish(&sr->resp);
-	if (e == RESP_OK && !sr->resp.failed)
+	e = resp_finish(sr->resp);
+	if (e == RESP_OK && !resp_failed(sr->resp))
 		sr->responded = true;
 	unlock(sr);
 	if (e == RESP_ENOSTATUS) {
@@ -679,14 +684,14 @@ wsgi_run(PyObject *self, PyObject *app, PyObject *environ)
 		goto out;
 	}
 	if (e != RESP_OK) {
-		request_warn(sr, sr->resp.saved_errno, "%s: %s", sr->label,
+		request_warn(sr, resp_errno(sr->resp), "%s: %s", sr->label,
 		    resp_strerror(RESP_EWRITE));
 	}
 	if (call_close(sr, result) < 0) {
 		wsgi_report(sr->label, "error in close()", true);
 		goto out;
 	}
-	rc = e == RESP_OK && !sr->resp.failed ? 0 : 1;
+	rc = e == RESP_OK && !resp_failed(sr->resp) ? 0 : 1;
 out:
 	Py_XDECREF(result);
 	return rc;
@@ -701,11 +706,11 @@ out:
 static bool
 ended_whole(struct start_response *sr)
 {
-	if (!resp_interrupted || !resp_complete(&sr->resp))
+	if (!resp_interrupted || !resp_complete(sr->resp))
 		return false;
 	PyErr_Clear();
 	lock(sr);
-	(void)resp_finish(&sr->resp);
+	(void)resp_finish(sr->resp);
 	unlock(sr);
 	sr->responded = true;
 	return true;
@@ -715,8 +720,8 @@ ended_whole(struct start_response *sr)
 static bool
 whole(const struct start_response *sr)
 {
-	return sr->resp.state == RESP_CLOSED && !sr->resp.failed &&
-	    resp_complete(&sr->resp);
+	return resp_state(sr->resp) == RESP_CLOSED && !resp_failed(sr->resp) &&
+	    resp_complete(sr->resp);
 }
 
 /*
@@ -738,12 +743,12 @@ wsgi_fail(PyObject *self, const char *reason, bool traceback)
 	if (resp_interrupted) {
 		PyErr_Clear();
 		request_warn(sr, 0, "%s: terminated by SIGTERM%s", sr->label,
-		    sr->resp.started ? "; response cut short" : "");
+		    resp_started(sr->resp) ? "; response cut short" : "");
 		/* Nothing was written: the short 500 fits the empty pipe. */
-		if (!sr->resp.started)
+		if (!resp_started(sr->resp))
 			resp_interrupted = 0;
 		lock(sr);
-		(void)resp_fail(&sr->resp, 500, NULL, 0);
+		(void)resp_fail(sr->resp, 500, NULL, 0);
 		unlock(sr);
 		return;
 	}
@@ -752,15 +757,15 @@ wsgi_fail(PyObject *self, const char *reason, bool traceback)
 	    PyErr_ExceptionMatches(request_timeout)) {
 		PyErr_Clear();
 		request_warn(sr, 0, "%s: ended by --request-timeout%s", sr->label,
-		    sr->resp.started ? "; response cut short" : ": 504");
+		    resp_started(sr->resp) ? "; response cut short" : ": 504");
 		lock(sr);
-		(void)resp_fail(&sr->resp, 504, NULL, 0);
+		(void)resp_fail(sr->resp, 504, NULL, 0);
 		unlock(sr);
 		return;
 	}
 	if (sr->gone) {
 		PyErr_Clear();
-		request_warn(sr, sr->resp.saved_errno, "%s: %s", sr->label,
+		request_warn(sr, resp_errno(sr->resp), "%s: %s", sr->label,
 		    resp_strerror(RESP_EWRITE));
 		return;
 	}
@@ -769,9 +774,9 @@ wsgi_fail(PyObject *self, const char *reason, bool traceback)
 	    (fault = wsgi_input_fault(sr->input)) != NULL) {
 		PyErr_Clear();
 		request_warn(sr, 0, "%s: %s%s", sr->label, fault,
-		    sr->resp.started ? "; response cut short" : ": 400");
+		    resp_started(sr->resp) ? "; response cut short" : ": 400");
 		lock(sr);
-		(void)resp_fail(&sr->resp, 400, NULL, 0);
+		(void)resp_fail(sr->resp, 400, NULL, 0);
 		unlock(sr);
 		return;
 	}
@@ -781,10 +786,10 @@ wsgi_fail(PyObject *self, const char *reason, bool traceback)
 		body = format_traceback(type, value, tb, &len);
 		PyErr_Restore(type, value, tb);	/* steals all three */
 	}
-	wsgi_report(sr->label, sr->resp.started ? "response cut short by an "
+	wsgi_report(sr->label, resp_started(sr->resp) ? "response cut short by an "
 	    "application error" : reason, traceback);
 	lock(sr);
-	(void)resp_fail(&sr->resp, 500, body, len);
+	(void)resp_fail(sr->resp, 500, body, len);
 	unlock(sr);
 	PyMem_Free(body);
 }
@@ -853,7 +858,7 @@ start_response_call(PyObject *self, PyObject *args, PyObject *kwds)
 		if (check_exc_info(exc_info) < 0)
 			return NULL;
 		lock(sr);
-		sent = sr->resp.state >= RESP_SENT;
+		sent = resp_state(sr->resp) >= RESP_SENT;
 		unlock(sr);
 		/* PEP 3333: too late to change the status; re-raise. */
 		if (sent) {
@@ -985,13 +990,13 @@ set_response(struct start_response *sr, PyObject *status, PyObject *items,
 	int		 e;
 
 	lock(sr);
-	e = sr->ended ? ENDED : resp_status(&sr->resp,
+	e = sr->ended ? ENDED : resp_status(sr->resp,
 	    (const char *)PyUnicode_1BYTE_DATA(status),
 	    (size_t)PyUnicode_GET_LENGTH(status));
 	for (i = 0; e == RESP_OK && i < PyTuple_GET_SIZE(items); i++) {
 		name = PyTuple_GET_ITEM(PyTuple_GET_ITEM(items, i), 0);
 		value = PyTuple_GET_ITEM(PyTuple_GET_ITEM(items, i), 1);
-		e = resp_header(&sr->resp,
+		e = resp_header(sr->resp,
 		    (const char *)PyUnicode_1BYTE_DATA(name),
 		    (size_t)PyUnicode_GET_LENGTH(name),
 		    (const char *)PyUnicode_1BYTE_DATA(value),
@@ -999,8 +1004,8 @@ set_response(struct start_response *sr, PyObject *status, PyObject *items,
 		if (e != RESP_OK)
 			*bad = i;
 	}
-	if (e != RESP_OK && e != ENDED && sr->resp.state == RESP_READY)
-		sr->resp.state = RESP_NEW;
+	if (e != RESP_OK && e != ENDED)
+		resp_retract(sr->resp);
 	unlock(sr);
 	return e;
 }
@@ -1019,7 +1024,10 @@ start_response_dealloc(PyObject *self)
 {
 	struct start_response	*sr = (struct start_response *)self;
 
-	(void)resp_fail(&sr->resp, 500, NULL, 0);	/* if still open */
+	if (sr->resp != NULL) {
+		(void)resp_fail(sr->resp, 500, NULL, 0);	/* if open */
+		resp_free(sr->resp);
+	}
 	Py_XDECREF(sr->errors);
 	(void)pthread_mutex_destroy(&sr->lock);
 	free(sr->label);
@@ -1053,8 +1061,8 @@ send_chunk(struct start_response *sr, PyObject *chunk)
 		return -1;
 	Py_BEGIN_ALLOW_THREADS
 	(void)pthread_mutex_lock(&sr->lock);
-	e = resp_body(&sr->resp, view.buf, (size_t)view.len);
-	saved = sr->resp.saved_errno;
+	e = resp_body(sr->resp, view.buf, (size_t)view.len);
+	saved = resp_errno(sr->resp);
 	(void)pthread_mutex_unlock(&sr->lock);
 	Py_END_ALLOW_THREADS
 	PyBuffer_Release(&view);
@@ -1079,7 +1087,7 @@ send_result(struct start_response *sr, PyObject *app, PyObject *result)
 	/* wsgiref: a one-block result's length is the Content-Length. */
 	if ((n = PyObject_Size(result)) == 1) {
 		lock(sr);
-		resp_single(&sr->resp);
+		resp_single(sr->resp);
 		unlock(sr);
 	} else if (n < 0) {
 		if (!PyErr_ExceptionMatches(PyExc_TypeError) &&
@@ -1199,11 +1207,11 @@ send_file(struct start_response *sr, struct file_wrapper *fw, bool *done)
 	}
 	Py_BEGIN_ALLOW_THREADS
 	(void)pthread_mutex_lock(&sr->lock);
-	e = sr->resp.state == RESP_NEW ? RESP_ENOSTATUS :
-	    resp_default_length(&sr->resp, count);
+	e = resp_state(sr->resp) == RESP_NEW ? RESP_ENOSTATUS :
+	    resp_default_length(sr->resp, count);
 	if (e == RESP_OK)
-		e = resp_sendfile(&sr->resp, (int)fd, (off_t)pos, count);
-	saved = sr->resp.saved_errno;
+		e = resp_sendfile(sr->resp, (int)fd, (off_t)pos, count);
+	saved = resp_errno(sr->resp);
 	(void)pthread_mutex_unlock(&sr->lock);
 	Py_END_ALLOW_THREADS
 	if (e != RESP_OK) {

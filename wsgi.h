@@ -54,7 +54,7 @@ struct wsgi_call {
  */
 int		 wsgi_ready(void);
 int		 wsgi_catch_sigterm(void);
-int		 wsgi_serve(const struct wsgi_call *, struct response *,
+int		 wsgi_serve(const struct wsgi_call *, struct response **,
 		    struct outcome *);
 PyObject	*wsgi_environ(const struct wsgi_call *, PyObject *, PyObject *);
 void		 wsgi_report(const char *, const char *, bool);

@@ -103,7 +103,7 @@ check(const char *o, size_t len, bool nph)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct response	 r;
+	struct response	*r;
 	const uint8_t	*a, *b;
 	size_t		 na, nb;
 	ssize_t		 got;
@@ -118,11 +118,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0 || in < 0 || write(in, "0123456789abcdef", 16) != 16)
 		abort();
 	copy = dup(fd);
-	resp_init(&r, copy, "fuzz");
-	r.nph = nph;
-	r.head = (data[0] & 2) != 0;
-	r.protocol = "HTTP/1.1";
-	r.proto_minor = 1;
+	if ((r = resp_new(copy, "fuzz")) == NULL)
+		abort();
+	resp_nph(r, nph);
+	resp_request(r, (data[0] & 2) != 0, "HTTP/1.1", 1, 1);
 	data++;
 	size--;
 	while (size > 0 && ops++ < OPS_MAX) {
@@ -133,38 +132,39 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		switch (o) {
 		case OP_STATUS:
 			na = take(&data, &size, &a);
-			(void)resp_status(&r, (const char *)a, na);
+			(void)resp_status(r, (const char *)a, na);
 			break;
 		case OP_HEADER:
 			na = take(&data, &size, &a);
 			nb = take(&data, &size, &b);
-			(void)resp_header(&r, (const char *)a, na,
+			(void)resp_header(r, (const char *)a, na,
 			    (const char *)b, nb);
 			break;
 		case OP_BODY:
 			na = take(&data, &size, &a);
-			(void)resp_body(&r, a, na);
+			(void)resp_body(r, a, na);
 			break;
 		case OP_SINGLE:
-			resp_single(&r);
+			resp_single(r);
 			break;
 		case OP_FILE:
 			na = take(&data, &size, &a);
-			(void)resp_default_length(&r, na % 17);
-			(void)resp_sendfile(&r, in, (off_t)(na % 16), na % 17);
+			(void)resp_default_length(r, na % 17);
+			(void)resp_sendfile(r, in, (off_t)(na % 16), na % 17);
 			break;
 		case OP_FINISH:
-			(void)resp_finish(&r);
+			(void)resp_finish(r);
 			break;
 		case OP_FAIL:
-			(void)resp_fail(&r, "500 Internal Server Error", "x", 1);
+			(void)resp_fail(r, 500, "x", 1);
 			break;
 		default:
 			abort();
 		}
 	}
-	if (r.state != RESP_CLOSED)
-		(void)resp_fail(&r, "500 Internal Server Error", "x", 1);
+	if (resp_state(r) != RESP_CLOSED)
+		(void)resp_fail(r, 500, "x", 1);
+	resp_free(r);
 	got = pread(fd, out, sizeof(out), 0);
 	close(fd);
 	close(in);

@@ -17,7 +17,7 @@
 
 #define OUT_MAX	4096
 
-static int	 open_out(struct response *);
+static int	 open_out(struct response **);
 static char	*read_out(int);
 static int	 hdr(struct response *, const char *, const char *);
 
@@ -25,11 +25,11 @@ static char	 out[OUT_MAX];
 
 /* A response writing to a memory file; returns a descriptor to read it. */
 static int
-open_out(struct response *r)
+open_out(struct response **r)
 {
 	int	fd = memfd_create("response", 0);
 
-	resp_init(r, dup(fd), "test.py");
+	*r = resp_new(dup(fd), "test.py");
 	return fd;
 }
 
@@ -106,272 +106,292 @@ header_rules(void)
 static void
 headers_then_body(void)
 {
-	struct response	r;
+	struct response	*r;
 	int		fd = open_out(&r);
 
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(hdr(&r, "Content-Type", "text/plain") == RESP_OK);
-	CHECK(resp_body(&r, "", 0) == RESP_OK);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(hdr(r, "Content-Type", "text/plain") == RESP_OK);
+	CHECK(resp_body(r, "", 0) == RESP_OK);
 	CHECK(lseek(fd, 0, SEEK_END) == 0);	/* withheld: no body yet */
-	CHECK(resp_body(&r, "ab", 2) == RESP_OK);
-	CHECK(resp_body(&r, "cd", 2) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK && !r.failed);
+	CHECK(resp_body(r, "ab", 2) == RESP_OK);
+	CHECK(resp_body(r, "cd", 2) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK && !resp_failed(r));
 	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n"
 	    "Content-Type: text/plain\r\n\r\nabcd") == 0);
+	resp_free(r);
 }
 
 static void
 single_block_length(void)
 {
-	struct response	r;
+	struct response	*r;
 	int		fd = open_out(&r);
 
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	resp_single(&r);
-	CHECK(resp_body(&r, "hello", 5) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	resp_single(r);
+	CHECK(resp_body(r, "hello", 5) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK);
 	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n"
 	    "Content-Length: 5\r\n\r\nhello") == 0);
+	resp_free(r);
 }
 
 /* Fuzzer finding: a result whose len() is 1 but that yields more. */
 static void
 single_block_is_a_limit(void)
 {
-	struct response	r;
+	struct response	*r;
 	int		fd = open_out(&r);
 
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	resp_single(&r);
-	CHECK(resp_body(&r, "ab", 2) == RESP_OK);
-	CHECK(resp_body(&r, "cd", 2) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK && !r.failed);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	resp_single(r);
+	CHECK(resp_body(r, "ab", 2) == RESP_OK);
+	CHECK(resp_body(r, "cd", 2) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK && !resp_failed(r));
 	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n"
 	    "Content-Length: 2\r\n\r\nab") == 0);
+	resp_free(r);
 }
 
 static void
 empty_body_length(void)
 {
-	struct response	r;
+	struct response	*r;
 	int		fd = open_out(&r);
 
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK);
 	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n"
 	    "Content-Length: 0\r\n\r\n") == 0);
+	resp_free(r);
 	fd = open_out(&r);
-	CHECK(resp_status(&r, "204 No Content", 14) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK);
+	CHECK(resp_status(r, "204 No Content", 14) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK);
 	CHECK(strcmp(read_out(fd), "Status: 204 No Content\r\n\r\n") == 0);
+	resp_free(r);
 	fd = open_out(&r);
-	CHECK(resp_status(&r, "304 Not Modified", 16) == RESP_OK);
-	resp_single(&r);
-	CHECK(resp_body(&r, "x", 1) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK);
+	CHECK(resp_status(r, "304 Not Modified", 16) == RESP_OK);
+	resp_single(r);
+	CHECK(resp_body(r, "x", 1) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK);
 	/* RFC 9110 6.4.1: no body, whatever the application returns. */
 	CHECK(strcmp(read_out(fd), "Status: 304 Not Modified\r\n\r\n") == 0);
-	CHECK(r.sent == 1);
+	CHECK(resp_sent(r) == 1);
+	resp_free(r);
 }
 
 static void
 declared_length(void)
 {
-	struct response	r;
+	struct response	*r;
 	int		fd = open_out(&r);
 
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(hdr(&r, "Content-Length", "3") == RESP_OK);
-	CHECK(hdr(&r, "content-length", "3") == RESP_OK);
-	CHECK(hdr(&r, "Content-Length", "4") == RESP_ETWICE);
-	CHECK(hdr(&r, "Content-Length", "-1") == RESP_ELENGTH);
-	CHECK(hdr(&r, "Content-Length", "") == RESP_ELENGTH);
-	CHECK(hdr(&r, "Content-Length", "99999999999999999999") ==
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(hdr(r, "Content-Length", "3") == RESP_OK);
+	CHECK(hdr(r, "content-length", "3") == RESP_OK);
+	CHECK(hdr(r, "Content-Length", "4") == RESP_ETWICE);
+	CHECK(hdr(r, "Content-Length", "-1") == RESP_ELENGTH);
+	CHECK(hdr(r, "Content-Length", "") == RESP_ELENGTH);
+	CHECK(hdr(r, "Content-Length", "99999999999999999999") ==
 	    RESP_ELENGTH);
-	CHECK(resp_body(&r, "hello", 5) == RESP_OK);
-	CHECK(resp_body(&r, "more", 4) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK && !r.failed);
+	CHECK(resp_body(r, "hello", 5) == RESP_OK);
+	CHECK(resp_body(r, "more", 4) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK && !resp_failed(r));
 	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n"
 	    "Content-Length: 3\r\n\r\nhel") == 0);
+	resp_free(r);
 }
 
 static void
 short_body(void)
 {
-	struct response	r;
+	struct response	*r;
 	int		fd = open_out(&r);
 
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(hdr(&r, "Content-Length", "10") == RESP_OK);
-	CHECK(resp_body(&r, "abc", 3) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK && r.failed);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(hdr(r, "Content-Length", "10") == RESP_OK);
+	CHECK(resp_body(r, "abc", 3) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK && resp_failed(r));
 	(void)read_out(fd);
 	/* A HEAD response keeps the GET length without a body. */
+	resp_free(r);
 	fd = open_out(&r);
-	r.head = true;
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(hdr(&r, "Content-Length", "10") == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK && !r.failed);
+	resp_request(r, true, "HTTP/1.0", 1, 0);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(hdr(r, "Content-Length", "10") == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK && !resp_failed(r));
 	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n"
 	    "Content-Length: 10\r\n\r\n") == 0);
+	resp_free(r);
 }
 
 static void
 status_replaced(void)
 {
-	struct response	r;
+	struct response	*r;
 	int		fd = open_out(&r);
 
-	CHECK(resp_body(&r, "x", 1) == RESP_ENOSTATUS);
-	CHECK(hdr(&r, "X", "y") == RESP_ENOSTATUS);
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(hdr(&r, "X-Old", "1") == RESP_OK);
-	CHECK(resp_status(&r, "503 Busy", 8) == RESP_OK);
-	CHECK(hdr(&r, "X-New", "1") == RESP_OK);
-	CHECK(resp_body(&r, "x", 1) == RESP_OK);
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_ESENT);
-	CHECK(hdr(&r, "X", "y") == RESP_ESENT);
-	CHECK(resp_finish(&r) == RESP_OK);
+	CHECK(resp_body(r, "x", 1) == RESP_ENOSTATUS);
+	CHECK(hdr(r, "X", "y") == RESP_ENOSTATUS);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(hdr(r, "X-Old", "1") == RESP_OK);
+	CHECK(resp_status(r, "503 Busy", 8) == RESP_OK);
+	CHECK(hdr(r, "X-New", "1") == RESP_OK);
+	CHECK(resp_body(r, "x", 1) == RESP_OK);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_ESENT);
+	CHECK(hdr(r, "X", "y") == RESP_ESENT);
+	CHECK(resp_finish(r) == RESP_OK);
 	CHECK(strcmp(read_out(fd), "Status: 503 Busy\r\nX-New: 1\r\n\r\nx") ==
 	    0);
+	resp_free(r);
 }
 
 static void
 nph(void)
 {
-	struct response	r;
+	struct response	*r;
 	int		fd = open_out(&r);
 
-	r.nph = true;
-	r.protocol = "HTTP/1.1";
-	r.proto_minor = 1;
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(hdr(&r, "Date", "Tue, 01 Jan 2030 00:00:00 GMT") == RESP_OK);
-	CHECK(resp_body(&r, "hi", 2) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK);
+	resp_nph(r, true);
+	resp_request(r, false, "HTTP/1.1", 1, 1);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(hdr(r, "Date", "Tue, 01 Jan 2030 00:00:00 GMT") == RESP_OK);
+	CHECK(resp_body(r, "hi", 2) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK);
 	CHECK(strcmp(read_out(fd), "HTTP/1.1 200 OK\r\n"
 	    "Date: Tue, 01 Jan 2030 00:00:00 GMT\r\n"
 	    "Connection: close\r\n\r\nhi") == 0);
+	resp_free(r);
 	fd = open_out(&r);
-	r.nph = r.head = true;
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(resp_body(&r, "hi", 2) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK);
+	resp_nph(r, true);
+	resp_request(r, true, "HTTP/1.0", 1, 0);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(resp_body(r, "hi", 2) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK);
 	CHECK(strncmp(read_out(fd), "HTTP/1.0 200 OK\r\nDate: ", 23) == 0);
 	CHECK(strstr(out, "Connection") == NULL);
 	CHECK(strcmp(out + strlen(out) - 4, "\r\n\r\n") == 0);
+	resp_free(r);
 	fd = open_out(&r);
-	r.nph = true;
-	r.proto_major = 0;
-	r.proto_minor = 9;
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(resp_body(&r, "body", 4) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK);
+	resp_nph(r, true);
+	resp_request(r, false, "HTTP/0.9", 0, 9);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(resp_body(r, "body", 4) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK);
 	CHECK(strcmp(read_out(fd), "body") == 0);
+	resp_free(r);
 }
 
 static void
 fail_before_and_after(void)
 {
-	struct response	r;
+	struct response	*r;
 	int		fd = open_out(&r);
 
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(hdr(&r, "X-Lost", "1") == RESP_OK);
-	CHECK(resp_fail(&r, 500, "oops", 4) ==
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(hdr(r, "X-Lost", "1") == RESP_OK);
+	CHECK(resp_fail(r, 500, "oops", 4) ==
 	    RESP_OK);
-	CHECK(r.failed && r.state == RESP_CLOSED);
+	CHECK(resp_failed(r) && resp_state(r) == RESP_CLOSED);
 	CHECK(strcmp(read_out(fd), "Status: 500 Internal Server Error\r\n"
 	    "Content-Type: text/plain\r\nContent-Length: 4\r\n\r\noops") == 0);
+	resp_free(r);
 	fd = open_out(&r);
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(resp_body(&r, "part", 4) == RESP_OK);
-	CHECK(resp_fail(&r, 500, "oops", 4) ==
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(resp_body(r, "part", 4) == RESP_OK);
+	CHECK(resp_fail(r, 500, "oops", 4) ==
 	    RESP_OK);
-	CHECK(r.failed);
+	CHECK(resp_failed(r));
 	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n\r\npart") == 0);
-	CHECK(resp_body(&r, "x", 1) == RESP_EWRITE);
+	CHECK(resp_body(r, "x", 1) == RESP_EWRITE);
+	resp_free(r);
 }
 
 /* RFC 3875 4.3.2: no body for HEAD in CGI style either; lengths hold. */
 static void
 head_no_body(void)
 {
-	struct response	r;
+	struct response	*r;
 	int		fd = open_out(&r), in = memfd_create("in", 0);
 
-	r.head = true;
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	resp_single(&r);
-	CHECK(resp_body(&r, "hello", 5) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK && !r.failed);
+	resp_request(r, true, "HTTP/1.0", 1, 0);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	resp_single(r);
+	CHECK(resp_body(r, "hello", 5) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK && !resp_failed(r));
 	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n"
 	    "Content-Length: 5\r\n\r\n") == 0);
+	resp_free(r);
 	fd = open_out(&r);
-	r.head = true;
+	resp_request(r, true, "HTTP/1.0", 1, 0);
 	CHECK(write(in, "0123456789", 10) == 10);
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(resp_default_length(&r, 10) == RESP_OK);
-	CHECK(resp_sendfile(&r, in, 0, 10) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK && !r.failed);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(resp_default_length(r, 10) == RESP_OK);
+	CHECK(resp_sendfile(r, in, 0, 10) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK && !resp_failed(r));
 	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n"
 	    "Content-Length: 10\r\n\r\n") == 0);
 	close(in);
+	resp_free(r);
 	fd = open_out(&r);
-	r.head = true;
-	CHECK(resp_fail(&r, 500, NULL, 0) == RESP_OK);
+	resp_request(r, true, "HTTP/1.0", 1, 0);
+	CHECK(resp_fail(r, 500, NULL, 0) == RESP_OK);
 	CHECK(strcmp(read_out(fd), "Status: 500 Internal Server Error\r\n"
 	    "Content-Type: text/plain\r\nContent-Length: 59\r\n\r\n") ==
 	    0);
+	resp_free(r);
 }
 
 /* A file that cannot be read cuts the response short: not a success. */
 static void
 unreadable_file(void)
 {
-	struct response	r;
+	struct response	*r;
 	int		fd = open_out(&r), dir = open(".", O_RDONLY);
 
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(resp_default_length(&r, 100) == RESP_OK);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(resp_default_length(r, 100) == RESP_OK);
 	/* sendfile(2) refuses a directory (EINVAL), then pread(2) fails. */
-	CHECK(resp_sendfile(&r, dir, 0, 100) == RESP_EREAD);
-	CHECK(r.failed && r.state == RESP_CLOSED &&
-	    r.saved_errno == EISDIR);
+	CHECK(resp_sendfile(r, dir, 0, 100) == RESP_EREAD);
+	CHECK(resp_failed(r) && resp_state(r) == RESP_CLOSED &&
+	    resp_errno(r) == EISDIR);
 	close(dir);
 	(void)read_out(fd);
+	resp_free(r);
 }
 
 static void
 sendfile_from_offset(void)
 {
-	struct response	r;
+	struct response	*r;
 	int		fd = open_out(&r), in = memfd_create("in", 0);
 
 	CHECK(write(in, "0123456789", 10) == 10);
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(resp_default_length(&r, 6) == RESP_OK);
-	CHECK(resp_sendfile(&r, in, 4, 6) == RESP_OK);
-	CHECK(resp_finish(&r) == RESP_OK && !r.failed);
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(resp_default_length(r, 6) == RESP_OK);
+	CHECK(resp_sendfile(r, in, 4, 6) == RESP_OK);
+	CHECK(resp_finish(r) == RESP_OK && !resp_failed(r));
 	close(in);
 	CHECK(strcmp(read_out(fd), "Status: 200 OK\r\n"
 	    "Content-Length: 6\r\n\r\n456789") == 0);
+	resp_free(r);
 }
 
 static void
 client_gone(void)
 {
-	struct response	r;
+	struct response	*r;
 	int		p[2];
 
 	CHECK(pipe(p) == 0);
 	close(p[0]);
-	resp_init(&r, p[1], "test.py");
-	CHECK(resp_status(&r, "200 OK", 6) == RESP_OK);
-	CHECK(resp_body(&r, "x", 1) == RESP_EWRITE);
-	CHECK(r.saved_errno == EPIPE && r.failed);
-	CHECK(r.state == RESP_CLOSED);
-	CHECK(resp_finish(&r) == RESP_EWRITE);
+	r = resp_new(p[1], "test.py");
+	CHECK(resp_status(r, "200 OK", 6) == RESP_OK);
+	CHECK(resp_body(r, "x", 1) == RESP_EWRITE);
+	CHECK(resp_errno(r) == EPIPE && resp_failed(r));
+	CHECK(resp_state(r) == RESP_CLOSED);
+	CHECK(resp_finish(r) == RESP_EWRITE);
+	resp_free(r);
 }
 
 const struct unit_test response_tests[] = {
