@@ -49,6 +49,9 @@ static void	 detach(const int *, size_t);
 static void	 clean_env(void);
 static void	 backend(struct warm *, int, const struct warm_ops *);
 static unsigned	 threads(void);
+static void	 backend_check(struct backend *);
+static void	 backend_open(struct backend *);
+static void	 front_ends(struct backend *, const struct pollfd *, size_t);
 static void	 accept_one(struct backend *);
 static void	 info(const struct backend *, struct warm_msg *);
 static void	 request(struct backend *, int, struct warm_msg *, int *);
@@ -184,14 +187,10 @@ static void
 backend(struct warm *w, int lock, const struct warm_ops *ops)
 {
 	struct backend		 b;
-	struct sockaddr_un	 sa;
 	struct pollfd		*p;
-	struct timespec		 t0;
-	sigset_t		 sigs;
 	size_t			 i, np;
 	int64_t			 t;
 	long			 cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	char			 name[WARM_NAME_MAX + 8];
 
 	/* In ps(1) and for pkill -x: the backend, not a request. */
 	(void)prctl(PR_SET_NAME, "wsgi-cgi-warm", 0, 0, 0);
@@ -208,45 +207,8 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 	if ((b.kids = calloc(b.cap, sizeof(*b.kids))) == NULL ||
 	    (p = calloc(b.cap + P_KIDS, sizeof(*p))) == NULL)
 		_exit(1);
-	(void)clock_gettime(CLOCK_REALTIME, &t0);
-	b.since = t0.tv_sec;
-	if (ops->start(ops->ctx, w->script, b.refusal, sizeof(b.refusal)) < 0)
-		;
-	else if (threads() > 1)
-		(void)snprintf(b.refusal, sizeof(b.refusal), "warm start: "
-		    "the script's imports started threads, and a process "
-		    "with threads cannot fork safely: serving cold");
-	else if (ops->files(ops->ctx, warm_watch_add, &b) < 0 ||
-	    b.nwatch == WATCH_MAX)
-		(void)snprintf(b.refusal, sizeof(b.refusal), "warm start: "
-		    "cannot list the imported modules: serving cold");
-	else if (b.newest >= warm_ns(&t0) - FILES_RACY_SECONDS * 1000000000LL) {
-		/*
-		 * A file changed so recently that another change within the
-		 * same clock tick would not show: this import is not
-		 * trusted.  Hold the lock until it would be, then go.
-		 */
-		t = (b.newest - warm_ns(&t0)) / 1000000 + FILES_RACY_SECONDS * 1000LL + 1;
-		if (t > 0)
-			(void)poll(NULL, 0, (int)t);
-		_exit(0);
-	}
-	(void)sigemptyset(&sigs);
-	(void)sigaddset(&sigs, SIGCHLD);
-	(void)sigaddset(&sigs, SIGTERM);
-	(void)sigaddset(&sigs, SIGINT);
-	(void)sigaddset(&sigs, SIGHUP);
-	(void)snprintf(name, sizeof(name), "%s.sock", w->name);
-	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0 ||
-	    pipe2(b.done, O_CLOEXEC | O_NONBLOCK) < 0 ||
-	    (b.sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
-	    warm_sock_path(w, w->dir, w->name, &sa) < 0 ||
-	    (b.listen = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0)) < 0 ||
-	    (unlinkat(w->dir, name, 0) < 0 && errno != ENOENT) ||
-	    bind(b.listen, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(b.listen, SOMAXCONN) < 0)
-		_exit(1);
+	backend_check(&b);
+	backend_open(&b);
 	b.idle_at = warm_now_ms() + (int64_t)w->idle * 1000;
 	warm_pages_init(&b);
 	spares_make(&b);
@@ -281,29 +243,7 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 		}
 		if (p[P_DONE].revents != 0)
 			answered(&b);
-		/* The front ends: a signal to pass on, or gone. */
-		for (i = 0; i < b.nkids && P_KIDS + i < np; i++) {
-			struct warm_msg	m;
-			int		n;
-
-			if (p[P_KIDS + i].revents == 0 || b.kids[i].conn < 0 ||
-			    b.kids[i].conn != p[P_KIDS + i].fd)
-				continue;
-			if (warm_recv(b.kids[i].conn, &m, NULL, 0, &n, 0) > 0) {
-				if (m.type == WM_SIGNAL && (m.value == SIGTERM ||
-				    m.value == SIGINT || m.value == SIGHUP))
-					(void)kill(b.kids[i].pid, m.value);
-				continue;
-			}
-			(void)close(b.kids[i].conn);
-			b.kids[i].conn = -1;
-			/* Gone after the answer: the front end's own end. */
-			if (b.kids[i].done)
-				continue;
-			/* Gone before it: the server gave up. */
-			(void)kill(b.kids[i].pid, SIGTERM);
-			b.kids[i].kill_at = warm_now_ms() + KILL_MS;
-		}
+		front_ends(&b, p, np);
 		for (i = 0; i < b.nkids; i++)
 			if (b.kids[i].kill_at > 0 &&
 			    b.kids[i].kill_at <= warm_now_ms()) {
@@ -314,6 +254,100 @@ backend(struct warm *w, int lock, const struct warm_ops *ops)
 			accept_one(&b);
 		if (b.nkids == 0 && !b.retiring && warm_now_ms() >= b.idle_at)
 			retire(&b);
+	}
+}
+
+/*
+ * The script loaded, or why not (b->refusal, which the front ends are
+ * told); a backend whose imports are too fresh to trust ends here.
+ */
+static void
+backend_check(struct backend *b)
+{
+	const struct warm_ops	*ops = b->ops;
+	struct timespec		 t0;
+	int64_t			 t;
+
+	(void)clock_gettime(CLOCK_REALTIME, &t0);
+	b->since = t0.tv_sec;
+	if (ops->start(ops->ctx, b->w->script, b->refusal,
+	    sizeof(b->refusal)) < 0)
+		return;
+	if (threads() > 1)
+		(void)snprintf(b->refusal, sizeof(b->refusal), "warm start: "
+		    "the script's imports started threads, and a process "
+		    "with threads cannot fork safely: serving cold");
+	else if (ops->files(ops->ctx, warm_watch_add, b) < 0 ||
+	    b->nwatch == WATCH_MAX)
+		(void)snprintf(b->refusal, sizeof(b->refusal), "warm start: "
+		    "cannot list the imported modules: serving cold");
+	else if (b->newest >= warm_ns(&t0) - FILES_RACY_SECONDS *
+	    1000000000LL) {
+		/*
+		 * A file changed so recently that another change within the
+		 * same clock tick would not show: this import is not
+		 * trusted.  Hold the lock until it would be, then go.
+		 */
+		t = (b->newest - warm_ns(&t0)) / 1000000 +
+		    FILES_RACY_SECONDS * 1000LL + 1;
+		if (t > 0)
+			(void)poll(NULL, 0, (int)t);
+		_exit(0);
+	}
+}
+
+/* Its signals as a descriptor, the children's pipe, the socket. */
+static void
+backend_open(struct backend *b)
+{
+	struct sockaddr_un	sa;
+	sigset_t		sigs;
+	char			name[WARM_NAME_MAX + 8];
+
+	(void)sigemptyset(&sigs);
+	(void)sigaddset(&sigs, SIGCHLD);
+	(void)sigaddset(&sigs, SIGTERM);
+	(void)sigaddset(&sigs, SIGINT);
+	(void)sigaddset(&sigs, SIGHUP);
+	(void)snprintf(name, sizeof(name), "%s.sock", b->w->name);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0 ||
+	    pipe2(b->done, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    (b->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
+	    warm_sock_path(b->w, b->w->dir, b->w->name, &sa) < 0 ||
+	    (b->listen = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) < 0 ||
+	    (unlinkat(b->w->dir, name, 0) < 0 && errno != ENOENT) ||
+	    bind(b->listen, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(b->listen, SOMAXCONN) < 0)
+		_exit(1);
+}
+
+/* The front ends that spoke: a signal to pass on, or gone. */
+static void
+front_ends(struct backend *b, const struct pollfd *p, size_t np)
+{
+	struct warm_msg	m;
+	size_t		i;
+	int		n;
+
+	for (i = 0; i < b->nkids && P_KIDS + i < np; i++) {
+		if (p[P_KIDS + i].revents == 0 || b->kids[i].conn < 0 ||
+		    b->kids[i].conn != p[P_KIDS + i].fd)
+			continue;
+		if (warm_recv(b->kids[i].conn, &m, NULL, 0, &n, 0) > 0) {
+			if (m.type == WM_SIGNAL && (m.value == SIGTERM ||
+			    m.value == SIGINT || m.value == SIGHUP))
+				(void)kill(b->kids[i].pid, m.value);
+			continue;
+		}
+		(void)close(b->kids[i].conn);
+		b->kids[i].conn = -1;
+		/* Gone after the answer: the front end's own end. */
+		if (b->kids[i].done)
+			continue;
+		/* Gone before it: the server gave up. */
+		(void)kill(b->kids[i].pid, SIGTERM);
+		b->kids[i].kill_at = warm_now_ms() + KILL_MS;
 	}
 }
 

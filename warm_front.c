@@ -60,6 +60,8 @@ static volatile sig_atomic_t	 front_signal;
 static uint64_t	 fnv(uint64_t, const void *, size_t);
 static int	 connect_to(int, const char *);
 static bool	 hello(int, int);
+static int	 offer(const struct warm *, int, char *[], char *const *, int,
+		    int);
 static void	 on_signal(int);
 
 static uint64_t
@@ -147,6 +149,40 @@ on_signal(int sig)
 }
 
 /*
+ * The request to the backend: its descriptors (fds 0-2), its directory,
+ * its variables and argv in a memfd, its umask and script.  0, or -1 when
+ * the backend does not answer hello or something cannot be made.
+ */
+static int
+offer(const struct warm *w, int s, char *argv[], char *const *envp, int in,
+    int out)
+{
+	struct warm_msg	m;
+	mode_t		um;
+	int		fds[WARM_NFDS], r = -1;
+
+	fds[0] = in;
+	fds[1] = out;
+	fds[2] = STDERR_FILENO;
+	fds[3] = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fds[4] = warm_blob_write(argv, envp);
+	if (fds[3] >= 0 && fds[4] >= 0 && hello(s, HELLO_MS)) {
+		memset(&m, 0, sizeof(m));
+		m.type = WM_REQUEST;
+		um = umask(0);
+		(void)umask(um);
+		m.value = (int32_t)um;
+		(void)snprintf(m.text, sizeof(m.text), "%s", w->script);
+		r = warm_send(s, &m, fds, WARM_NFDS);
+	}
+	if (fds[3] >= 0)
+		(void)close(fds[3]);
+	if (fds[4] >= 0)
+		(void)close(fds[4]);
+	return r;
+}
+
+/*
  * The front end: the request goes to the backend if one answers.  1: a
  * child served it and *status is the exit status (why: a line to log, or
  * empty); 0: serve it cold (why: a line to log, or empty).  in and out
@@ -161,28 +197,13 @@ warm_front(struct warm *w, char *argv[], char *const *envp, int in, int out,
 	struct sigaction	 sa, old[3];
 	sigset_t		 block, mask, none;
 	struct warm_msg		 m;
-	mode_t			 um;
 	size_t			 i;
-	int			 s, fds[WARM_NFDS], n, r, served = 0;
+	int			 s, n, r, served = 0;
 	bool			 started = false;
 
 	*why = '\0';
 	if ((s = connect_to(w->dir, w->name)) < 0)
 		return 0;
-	/* Made while the backend accepts. */
-	fds[0] = in;
-	fds[1] = out;
-	fds[2] = STDERR_FILENO;
-	fds[3] = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	fds[4] = warm_blob_write(argv, envp);
-	if (fds[3] < 0 || fds[4] < 0 || !hello(s, HELLO_MS)) {
-		if (fds[3] >= 0)
-			(void)close(fds[3]);
-		if (fds[4] >= 0)
-			(void)close(fds[4]);
-		(void)close(s);
-		return 0;
-	}
 	/* Signals from the server wait for ppoll(); then they go on. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -194,15 +215,7 @@ warm_front(struct warm *w, char *argv[], char *const *envp, int in, int out,
 		(void)sigaction(sigs[i], &sa, &old[i]);
 	}
 	(void)sigprocmask(SIG_BLOCK, &block, &mask);
-	memset(&m, 0, sizeof(m));
-	m.type = WM_REQUEST;
-	um = umask(0);
-	(void)umask(um);
-	m.value = (int32_t)um;
-	(void)snprintf(m.text, sizeof(m.text), "%s", w->script);
-	r = warm_send(s, &m, fds, WARM_NFDS);
-	(void)close(fds[3]);
-	(void)close(fds[4]);
+	r = offer(w, s, argv, envp, in, out);
 	while (r == 0) {
 		struct pollfd	p = { s, POLLIN, 0 };
 
