@@ -50,6 +50,8 @@ struct response {
 	bool		 http_keep;	/* in: the client keeps the connection;
 					   after: it can carry another request */
 	const volatile sig_atomic_t *stop;	/* HTTP: set, the server stops */
+	void		(*wait)(void *, bool);	/* around a poll(2) for the peer */
+	void		*wait_ctx;
 	bool		 chunked;	/* the body goes out in chunks */
 	bool		 keep;		/* the fd is a connection's: left open */
 	bool		 shut;		/* with keep: the end is shutdown(2) */
@@ -247,6 +249,17 @@ resp_gateway(struct response *r, const struct resp_gateway *g)
 	r->fcgi_id = g->fcgi_id;
 	r->aborted = g->aborted;
 	r->wait_ms = g->wait_ms;
+}
+
+/*
+ * wait(ctx, true) before each poll(2) for a slow peer, wait(ctx, false)
+ * after: the caller lets go of what others need meanwhile (Python's GIL).
+ */
+void
+resp_waits(struct response *r, void (*wait)(void *, bool), void *ctx)
+{
+	r->wait = wait;
+	r->wait_ctx = ctx;
 }
 
 enum resp_state
@@ -1095,9 +1108,13 @@ writable(struct response *r)
 	}
 	pfd.fd = r->fd;
 	pfd.events = POLLOUT;
-	while ((n = poll(&pfd, 1, wait)) < 0 && errno == EINTR)
-		if (resp_interrupted)
-			return false;
+	if (r->wait != NULL)
+		r->wait(r->wait_ctx, true);
+	while ((n = poll(&pfd, 1, wait)) < 0 && errno == EINTR &&
+	    !resp_interrupted)
+		;
+	if (r->wait != NULL)
+		r->wait(r->wait_ctx, false);
 	if (n == 0)
 		errno = ETIMEDOUT;
 	return n > 0;

@@ -76,6 +76,7 @@ void		 resp_request(struct response *, bool, const char *, unsigned,
 		    unsigned);
 void		 resp_nph(struct response *, bool);
 void		 resp_gateway(struct response *, const struct resp_gateway *);
+void		 resp_waits(struct response *, void (*)(void *, bool), void *);
 enum resp_state	 resp_state(const struct response *);
 bool		 resp_started(const struct response *);
 bool		 resp_failed(const struct response *);

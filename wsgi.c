@@ -49,6 +49,8 @@ struct start_response {
 	bool		 ended;		/* detached: the request is over */
 	bool		 responded;	/* its response is closed */
 	bool		 closing;	/* the result's close() runs */
+	bool		 hold;		/* writes keep the GIL; waits let it go */
+	PyThreadState	*waiting;	/* while a write waits */
 };
 
 /* The thread state's dict holds the request running on the thread here. */
@@ -90,6 +92,9 @@ static void	 lock(struct start_response *);
 static void	 unlock(struct start_response *);
 static int	 raise_resp(struct start_response *, int, int);
 static int	 enter(struct start_response *);
+static void	 response_waits(void *, bool);
+static PyThreadState *out_begin(struct start_response *);
+static void	 out_end(struct start_response *, PyThreadState *);
 static void	 leave(struct start_response *);
 static PyObject	*start_response_call(PyObject *, PyObject *, PyObject *);
 static int	 check_exc_info(PyObject *);
@@ -485,6 +490,16 @@ wsgi_request_new(struct response *resp, struct outcome *out,
 	sr->gone = sr->called = sr->ended = false;
 	sr->responded = sr->closing = false;
 	sr->errors = NULL;
+	/*
+	 * A server mode's connection is non-blocking: a write that can go
+	 * out does at once, with the GIL held, and only a wait for a slow
+	 * peer lets it go (no switch of threads a write).  Under CGI every
+	 * write may block: each is made without the GIL.
+	 */
+	sr->hold = own_errors;
+	sr->waiting = NULL;
+	if (sr->hold)
+		resp_waits(resp, response_waits, sr);
 	if (own_errors &&
 	    (sr->errors = wsgi_errors_new(request_log, sr)) == NULL) {
 		sr->resp = NULL;
@@ -576,14 +591,52 @@ static int
 request_log(void *ctx, const char *buf, size_t len)
 {
 	struct start_response	*sr = ctx;
+	PyThreadState		*ts;
 	int			 e;
 
-	Py_BEGIN_ALLOW_THREADS
-	(void)pthread_mutex_lock(&sr->lock);
+	ts = out_begin(sr);
 	e = resp_log(sr->resp, buf, len);
-	(void)pthread_mutex_unlock(&sr->lock);
-	Py_END_ALLOW_THREADS
+	out_end(sr, ts);
 	return e == RESP_OK ? 0 : -1;
+}
+
+/*
+ * The response's own, for a write (see hold): the lock, and the GIL let
+ * go unless the request holds it across writes.  Returns what
+ * out_end() takes.
+ */
+static PyThreadState *
+out_begin(struct start_response *sr)
+{
+	PyThreadState	*ts;
+
+	if (sr->hold) {
+		lock(sr);
+		return NULL;
+	}
+	ts = PyEval_SaveThread();
+	(void)pthread_mutex_lock(&sr->lock);
+	return ts;
+}
+
+static void
+out_end(struct start_response *sr, PyThreadState *ts)
+{
+	(void)pthread_mutex_unlock(&sr->lock);
+	if (ts != NULL)
+		PyEval_RestoreThread(ts);
+}
+
+/* A write of a held request waits for its peer: other threads run. */
+static void
+response_waits(void *ctx, bool begin)
+{
+	struct start_response	*sr = ctx;
+
+	if (begin)
+		sr->waiting = PyEval_SaveThread();
+	else
+		PyEval_RestoreThread(sr->waiting);
 }
 
 /* A line about the request, where its errors go; with strerror(e) if e. */
@@ -1041,8 +1094,9 @@ start_response_dealloc(PyObject *self)
 static int
 send_chunk(struct start_response *sr, PyObject *chunk)
 {
-	Py_buffer	view;
-	int		e, saved = 0;
+	Py_buffer	 view;
+	PyThreadState	*ts;
+	int		 e, saved = 0;
 
 	if (PyUnicode_Check(chunk)) {
 		PyErr_Format(PyExc_TypeError, "response body must be bytes, "
@@ -1059,12 +1113,10 @@ send_chunk(struct start_response *sr, PyObject *chunk)
 		return raise_resp(sr, ENDED, 0);
 	if (PyObject_GetBuffer(chunk, &view, PyBUF_SIMPLE) < 0)
 		return -1;
-	Py_BEGIN_ALLOW_THREADS
-	(void)pthread_mutex_lock(&sr->lock);
+	ts = out_begin(sr);
 	e = resp_body(sr->resp, view.buf, (size_t)view.len);
 	saved = resp_errno(sr->resp);
-	(void)pthread_mutex_unlock(&sr->lock);
-	Py_END_ALLOW_THREADS
+	out_end(sr, ts);
 	PyBuffer_Release(&view);
 	return e == RESP_OK ? 0 : raise_resp(sr, e, saved);
 }
@@ -1178,6 +1230,7 @@ static int
 send_file(struct start_response *sr, struct file_wrapper *fw, bool *done)
 {
 	PyObject	*r = NULL;
+	PyThreadState	*ts;
 	struct stat	 st;
 	long long	 pos;
 	long		 fd;
@@ -1205,15 +1258,13 @@ send_file(struct start_response *sr, struct file_wrapper *fw, bool *done)
 		rc = raise_resp(sr, ENDED, 0);
 		goto out;
 	}
-	Py_BEGIN_ALLOW_THREADS
-	(void)pthread_mutex_lock(&sr->lock);
+	ts = out_begin(sr);
 	e = resp_state(sr->resp) == RESP_NEW ? RESP_ENOSTATUS :
 	    resp_default_length(sr->resp, count);
 	if (e == RESP_OK)
 		e = resp_sendfile(sr->resp, (int)fd, (off_t)pos, count);
 	saved = resp_errno(sr->resp);
-	(void)pthread_mutex_unlock(&sr->lock);
-	Py_END_ALLOW_THREADS
+	out_end(sr, ts);
 	if (e != RESP_OK) {
 		rc = raise_resp(sr, e, saved);
 		goto out;

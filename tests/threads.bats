@@ -152,8 +152,9 @@ ts = [threading.Thread(target=client) for _ in range(6)]
 print(len(pids))' "$SOCK"
 	serve_stop
 	assert_success
-	# 60 requests, at most 10 a worker: six workers at least.
-	[ "$output" -ge 6 ] || fail "$output workers served 60 requests"
+	# 60 requests: a worker that has served 10 accepts no more, and
+	# finishes those it has (6 clients: 16 at most), so four at least.
+	[ "$output" -ge 4 ] || fail "$output workers served 60 requests"
 }
 
 @test "threads: a Flask counter in sqlite3, incremented by 32 clients at once, ends exact" {
