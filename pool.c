@@ -107,15 +107,15 @@ pool_fd(const struct pool *pl)
 	return pl->wake;
 }
 
-/* Fewer requests wait for a thread than there are threads. */
+/* A thread is free: a new request would run at once. */
 bool
-pool_accepts(const struct pool *pl)
+pool_idle(const struct pool *pl)
 {
 	struct pool	*p = (struct pool *)(uintptr_t)pl;
 	bool		 free_one;
 
 	(void)pthread_mutex_lock(&p->lock);
-	free_one = p->queued < p->n;
+	free_one = p->running + p->queued < p->n;
 	(void)pthread_mutex_unlock(&p->lock);
 	return free_one;
 }

@@ -30,7 +30,7 @@ typedef bool	(*pool_serve_fn)(const struct srv_options *, struct conn *,
 
 struct pool	*pool_start(const struct srv_options *, pool_serve_fn);
 int		 pool_fd(const struct pool *);
-bool		 pool_accepts(const struct pool *);
+bool		 pool_idle(const struct pool *);
 unsigned	 pool_busy(const struct pool *);
 unsigned	 pool_served(const struct pool *);
 void		 pool_give(struct pool *, struct conn *, const struct http_req *,

@@ -38,6 +38,7 @@
 #define ROOM_SPARE	8	/* connections' memory kept for reuse */
 #define END_GRACE_MS	2000	/* at a stop, a new connection's first bytes */
 #define STOP_GRACE_MS	2000	/* a request asked to stop, before renewal */
+#define BUSY_ACCEPT_MS	20	/* threads all busy: a connection taken then */
 
 /*
  * A worker's connections that it is not serving: new ones, kept ones
@@ -54,6 +55,7 @@ struct room {
 	struct conn	*spare[ROOM_SPARE];
 	unsigned	 nspare;
 	uint64_t	 max_rss;	/* --max-rss, bytes; 0: none */
+	int64_t		 busy_accept;	/* ms: threads busy, the socket then */
 	bool		 grown;		/* past it: the worker is renewed */
 };
 
@@ -215,12 +217,28 @@ room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
 		if (c->deadline - now < wait)
 			wait = c->deadline - now > 0 ? c->deadline - now : 0;
 	}
-	/* A connection handed back. */
+	/*
+	 * A connection handed back.  While every thread is busy the socket
+	 * is looked at only every BUSY_ACCEPT_MS, for one connection: a
+	 * worker with a free thread takes it first, but none waits for ever.
+	 */
 	k = n;
 	if (room->pool != NULL) {
 		room->p[k].fd = pool_fd(room->pool);
 		room->p[k].events = POLLIN;
 		room->p[k++].revents = 0;
+		if (pool_idle(room->pool))
+			room->busy_accept = 0;
+		else if (listening) {
+			if (room->busy_accept == 0)
+				room->busy_accept = now + BUSY_ACCEPT_MS;
+			if (now < room->busy_accept) {
+				listening = false;
+				if (room->busy_accept - now < wait)
+					wait = room->busy_accept - now;
+			} else
+				room->busy_accept = 0;
+		}
 	}
 	room->p[k].fd = STDIN_FILENO;
 	room->p[k].events = POLLIN;
@@ -253,7 +271,7 @@ room_accept(struct room *room, const struct srv_options *o)
 	bool		sent = false;
 	int		fd;
 
-	if (room->pool != NULL && !pool_accepts(room->pool))
+	if (room->pool != NULL && !pool_idle(room->pool))
 		most = 1;
 	for (burst = 0; burst < most && !sent && !server_ending() &&
 	    (burst == 0 || poll(&pfd, 1, 0) > 0); burst++) {

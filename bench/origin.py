@@ -8,7 +8,6 @@ appends them to bench/results.md.
 Usage: python3 bench/origin.py WSGI_CGI [ROUNDS]
 """
 import os
-import shutil
 import signal
 import socket
 import statistics
@@ -39,13 +38,7 @@ def wait_port(port, proc, what):
 def main():
     wsgi_cgi = os.path.abspath(sys.argv[1])
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    for tool in ('wrk', 'gunicorn', 'uwsgi'):
-        if shutil.which(tool) is None:
-            raise SystemExit('bench: %s is missing: ./install-deps bench'
-                             % tool)
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
-    log = open(os.path.join(WORK, 'servers.log'), 'a')
+    log = servers.setup(WORK, ('wrk', 'gunicorn', 'uwsgi'))
     apps = {'hello': ('hello', 'application'), 'flask': ('flask_hello', 'app')}
     procs, urls = [], {}
     w = str(servers.WORKERS)

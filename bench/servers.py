@@ -32,6 +32,18 @@ def free_port():
     return port
 
 
+def setup(work, tools):
+    """The tools a benchmark runs are there; work is made anew; the log
+    its servers write to."""
+    for tool in tools:
+        if shutil.which(tool) is None:
+            raise SystemExit('bench: %s is missing: ./install-deps bench'
+                             % tool)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    return open(os.path.join(work, 'servers.log'), 'a')
+
+
 def wait_socket(path, proc, what):
     for _ in range(200):
         if os.path.exists(path):
@@ -141,12 +153,7 @@ def main():
     wsgi_cgi = os.path.abspath(sys.argv[1])
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
-    for tool in ('lighttpd', 'wrk', 'uwsgi'):
-        if shutil.which(tool) is None:
-            raise SystemExit('bench: %s is missing: ./install-deps bench'
-                             % tool)
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
+    setup(WORK, ('lighttpd', 'wrk', 'uwsgi')).close()
     procs = start_backends(wsgi_cgi)
     lighttpd, base = start_lighttpd()
     cases = [(app, label, '%s/%s/%s/' % (base, path, app), server)

@@ -17,7 +17,6 @@ Usage: python3 bench/threads.py WSGI_CGI [ROUNDS]
 """
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
@@ -61,13 +60,7 @@ def argv_of(server, wsgi_cgi, addr, module, call, threads=THREADS):
 def main():
     wsgi_cgi = os.path.abspath(sys.argv[1])
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    for tool in ('wrk', 'gunicorn', 'uwsgi'):
-        if shutil.which(tool) is None:
-            raise SystemExit('bench: %s is missing: ./install-deps bench'
-                             % tool)
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
-    log = open(os.path.join(WORK, 'servers.log'), 'a')
+    log = servers.setup(WORK, ('wrk', 'gunicorn', 'uwsgi'))
     up_port = servers.free_port()
     env = dict(os.environ, UPSTREAM_PORT=str(up_port))
     procs = [subprocess.Popen([sys.executable,
