@@ -4,7 +4,8 @@ threads each, the runs interleaved round by round:
 
 - waiting: a request that waits 50 ms on a socket read from an upstream
   this script starts (bench/upstream.py), wrk -t1 -c32; the ideal is 16
-  requests per 50 ms, 320/s;
+  requests per 50 ms, 320/s; also through lighttpd over uwsgi (mod_scgi)
+  to wsgi-cgi and to uWSGI on Unix sockets;
 - mixed: a Flask request that waits 5 ms on it and renders a small JSON
   document, wrk -t1 -c64;
 - CPU-bound: the hello world and Flask's with --threads 8 against
@@ -17,6 +18,8 @@ Usage: python3 bench/threads.py WSGI_CGI [ROUNDS]
 """
 import os
 import re
+import socket
+import time
 import signal
 import statistics
 import subprocess
@@ -57,10 +60,49 @@ def argv_of(server, wsgi_cgi, addr, module, call, threads=THREADS):
             '--disable-logging', '--pythonpath', HERE]
 
 
+def behind_lighttpd(wsgi_cgi, env, log, procs):
+    """wsgi-cgi and uWSGI serving the waiting app over uwsgi on Unix
+    sockets, one lighttpd in front; {server: url}."""
+    script = os.path.join(HERE, 'wait_app.py')
+    socks = {s: os.path.join(WORK, '%s.sock' % s)
+             for s in ('wsgi-cgi', 'uWSGI')}
+    procs.append(subprocess.Popen(
+        [wsgi_cgi, '--listen', socks['wsgi-cgi'], '--workers', PROCESSES,
+         '--threads', THREADS, script], stdout=log, stderr=log, env=env))
+    servers.wait_socket(socks['wsgi-cgi'], procs[-1], 'wsgi-cgi')
+    procs.append(subprocess.Popen(
+        ['uwsgi', '--plugin', 'python3', '--master', '--processes',
+         PROCESSES, '--threads', THREADS, '--socket', socks['uWSGI'],
+         '--wsgi-file', script, '--die-on-term', '--disable-logging',
+         '--pythonpath', HERE], stdout=log, stderr=log, env=env))
+    servers.wait_socket(socks['uWSGI'], procs[-1], 'uWSGI')
+    port = servers.free_port()
+    conf = os.path.join(WORK, 'lighttpd.conf')
+    with open(conf, 'w') as f:
+        f.write('\n'.join([
+            'server.document-root = "%s"' % WORK,
+            'server.bind = "127.0.0.1"', 'server.port = %d' % port,
+            'server.errorlog = "%s"' % os.path.join(WORK, 'lighttpd.log'),
+            'server.modules = ( "mod_scgi" )',
+            'server.max-connections = 1024', 'scgi.protocol = "uwsgi"',
+            'scgi.server = ( %s )' % ', '.join(
+                '"/%s" => (( "socket" => "%s", "check-local" => "disable" ))'
+                % (s, path) for s, path in socks.items())]) + '\n')
+    procs.append(subprocess.Popen(['lighttpd', '-D', '-f', conf],
+                                  stderr=subprocess.DEVNULL))
+    for _ in range(100):
+        try:
+            socket.create_connection(('127.0.0.1', port)).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return {s: 'http://127.0.0.1:%d/%s/' % (port, s) for s in socks}
+
+
 def main():
     wsgi_cgi = os.path.abspath(sys.argv[1])
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    log = servers.setup(WORK, ('wrk', 'gunicorn', 'uwsgi'))
+    log = servers.setup(WORK, ('wrk', 'gunicorn', 'uwsgi', 'lighttpd'))
     up_port = servers.free_port()
     env = dict(os.environ, UPSTREAM_PORT=str(up_port))
     procs = [subprocess.Popen([sys.executable,
@@ -87,6 +129,9 @@ def main():
             procs.append(p)
             origin.wait_port(port, p, server)
             cases[case, server] = ('http://%s/' % addr, conns, p.pid)
+        for server, url in behind_lighttpd(wsgi_cgi, env, log,
+                                           procs).items():
+            cases['waiting via lighttpd', server] = (url, 32, None)
         for url, conns, _ in cases.values():           # warm-up
             wrk(url, conns)
         rps = {k: [] for k in cases}
@@ -106,8 +151,12 @@ def main():
                 p.kill()
     med = {k: statistics.median(v) for k, v in rps.items()}
     rows = ['| %s | %s | %.0f |' % (c, s, med[c, s]) for c, s in cases]
-    ratios = ['| waiting | wsgi-cgi / ideal (%d/s) | %.2f |'
-              % (IDEAL, med['waiting', 'wsgi-cgi'] / IDEAL)]
+    ratios = ['| %s | wsgi-cgi / ideal (%d/s) | %.2f |'
+              % (case, IDEAL, med[case, 'wsgi-cgi'] / IDEAL)
+              for case in ('waiting', 'waiting via lighttpd')]
+    ratios.append('| waiting via lighttpd | wsgi-cgi / uWSGI | %.2f |' % (
+        med['waiting via lighttpd', 'wsgi-cgi'] /
+        med['waiting via lighttpd', 'uWSGI']))
     for case in ('waiting', 'mixed'):
         for peer in ('gunicorn', 'uWSGI'):
             ratios.append('| %s | wsgi-cgi / %s | %.2f |' % (
@@ -123,7 +172,9 @@ def main():
         '', '## Threads', '',
         'HTTP/1.1 straight at each server, %s processes x %s threads '
         '(gunicorn: gthread; uWSGI: --threads, --http11-socket); waiting: '
-        'a 50 ms read from an upstream, wrk -t1 -c32; mixed: Flask, a 5 ms '
+        'a 50 ms read from an upstream, wrk -t1 -c32, also through lighttpd '
+        'over uwsgi (mod_scgi) to wsgi-cgi and uWSGI on Unix sockets; '
+        'mixed: Flask, a 5 ms '
         'read and a JSON document, wrk -t1 -c64; cpu: wrk -t1 -c16; '
         '%d s a run, %d rounds interleaved.' % (PROCESSES, THREADS,
                                                 SECONDS, rounds), '',
