@@ -9,6 +9,11 @@ setup_file() {
 	cp "$APPS/limits.py" "$FILE_DIR/app.py"
 }
 
+# Each test's own server, stopped even when the test fails.
+teardown() {
+	serve_stop
+}
+
 # get DIR PATH: the response to GET PATH on DIR/s.sock, status line first.
 get() {
 	curl -sS -i --max-time 30 --unix-socket "$1/s.sock" "http://x$2"

@@ -19,6 +19,18 @@ teardown_file() {
 	serve_stop
 }
 
+# A test's own server (OWN_PID) and lighttpd (OWN_LIGHTTPD), stopped even
+# when the test fails; the file's (from setup_file) are teardown_file's.
+teardown() {
+	if [ -n "${OWN_PID:-}" ]; then
+		kill "$OWN_PID" 2>/dev/null || true
+		wait "$OWN_PID" 2>/dev/null || true
+	fi
+	if [ -n "${OWN_LIGHTTPD:-}" ]; then
+		lighttpd_stop "$OWN_LIGHTTPD"
+	fi
+}
+
 @test "threads: wsgi.multithread is True with --threads 8" {
 	run curl -sS --unix-socket "$SOCK" http://x/flags
 	assert_success
@@ -92,6 +104,7 @@ held_start() {
 	shift 2
 	mkdir -p "$dir"
 	serve_start "$dir" --protocol http "$@" "$FILE_DIR/app.py"
+	OWN_PID=$SERVER_PID
 	for i in $(seq "$n"); do
 		curl -sS --max-time 30 --unix-socket "$dir/s.sock" \
 		    "http://x/hold?$dir/go" >"$dir/held.$i" 2>&1 3>&- &
@@ -131,6 +144,7 @@ held_start() {
 	mkdir -p "$dir"
 	serve_start "$dir" --protocol http --workers 2 --threads 4 \
 	    --max-requests 10 "$FILE_DIR/app.py"
+	OWN_PID=$SERVER_PID
 	run "$PYTHON3" -c '
 import socket, sys, threading
 pids, lock = set(), threading.Lock()
@@ -186,6 +200,7 @@ print(len(pids))' "$SOCK"
 	        return '%d\n' % c.execute('SELECT v FROM n').fetchone()[0]
 	EOF
 	serve_start "$dir" --protocol http --threads 8 "$dir/app.py"
+	OWN_PID=$SERVER_PID
 	run "$PYTHON3" -c '
 import socket, sys, threading
 bad = []
@@ -223,6 +238,7 @@ print("bad", len(bad))' "$SOCK"
 	    "fastcgi.server = ( \"/fastcgi\" => (( \"socket\" => \"$dir/fastcgi.sock\", \"bin-path\" => \"$dir/fastcgi.py\", \"check-local\" => \"disable\", \"max-procs\" => 1 )) )" \
 	    "\$HTTP[\"url\"] =~ \"^/uwsgi\" { scgi.protocol = \"uwsgi\"
 	    scgi.server = ( \"/uwsgi\" => (( \"socket\" => \"$dir/uwsgi.sock\", \"bin-path\" => \"$dir/uwsgi.py\", \"check-local\" => \"disable\", \"max-procs\" => 1, \"bin-environment\" => ( \"WSGI_CGI_OPTIONS\" => \"--threads 8\" ) )) ) }"
+	OWN_LIGHTTPD=$dir
 	addr=${LIGHTTPD_URL#http://}
 	for p in fastcgi uwsgi; do
 		run curl -sS "$LIGHTTPD_URL/$p/flags"
