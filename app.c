@@ -255,8 +255,8 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	call.run_once = false;
 	call.multiprocess = p->o->workers > 1;
 	call.multithread = p->o->threads > 1;
-	/* FastCGI: its errors go to the web server's log in STDERR records. */
-	call.own_errors = true;
+	/* Its own errors (FastCGI: STDERR records), writes that keep the GIL. */
+	call.server = true;
 	call.running = at >= 0 ? &p->running[at].request : NULL;
 	rc = wsgi_serve(&call, &resp, out);
 	Py_XDECREF(call.app);
@@ -286,6 +286,7 @@ persist_overdue(void *ctx, unsigned i, bool stuck)
 {
 	struct persistent	*p = ctx;
 	struct running		*r = &p->running[i];
+	PyObject		*exc;
 	char			 stack[4096];
 
 	PyEval_RestoreThread(p->ts);
@@ -300,10 +301,12 @@ persist_overdue(void *ctx, unsigned i, bool stuck)
 			    "past --request-timeout: stopping it; its stack, "
 			    "most recent call first:\n%s", r->label,
 			    p->o->request_timeout, stack);
-		if (!stuck)
-			(void)PyThreadState_SetAsyncExc(
-			    r->ts->thread_id, wsgi_request_timeout());
-		else if (r->request != NULL)
+		if (!stuck) {
+			if ((exc = wsgi_request_timeout()) != NULL)
+				(void)PyThreadState_SetAsyncExc(
+				    r->ts->thread_id, exc);
+			PyErr_Clear();
+		} else if (r->request != NULL)
 			wsgi_abandon(r->request);
 	}
 	(void)PyEval_SaveThread();

@@ -99,7 +99,8 @@ static int	 append_header(struct response *, const char *, size_t,
 static int	 append_length(struct response *, uint64_t);
 static int	 preamble(struct response *, char **, size_t *);
 static int	 emit(struct response *, const void *, size_t);
-static int	 write_all(struct response *, const struct iovec *, int, bool);
+static int	 write_all(struct response *, const struct iovec *, int,
+		    size_t);
 static int	 write_records(struct response *, const struct iovec *, int,
 		    bool);
 static int	 write_raw(struct response *, const struct iovec *, int);
@@ -796,9 +797,7 @@ emit(struct response *r, const void *buf, size_t len)
 		iov[n].iov_base = (void *)(uintptr_t)buf;
 		iov[n++].iov_len = len;
 	}
-	/* FastCGI: the block that completes the length carries the end. */
-	e = r->chunked ? write_raw(r, iov, n) : write_all(r, iov, n,
-	    r->has_length && len > 0 && r->sent + len == r->length);
+	e = r->chunked ? write_raw(r, iov, n) : write_all(r, iov, n, len);
 	free(head);
 	if (e == RESP_OK)
 		r->sent += len;
@@ -806,14 +805,17 @@ emit(struct response *r, const void *buf, size_t len)
 }
 
 /*
- * The body goes out as it is, or in FastCGI STDOUT records; last: nothing
- * follows it.
+ * The body goes out as it is, or in FastCGI STDOUT records; body is how
+ * much of iov is body.  The block that completes the declared length
+ * carries the end of the records with it.
  */
 static int
-write_all(struct response *r, const struct iovec *iov, int n, bool last)
+write_all(struct response *r, const struct iovec *iov, int n, size_t body)
 {
-	return r->fcgi_id != 0 ? write_records(r, iov, n, last) :
-	    write_raw(r, iov, n);
+	if (r->fcgi_id == 0)
+		return write_raw(r, iov, n);
+	return write_records(r, iov, n, r->has_length && body > 0 &&
+	    r->sent + body == r->length);
 }
 
 /*
@@ -882,8 +884,7 @@ write_block(struct response *r, const void *buf, size_t len)
 	if (!r->chunked) {
 		iov[0].iov_base = (void *)(uintptr_t)buf;
 		iov[0].iov_len = len;
-		return write_all(r, iov, 1, r->has_length && len > 0 &&
-		    r->sent + len == r->length);
+		return write_all(r, iov, 1, len);
 	}
 	k = snprintf(size, sizeof(size), "%zx\r\n", len);
 	iov[0].iov_base = size;

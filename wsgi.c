@@ -138,7 +138,7 @@ static const char *const key_text[W_COUNT] = {
 /* Owned by this file for the process's life (wsgi_keys()). */
 static PyObject	*keys[W_COUNT], *version, *scheme_http, *scheme_https;
 
-/* Raised in a request's thread by --request-timeout (wsgi_ready()). */
+/* Raised in a request's thread by --request-timeout. */
 static PyObject	*request_timeout;
 
 static PyMethodDef sigterm_def = {
@@ -188,11 +188,6 @@ wsgi_ready(void)
 	if (PyType_Ready(&StartResponseType) < 0 ||
 	    PyType_Ready(&FileWrapperType) < 0)
 		return -1;
-	/* Not an Exception: an application's "except Exception" lets it by. */
-	if (request_timeout == NULL && (request_timeout =
-	    PyErr_NewException("wsgi_cgi.RequestTimeout", PyExc_BaseException,
-	    NULL)) == NULL)
-		return -1;
 	return wsgi_input_ready();
 }
 
@@ -213,10 +208,17 @@ wsgi_abandon(PyObject *self)
 	unlock(sr);
 }
 
-/* What --request-timeout raises in a request that ran too long. */
+/*
+ * What --request-timeout raises in a request that ran too long, made at
+ * its first use (never under CGI); NULL with an exception if it cannot be.
+ * Not an Exception: an application's "except Exception" lets it by.
+ */
 PyObject *
 wsgi_request_timeout(void)
 {
+	if (request_timeout == NULL)
+		request_timeout = PyErr_NewException("wsgi_cgi.RequestTimeout",
+		    PyExc_BaseException, NULL);
 	return request_timeout;
 }
 
@@ -421,7 +423,7 @@ wsgi_serve(const struct wsgi_call *call, struct response **resp,
 	int		 rc = 1;
 
 	if ((sr = wsgi_request_new(*resp, out, call->label, call->debug,
-	    call->own_errors)) == NULL) {
+	    call->server)) == NULL) {
 		wsgi_report(call->label, "cannot start the request", true);
 		(void)resp_fail(*resp, 500, NULL, 0);
 		if (out != NULL)
@@ -463,13 +465,13 @@ out:
 /*
  * The request's state, owning the response from here on (NULL: it is
  * still the caller's); out (NULL: none) is told what became of it at the
- * end.  label
- * names the script and the request in every message.  In a server mode
- * the request has its own error stream (own_errors).
+ * end.  label names the script and the request in every message.  A
+ * server mode's request has its own error stream, and a non-blocking
+ * connection.
  */
 static PyObject *
 wsgi_request_new(struct response *resp, struct outcome *out,
-    const char *label, bool debug, bool own_errors)
+    const char *label, bool debug, bool server)
 {
 	struct start_response	*sr;
 
@@ -496,11 +498,11 @@ wsgi_request_new(struct response *resp, struct outcome *out,
 	 * peer lets it go (no switch of threads a write).  Under CGI every
 	 * write may block: each is made without the GIL.
 	 */
-	sr->hold = own_errors;
+	sr->hold = server;
 	sr->waiting = NULL;
 	if (sr->hold)
 		resp_waits(resp, response_waits, sr);
-	if (own_errors &&
+	if (server &&
 	    (sr->errors = wsgi_errors_new(request_log, sr)) == NULL) {
 		sr->resp = NULL;
 		Py_DECREF(sr);

@@ -42,7 +42,10 @@ struct wsgi_call {
 	bool				 run_once;
 	bool				 multiprocess;
 	bool				 multithread;
-	bool				 own_errors;	/* a server mode's */
+	bool				 server;	/* a server mode's: its own
+							   error stream, a
+							   non-blocking
+							   connection */
 	PyObject			**running;	/* the request, while it
 							   runs (borrowed) */
 };

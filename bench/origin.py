@@ -8,7 +8,6 @@ appends them to bench/results.md.
 Usage: python3 bench/origin.py WSGI_CGI [ROUNDS]
 """
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -84,13 +83,7 @@ def main():
                     urls[k], SECONDS,
                     closing=k[1] in ('gunicorn', 'uWSGI'))[0])
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        servers.stop(procs)
     med = {k: statistics.median(v) for k, v in rps.items()}
     rows = ['| %s | %s | %.0f |' % (app, server, med[app, server])
             for app, server in urls]

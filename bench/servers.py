@@ -44,6 +44,17 @@ def setup(work, tools):
     return open(os.path.join(work, 'servers.log'), 'a')
 
 
+def stop(procs):
+    """SIGTERM to each, then each waited for (killed after 10 s)."""
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def wait_socket(path, proc, what):
     for _ in range(200):
         if os.path.exists(path):
@@ -176,10 +187,7 @@ def main():
     finally:
         lighttpd.terminate()
         lighttpd.wait()
-        for p in procs.values():
-            p.send_signal(signal.SIGTERM)
-        for p in procs.values():
-            p.wait()
+        stop(list(procs.values()))
     rows, ratios = [], []
     rps = {}
     for i, (app, label, _, server) in enumerate(cases):

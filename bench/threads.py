@@ -20,7 +20,6 @@ import os
 import re
 import socket
 import time
-import signal
 import statistics
 import subprocess
 import sys
@@ -142,13 +141,7 @@ def main():
         rss = {k: servers.memory(cases[k][2])[0] for k in cases
                if k[0] == 'waiting'}
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        servers.stop(procs)
     med = {k: statistics.median(v) for k, v in rps.items()}
     rows = ['| %s | %s | %.0f |' % (c, s, med[c, s]) for c, s in cases]
     ratios = ['| %s | wsgi-cgi / ideal (%d/s) | %.2f |'
