@@ -31,6 +31,7 @@ struct slot {
 struct pool {
 	const struct srv_options *o;
 	pool_serve_fn	 serve;
+	pool_next_fn	 next;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 work;		/* a request is queued, or quit */
 	struct conn	*todo;		/* first in, first served */
@@ -38,6 +39,7 @@ struct pool {
 	struct conn	*done;		/* served, for the room to take */
 	unsigned	 queued;	/* in todo */
 	unsigned	 running;
+	unsigned	 lingering;	/* waiting for a served one's next */
 	unsigned	 served;	/* requests, for --max-requests */
 	unsigned	 n;		/* threads started */
 	unsigned	 named;		/* threads that know their index */
@@ -49,6 +51,7 @@ struct pool {
 };
 
 static void	*pool_thread(void *);
+static bool	 pool_serve(struct pool *, struct conn *);
 
 /* The calling thread's index in its pool; -1: not a pool's thread. */
 static _Thread_local int	 my_index = -1;
@@ -58,7 +61,8 @@ static _Thread_local int	 my_index = -1;
  * none could start, and the room serves requests itself.
  */
 struct pool *
-pool_start(const struct srv_options *o, pool_serve_fn serve)
+pool_start(const struct srv_options *o, pool_serve_fn serve,
+    pool_next_fn next)
 {
 	struct pool	*pl;
 	sigset_t	 all, old;
@@ -70,6 +74,7 @@ pool_start(const struct srv_options *o, pool_serve_fn serve)
 	}
 	pl->o = o;
 	pl->serve = serve;
+	pl->next = next;
 	pl->todo_end = &pl->todo;
 	if ((pl->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
 	    pthread_mutex_init(&pl->lock, NULL) != 0 ||
@@ -128,7 +133,8 @@ pool_busy(const struct pool *pl)
 	unsigned	 n;
 
 	(void)pthread_mutex_lock(&p->lock);
-	n = p->running - p->stuck + p->queued + (p->done != NULL);
+	n = p->running - p->stuck + p->lingering + p->queued +
+	    (p->done != NULL);
 	(void)pthread_mutex_unlock(&p->lock);
 	return n;
 }
@@ -254,9 +260,7 @@ pool_thread(void *arg)
 {
 	struct pool	*pl = arg;
 	struct conn	*c;
-	unsigned	 served, before;
 	uint64_t	 one = 1;
-	bool		 keep;
 
 	(void)pthread_mutex_lock(&pl->lock);
 	my_index = (int)pl->named++;
@@ -268,22 +272,7 @@ pool_thread(void *arg)
 		if ((pl->todo = c->next) == NULL)
 			pl->todo_end = &pl->todo;
 		pl->queued--;
-		pl->running++;
-		pl->slot[my_index].since = conn_now();
-		pl->slot[my_index].told = false;
-		served = before = pl->served;
-		(void)pthread_mutex_unlock(&pl->lock);
-		keep = pl->serve(pl->o, c, &c->head, c->head_e, &served);
-		(void)pthread_mutex_lock(&pl->lock);
-		pl->served += served - before;
-		pl->running--;
-		pl->slot[my_index].since = 0;
-		/* One that was left behind and came back: counted again. */
-		if (pl->slot[my_index].stuck) {
-			pl->slot[my_index].stuck = false;
-			pl->stuck--;
-		}
-		c->keep_after = keep;
+		c->keep_after = pool_serve(pl, c);
 		c->next = pl->done;
 		pl->done = c;
 		(void)pthread_mutex_unlock(&pl->lock);
@@ -294,4 +283,48 @@ pool_thread(void *arg)
 	if (pl->o->thread_end != NULL)
 		pl->o->thread_end(pl->o->ctx);
 	return NULL;
+}
+
+/*
+ * c's request, then each next one it sends at once, while another thread
+ * is free for the room's (pl->next): a client that keeps its connection
+ * busy costs no trip through the room, two wake-ups a request.  Called and
+ * returns with the lock held; true when c can carry another request.
+ */
+static bool
+pool_serve(struct pool *pl, struct conn *c)
+{
+	struct slot	*s = &pl->slot[my_index];
+	unsigned	 served, before;
+	bool		 keep, next;
+
+	for (;;) {
+		pl->running++;
+		s->since = conn_now();
+		s->told = false;
+		served = before = pl->served;
+		(void)pthread_mutex_unlock(&pl->lock);
+		keep = pl->serve(pl->o, c, &c->head, c->head_e, &served);
+		(void)pthread_mutex_lock(&pl->lock);
+		pl->served += served - before;
+		pl->running--;
+		s->since = 0;
+		/* One that was left behind and came back: counted again. */
+		if (s->stuck) {
+			s->stuck = false;
+			pl->stuck--;
+		}
+		if (!keep || pl->next == NULL || pl->quit ||
+		    (pl->o->max_requests > 0 &&
+		    pl->served >= pl->o->max_requests) ||
+		    pl->running + pl->lingering + pl->queued + 1 >= pl->n)
+			return keep;
+		pl->lingering++;
+		(void)pthread_mutex_unlock(&pl->lock);
+		next = pl->next(pl->o, c, &c->head, &c->head_e);
+		(void)pthread_mutex_lock(&pl->lock);
+		pl->lingering--;
+		if (!next)
+			return keep;
+	}
 }

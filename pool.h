@@ -1,6 +1,7 @@
 /*
  * A worker's threads (--threads): the room hands each a connection whose
- * request has arrived; the thread serves it and hands the connection back.
+ * request has arrived; the thread serves it, and its next request if that
+ * comes at once, and hands the connection back.
  * Plain C.
  * SPDX-License-Identifier: MIT
  */
@@ -27,8 +28,16 @@ enum pool_overdue {
 /* Serves c's request; true when c can carry another (room.c). */
 typedef bool	(*pool_serve_fn)(const struct srv_options *, struct conn *,
 		    const struct http_req *, int, unsigned *);
+/*
+ * Waits a moment for c's next request, on the thread that served c; true
+ * when it is whole (its head in *r, an error in *e), false when c goes back
+ * to the room as it is (room.c).
+ */
+typedef bool	(*pool_next_fn)(const struct srv_options *, struct conn *,
+		    struct http_req *, int *);
 
-struct pool	*pool_start(const struct srv_options *, pool_serve_fn);
+struct pool	*pool_start(const struct srv_options *, pool_serve_fn,
+		    pool_next_fn);
 int		 pool_fd(const struct pool *);
 bool		 pool_idle(const struct pool *);
 unsigned	 pool_busy(const struct pool *);

@@ -39,6 +39,7 @@
 #define END_GRACE_MS	2000	/* at a stop, a new connection's first bytes */
 #define STOP_GRACE_MS	2000	/* a request asked to stop, before renewal */
 #define BUSY_ACCEPT_MS	20	/* threads all busy: a connection taken then */
+#define LINGER_MS	2	/* a thread waits for its connection's next */
 
 /*
  * A worker's connections that it is not serving: new ones, kept ones
@@ -75,6 +76,8 @@ static bool	 is_http(const struct srv_options *, const struct conn *);
 static bool	 looks_scgi(const struct conn *);
 static bool	 whole(const struct srv_options *, struct conn *,
 		    struct http_req *, int *);
+static bool	 room_linger(const struct srv_options *, struct conn *,
+		    struct http_req *, int *);
 static bool	 serve_conn(const struct srv_options *, struct conn *,
 		    const struct http_req *, int, unsigned *);
 static void	 not_served(const struct srv_options *, struct conn *);
@@ -106,7 +109,7 @@ room_run(const struct srv_options *o)
 		room.max = rl.rlim_cur / 2 > 1 ? (unsigned)(rl.rlim_cur / 2) : 1;
 	/* A request that must be watched runs on a thread of its own. */
 	room.pool = o->threads > 1 || o->request_timeout > 0 ?
-	    pool_start(o, serve_conn) : NULL;
+	    pool_start(o, serve_conn, room_linger) : NULL;
 	for (;;) {
 		total = served + (room.pool != NULL ? pool_served(room.pool) :
 		    0);
@@ -559,6 +562,45 @@ whole(const struct srv_options *o, struct conn *c, struct http_req *r,
 	return *e != HTTP_REQ_OK || !r->has_length || r->expect_continue ||
 	    r->content_length > sizeof(c->buf) - r->head_len ||
 	    have >= r->head_len + r->content_length;
+}
+
+/*
+ * On the thread that served c (pool.c): its next request, when it is
+ * whole within LINGER_MS, is served there too.  False, and c goes back to
+ * the room as it is (its bytes, its end), when it is not, when the worker
+ * is ending, or when --max-rss is passed (the room sees it).
+ */
+static bool
+room_linger(const struct srv_options *o, struct conn *c, struct http_req *r,
+    int *e)
+{
+	struct pollfd	 pfd = { c->fd, POLLIN, 0 };
+	int64_t		 now, end = conn_now() + LINGER_MS;
+	ssize_t		 n;
+	bool		 begun;
+
+	if (o->max_rss > 0 && resident() > (uint64_t)o->max_rss << 20)
+		return false;
+	c->kept = true;
+	c->deadline = conn_now() + c->wait_ms;
+	for (;;) {
+		*e = HTTP_REQ_OK;
+		if (whole(o, c, r, e))
+			return true;
+		if (c->eof || server_ending() || (now = conn_now()) >= end ||
+		    poll(&pfd, 1, (int)(end - now)) <= 0)
+			return false;
+		begun = c->pos < c->len;
+		if ((n = room_read(c)) > 0) {
+			/* A request's time runs from its first byte. */
+			if (!begun)
+				c->deadline = conn_now() + c->wait_ms;
+		} else if (n == 0 || (errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR)) {
+			c->eof = true;
+			return false;
+		}
+	}
 }
 
 /*

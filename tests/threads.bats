@@ -65,6 +65,31 @@ print(len(entries), len(good))' "$FILE_DIR/nginx.log"
 	assert_output '64 64'
 }
 
+@test "threads: a kept connection's next requests, whole, pipelined or in pieces, are served on it in order" {
+	# The thread that served a request waits a moment for the next; what
+	# comes later, or in pieces, is the room's again.
+	run "$PYTHON3" -c '
+import importlib.util, socket, sys, time
+spec = importlib.util.spec_from_file_location("cc", sys.argv[2])
+cc = importlib.util.module_from_spec(spec); spec.loader.exec_module(cc)
+def req(i):
+    return b"GET /k?id=%d HTTP/1.1\r\nHost: x\r\nX-Id: %d\r\n\r\n" % (i, i)
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+buf, got = b"", []
+def one():
+    global buf
+    status, body, buf = cc.http_response(s, buf)
+    got.append(body.split(b" ")[2].decode())
+s.sendall(req(1)); one()
+s.sendall(req(2)); one()
+s.sendall(req(3) + req(4)); one(); one()
+s.sendall(req(5)[:9]); time.sleep(0.1); s.sendall(req(5)[9:]); one()
+time.sleep(0.1); s.sendall(req(6)); one()
+print(" ".join(got))' "$SOCK" "$TESTS/tools/concurrent.py"
+	assert_success
+	assert_output '1 2 3 4 5 6'
+}
+
 @test "threads: a slow uploader and a slow reader do not delay a quick request" {
 	# Each holds a thread: a body that stops coming, a response not read.
 	"$PYTHON3" -c '
