@@ -171,13 +171,15 @@ fuzz: $(FUZZ_BIN)
 # bench/servers.py adds the server modes against uWSGI, through lighttpd;
 # bench/warm.py warm start against a C hello-world CGI program;
 # bench/origin.py HTTP/1.1 against gunicorn and uWSGI's http-socket;
-# bench/threads.py --threads against gunicorn gthread and uWSGI --threads.
+# bench/threads.py --threads against gunicorn gthread and uWSGI --threads;
+# bench/database.py the same three, a Flask app querying PostgreSQL.
 bench: $(BIN)
 	$(PYTHON_EXE) bench/run.py ./$(BIN) $(BENCH_ROUNDS)
 	$(PYTHON_EXE) bench/servers.py ./$(BIN) $(BENCH_SERVER_ROUNDS)
 	$(PYTHON_EXE) bench/warm.py ./$(BIN) $(BENCH_WARM_ROUNDS)
 	$(PYTHON_EXE) bench/origin.py ./$(BIN) $(BENCH_HTTP_ROUNDS)
 	$(PYTHON_EXE) bench/threads.py ./$(BIN) $(BENCH_THREADS_ROUNDS)
+	$(PYTHON_EXE) bench/database.py ./$(BIN) $(BENCH_THREADS_ROUNDS)
 
 demo: $(BIN)
 	./$(BIN) examples/hello.py
