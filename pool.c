@@ -1,13 +1,23 @@
 /*
- * A worker's threads (--threads N): the room (room.c) keeps the
- * connections no request of theirs runs on, and hands each whose request
- * has arrived to a thread here, which serves it (the protocol file, the
- * application) and hands the connection back, through a queue and an
- * eventfd the room polls.  A connection belongs to one side at a time.
- * The threads take no signal: the room's thread sees them all.  Plain C.
+ * A worker's threads (--threads N, and --request-timeout's one): leaders
+ * and followers.  The thread that holds the room (room.c: the connections
+ * no request of theirs runs on) polls it; when a request is whole it lets
+ * the room go and serves that request itself, then takes the room back if
+ * it is free, or hands its connection back through a list and an eventfd
+ * the holder polls.  The room passes to another thread only when a request
+ * has run LAZY_US without its thread coming back (a deputy, one sleeping
+ * thread, watches for that): requests that only compute are all served by
+ * one thread, with no wake-up each (the GIL lets one run at a time
+ * anyway), and one that waits lets the next go to another thread at once
+ * after it.  A connection belongs to one thread at a time.  The threads
+ * take no signal: the process's first thread sees them all, and watches
+ * --request-timeout (room.c).  Plain C.
  * SPDX-License-Identifier: MIT
  */
 #include <sys/eventfd.h>
+
+#include <poll.h>
+#include <time.h>
 
 #include <err.h>
 #include <errno.h>
@@ -21,6 +31,9 @@
 
 #include "pool.h"
 
+/* A request's time, without its thread back, before the room moves on. */
+#define LAZY_US		500
+
 /* What a thread is doing, for --request-timeout. */
 struct slot {
 	int64_t		 since;		/* ms: its request began; 0: idle */
@@ -31,60 +44,77 @@ struct slot {
 struct pool {
 	const struct srv_options *o;
 	pool_serve_fn	 serve;
-	pool_next_fn	 next;
+	pool_lead_fn	 lead;
+	void		*arg;		/* lead's */
 	pthread_mutex_t	 lock;
-	pthread_cond_t	 work;		/* a request is queued, or quit */
-	struct conn	*todo;		/* first in, first served */
-	struct conn	**todo_end;
+	pthread_cond_t	 work;		/* the room is free, or quit */
+	pthread_cond_t	 watch;		/* the deputy's */
 	struct conn	*done;		/* served, for the room to take */
-	unsigned	 queued;	/* in todo */
 	unsigned	 running;
-	unsigned	 lingering;	/* waiting for a served one's next */
 	unsigned	 served;	/* requests, for --max-requests */
 	unsigned	 n;		/* threads started */
 	unsigned	 named;		/* threads that know their index */
 	unsigned	 stuck;
+	bool		 held;		/* a thread holds the room */
+	bool		 deputy;	/* a thread watches the room */
+	int64_t		 let_go;	/* us: the room was let go */
 	bool		 quit;
-	int		 wake;		/* eventfd: something is done */
+	bool		 ended;		/* the room is done */
+	int		 wake;		/* eventfd: the room is to look */
+	int		 end;		/* eventfd: the room is done */
 	pthread_t	 tid[POOL_THREADS_MAX];
 	struct slot	 slot[POOL_THREADS_MAX];
 };
 
 static void	*pool_thread(void *);
-static bool	 pool_serve(struct pool *, struct conn *);
+static bool	 pool_follow(struct pool *);
+static bool	 pool_lead(struct pool *);
+static int64_t	 now_us(void);
 
 /* The calling thread's index in its pool; -1: not a pool's thread. */
 static _Thread_local int	 my_index = -1;
 
 /*
- * o->threads threads, each with every signal blocked; NULL (said why) if
- * none could start, and the room serves requests itself.
+ * o->threads threads, each with every signal blocked, leading (lead, with
+ * arg) and serving (serve) in turn; *out is the pool before any starts,
+ * NULL (said why) if none could, and the room serves requests itself.
  */
-struct pool *
+void
 pool_start(const struct srv_options *o, pool_serve_fn serve,
-    pool_next_fn next)
+    pool_lead_fn lead, void *arg, struct pool **out)
 {
-	struct pool	*pl;
-	sigset_t	 all, old;
-	unsigned	 i, want = o->threads;
+	struct pool		*pl;
+	pthread_condattr_t	 ca;
+	sigset_t		 all, old;
+	unsigned		 i, want = o->threads;
 
+	*out = NULL;
 	if ((pl = calloc(1, sizeof(*pl))) == NULL) {
 		warn("threads");
-		return NULL;
+		return;
 	}
 	pl->o = o;
 	pl->serve = serve;
-	pl->next = next;
-	pl->todo_end = &pl->todo;
+	pl->lead = lead;
+	pl->arg = arg;
+	pl->end = -1;
 	if ((pl->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+	    (pl->end = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
 	    pthread_mutex_init(&pl->lock, NULL) != 0 ||
+	    pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&pl->watch, &ca) != 0 ||
 	    pthread_cond_init(&pl->work, NULL) != 0) {
 		warn("threads");
 		if (pl->wake >= 0)
 			(void)close(pl->wake);
+		if (pl->end >= 0)
+			(void)close(pl->end);
 		free(pl);
-		return NULL;
+		return;
 	}
+	(void)pthread_condattr_destroy(&ca);
+	*out = pl;
 	if (want > POOL_THREADS_MAX)
 		want = POOL_THREADS_MAX;
 	(void)sigfillset(&all);
@@ -99,10 +129,9 @@ pool_start(const struct srv_options *o, pool_serve_fn serve,
 	}
 	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pl->n == 0) {
+		*out = NULL;
 		(void)pool_stop(pl);
-		return NULL;
 	}
-	return pl;
 }
 
 /* What the room polls: readable when a connection is handed back. */
@@ -120,12 +149,12 @@ pool_idle(const struct pool *pl)
 	bool		 free_one;
 
 	(void)pthread_mutex_lock(&p->lock);
-	free_one = p->running + p->queued < p->n;
+	free_one = p->running < p->n;
 	(void)pthread_mutex_unlock(&p->lock);
 	return free_one;
 }
 
-/* Requests queued, running, or served and not yet taken back. */
+/* Requests running, or served and not yet taken back. */
 unsigned
 pool_busy(const struct pool *pl)
 {
@@ -133,8 +162,7 @@ pool_busy(const struct pool *pl)
 	unsigned	 n;
 
 	(void)pthread_mutex_lock(&p->lock);
-	n = p->running - p->stuck + p->lingering + p->queued +
-	    (p->done != NULL);
+	n = p->running - p->stuck + (p->done != NULL);
 	(void)pthread_mutex_unlock(&p->lock);
 	return n;
 }
@@ -152,25 +180,22 @@ pool_served(const struct pool *pl)
 	return n;
 }
 
-/* c, whose request r (error e) has arrived, goes to a thread. */
-void
-pool_give(struct pool *pl, struct conn *c, const struct http_req *r, int e)
+/* A request was left behind: the worker is to be renewed. */
+bool
+pool_stuck(const struct pool *pl)
 {
-	c->head = *r;
-	c->head_e = e;
-	c->next = NULL;
-	(void)pthread_mutex_lock(&pl->lock);
-	*pl->todo_end = c;
-	pl->todo_end = &c->next;
-	pl->queued++;
-	(void)pthread_mutex_unlock(&pl->lock);
-	/* Unlocked: the thread woken does not wait for the lock at once. */
-	(void)pthread_cond_signal(&pl->work);
+	struct pool	*p = (struct pool *)(uintptr_t)pl;
+	bool		 stuck;
+
+	(void)pthread_mutex_lock(&p->lock);
+	stuck = p->stuck > 0;
+	(void)pthread_mutex_unlock(&p->lock);
+	return stuck;
 }
 
 /*
- * A connection a thread has served, and whether it can carry another
- * (*keep); NULL when none is waiting.
+ * For the room's holder: a connection a thread has served, and whether it
+ * can carry another (*keep); NULL when none is waiting.
  */
 struct conn *
 pool_back(struct pool *pl, bool *keep)
@@ -187,6 +212,32 @@ pool_back(struct pool *pl, bool *keep)
 	if (c != NULL)
 		*keep = c->keep_after;
 	return c;
+}
+
+/* The room's holder looks again (a signal came, a request is stuck). */
+void
+pool_kick(struct pool *pl)
+{
+	uint64_t	one = 1;
+
+	(void)write(pl->wake, &one, sizeof(one));
+}
+
+/*
+ * The first thread's wait, ms at most (a signal ends it early): true when
+ * the room is done, and pool_stop() is next.
+ */
+bool
+pool_wait(struct pool *pl, int ms)
+{
+	struct pollfd	pfd = { pl->end, POLLIN, 0 };
+	bool		ended;
+
+	(void)poll(&pfd, 1, ms);
+	(void)pthread_mutex_lock(&pl->lock);
+	ended = pl->ended;
+	(void)pthread_mutex_unlock(&pl->lock);
+	return ended;
 }
 
 /* The index of the calling thread in its pool, or -1. */
@@ -226,13 +277,15 @@ pool_overdue(struct pool *pl, int64_t now, int64_t limit, int64_t grace,
 		*idx = i;
 	}
 	(void)pthread_mutex_unlock(&pl->lock);
+	if (r == POOL_STUCK)
+		pool_kick(pl);
 	return r;
 }
 
 /*
- * The threads finish what they have (the room has stopped giving), then
- * end; the pool is freed.  False when a thread is stuck: the pool is left
- * to it, and the process must end without waiting for it.
+ * The threads end (the room is done, or never began); the pool is freed.
+ * False when a thread is stuck: the pool is left to it, and the process
+ * must end without waiting for it.
  */
 bool
 pool_stop(struct pool *pl)
@@ -242,43 +295,31 @@ pool_stop(struct pool *pl)
 	(void)pthread_mutex_lock(&pl->lock);
 	pl->quit = true;
 	(void)pthread_cond_broadcast(&pl->work);
+	(void)pthread_cond_broadcast(&pl->watch);
 	(void)pthread_mutex_unlock(&pl->lock);
 	if (pl->stuck > 0)
 		return false;
 	for (i = 0; i < pl->n; i++)
 		(void)pthread_join(pl->tid[i], NULL);
 	(void)pthread_cond_destroy(&pl->work);
+	(void)pthread_cond_destroy(&pl->watch);
 	(void)pthread_mutex_destroy(&pl->lock);
 	(void)close(pl->wake);
+	(void)close(pl->end);
 	free(pl);
 	return true;
 }
 
-/* One thread: a queued request at a time, served, handed back. */
+/* One thread: follows until the room is its, leads, serves; again. */
 static void *
 pool_thread(void *arg)
 {
 	struct pool	*pl = arg;
-	struct conn	*c;
-	uint64_t	 one = 1;
 
 	(void)pthread_mutex_lock(&pl->lock);
 	my_index = (int)pl->named++;
-	for (;;) {
-		while (pl->todo == NULL && !pl->quit)
-			(void)pthread_cond_wait(&pl->work, &pl->lock);
-		if ((c = pl->todo) == NULL)
-			break;
-		if ((pl->todo = c->next) == NULL)
-			pl->todo_end = &pl->todo;
-		pl->queued--;
-		c->keep_after = pool_serve(pl, c);
-		c->next = pl->done;
-		pl->done = c;
-		(void)pthread_mutex_unlock(&pl->lock);
-		(void)write(pl->wake, &one, sizeof(one));
-		(void)pthread_mutex_lock(&pl->lock);
-	}
+	while (pool_follow(pl) && pool_lead(pl))
+		;
 	(void)pthread_mutex_unlock(&pl->lock);
 	if (pl->o->thread_end != NULL)
 		pl->o->thread_end(pl->o->ctx);
@@ -286,19 +327,69 @@ pool_thread(void *arg)
 }
 
 /*
- * c's request, then each next one it sends at once, while another thread
- * is free for the room's (pl->next): a client that keeps its connection
- * busy costs no trip through the room, two wake-ups a request.  Called and
- * returns with the lock held; true when c can carry another request.
+ * Waits (the lock held) until the room is this thread's to hold: it is
+ * free and no request runs, or the one that does has run LAZY_US since
+ * the room was let go.  One thread, the deputy, watches for that with a
+ * timed wait while the room is free; the others sleep until it is let go.
+ * False at the end.
  */
 static bool
-pool_serve(struct pool *pl, struct conn *c)
+pool_follow(struct pool *pl)
 {
-	struct slot	*s = &pl->slot[my_index];
-	unsigned	 served, before;
-	bool		 keep, next;
+	struct timespec	ts;
+	int64_t		due;
 
 	for (;;) {
+		if (pl->quit)
+			return false;
+		if (!pl->held && (pl->running == 0 ||
+		    now_us() >= pl->let_go + LAZY_US))
+			return true;
+		if (pl->deputy || pl->held) {
+			(void)pthread_cond_wait(&pl->work, &pl->lock);
+			continue;
+		}
+		pl->deputy = true;
+		due = pl->let_go + LAZY_US;
+		ts.tv_sec = (time_t)(due / 1000000);
+		ts.tv_nsec = (long)(due % 1000000) * 1000;
+		(void)pthread_cond_timedwait(&pl->watch, &pl->lock, &ts);
+		pl->deputy = false;
+	}
+}
+
+/*
+ * This thread holds the room (the lock held on entry and on return):
+ * waits in it until a request is whole, lets it go, and serves the
+ * request; then takes the room again if it is free, else hands the
+ * connection back.  False at the end.
+ */
+static bool
+pool_lead(struct pool *pl)
+{
+	struct slot	*s = &pl->slot[my_index];
+	struct conn	*c;
+	unsigned	 served, before;
+	uint64_t	 one = 1;
+	bool		 keep;
+
+	pl->held = true;
+	for (;;) {
+		(void)pthread_mutex_unlock(&pl->lock);
+		c = pl->lead(pl->arg);
+		(void)pthread_mutex_lock(&pl->lock);
+		pl->held = false;
+		if (c == NULL) {
+			pl->ended = pl->quit = true;
+			(void)pthread_cond_broadcast(&pl->work);
+			(void)pthread_cond_broadcast(&pl->watch);
+			(void)write(pl->end, &one, sizeof(one));
+			return false;
+		}
+		pl->let_go = now_us();
+		/* A thread to watch the room while this one serves. */
+		if (!pl->deputy)
+			(void)pthread_cond_signal(&pl->work);
 		pl->running++;
 		s->since = conn_now();
 		s->told = false;
@@ -314,17 +405,27 @@ pool_serve(struct pool *pl, struct conn *c)
 			s->stuck = false;
 			pl->stuck--;
 		}
-		if (!keep || pl->next == NULL || pl->quit ||
-		    (pl->o->max_requests > 0 &&
-		    pl->served >= pl->o->max_requests) ||
-		    pl->running + pl->lingering + pl->queued + 1 >= pl->n)
-			return keep;
-		pl->lingering++;
-		(void)pthread_mutex_unlock(&pl->lock);
-		next = pl->next(pl->o, c, &c->head, &c->head_e);
-		(void)pthread_mutex_lock(&pl->lock);
-		pl->lingering--;
-		if (!next)
-			return keep;
+		c->keep_after = keep;
+		c->next = pl->done;
+		pl->done = c;
+		if (pl->held || pl->quit)
+			break;
+		pl->held = true;
 	}
+	/* Another holds the room: it takes the connection back. */
+	if (!pl->quit) {
+		(void)pthread_mutex_unlock(&pl->lock);
+		(void)write(pl->wake, &one, sizeof(one));
+		(void)pthread_mutex_lock(&pl->lock);
+	}
+	return !pl->quit;
+}
+
+static int64_t
+now_us(void)
+{
+	struct timespec	ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

@@ -1,8 +1,9 @@
 /*
- * A worker's threads (--threads): the room hands each a connection whose
- * request has arrived; the thread serves it, and its next request if that
- * comes at once, and hands the connection back.
- * Plain C.
+ * A worker's threads (--threads, --request-timeout): leaders and
+ * followers.  One thread at a time holds the room (room.c) and waits on
+ * its connections; when a request is whole it lets the room go and serves
+ * the request itself, and the room passes to another thread only when that
+ * request takes a while.  Plain C.
  * SPDX-License-Identifier: MIT
  */
 #ifndef POOL_H
@@ -29,22 +30,22 @@ enum pool_overdue {
 typedef bool	(*pool_serve_fn)(const struct srv_options *, struct conn *,
 		    const struct http_req *, int, unsigned *);
 /*
- * Waits a moment for c's next request, on the thread that served c; true
- * when it is whole (its head in *r, an error in *e), false when c goes back
- * to the room as it is (room.c).
+ * The room's loop, on the thread that holds it, until a connection has a
+ * whole request (its head in c->head, c->head_e), taken out of the room;
+ * NULL when the worker has served all it will (room.c).
  */
-typedef bool	(*pool_next_fn)(const struct srv_options *, struct conn *,
-		    struct http_req *, int *);
+typedef struct conn *(*pool_lead_fn)(void *);
 
-struct pool	*pool_start(const struct srv_options *, pool_serve_fn,
-		    pool_next_fn);
+void		 pool_start(const struct srv_options *, pool_serve_fn,
+		    pool_lead_fn, void *, struct pool **);
 int		 pool_fd(const struct pool *);
 bool		 pool_idle(const struct pool *);
 unsigned	 pool_busy(const struct pool *);
 unsigned	 pool_served(const struct pool *);
-void		 pool_give(struct pool *, struct conn *, const struct http_req *,
-		    int);
+bool		 pool_stuck(const struct pool *);
 struct conn	*pool_back(struct pool *, bool *);
+void		 pool_kick(struct pool *);
+bool		 pool_wait(struct pool *, int);
 int		 pool_thread_index(void);
 enum pool_overdue pool_overdue(struct pool *, int64_t, int64_t, int64_t,
 		    unsigned *);

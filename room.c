@@ -39,7 +39,7 @@
 #define END_GRACE_MS	2000	/* at a stop, a new connection's first bytes */
 #define STOP_GRACE_MS	2000	/* a request asked to stop, before renewal */
 #define BUSY_ACCEPT_MS	20	/* threads all busy: a connection taken then */
-#define LINGER_MS	2	/* a thread waits for its connection's next */
+#define WATCH_MS	100	/* --request-timeout looked at */
 
 /*
  * A worker's connections that it is not serving: new ones, kept ones
@@ -48,6 +48,7 @@
  * buffer), so slow clients wait here, not in the worker.
  */
 struct room {
+	const struct srv_options *o;
 	struct conn	*c[ROOM_MAX];
 	struct pollfd	 p[ROOM_MAX + 2];	/* and the pool's, the socket */
 	struct pool	*pool;		/* --threads: who serves; NULL: we do */
@@ -57,9 +58,14 @@ struct room {
 	unsigned	 nspare;
 	uint64_t	 max_rss;	/* --max-rss, bytes; 0: none */
 	int64_t		 busy_accept;	/* ms: threads busy, the socket then */
+	int64_t		 grace_end;	/* ms: ending, new ones' first bytes */
+	unsigned	 served;	/* requests served here, not by threads */
+	struct conn	*take;		/* whole: for the holder's thread */
 	bool		 grown;		/* past it: the worker is renewed */
 };
 
+static bool	 room_step(const struct srv_options *, struct room *);
+static struct conn *room_lead(void *);
 static int	 room_wait(struct room *, bool, int64_t, bool *);
 static void	 room_accept(struct room *, const struct srv_options *);
 static bool	 room_take(struct room *, int, const struct srv_options *);
@@ -76,8 +82,6 @@ static bool	 is_http(const struct srv_options *, const struct conn *);
 static bool	 looks_scgi(const struct conn *);
 static bool	 whole(const struct srv_options *, struct conn *,
 		    struct http_req *, int *);
-static bool	 room_linger(const struct srv_options *, struct conn *,
-		    struct http_req *, int *);
 static bool	 serve_conn(const struct srv_options *, struct conn *,
 		    const struct http_req *, int, unsigned *);
 static void	 not_served(const struct srv_options *, struct conn *);
@@ -87,99 +91,136 @@ static bool	 room_watch(const struct srv_options *, struct room *);
  * Serves the connections on the listening socket (fd 0, non-blocking),
  * each request once it is whole (one at a time, or each on a thread of
  * the pool's), until the process ends (server_ending(), o->max_requests
- * served, or a request stuck past --request-timeout); then, accepting no
- * more, until every connection it took is served.  False when a request
- * was left behind on its thread: the process must end without waiting.
+ * served, --max-rss passed, or a request stuck past --request-timeout);
+ * then, accepting no more, until every connection it took is served.
+ * False when a request was left behind on its thread: the process must
+ * end without waiting.
  */
 bool
 room_run(const struct srv_options *o)
 {
 	struct room		room;
 	struct rlimit		rl;
-	unsigned		served = 0, total, i, n;
-	int64_t			grace_end = 0;
-	bool			ending, incoming, stuck = false, clean = true;
+	bool			clean = true;
 
 	memset(&room, 0, sizeof(room));
+	room.o = o;
 	room.max = ROOM_MAX;
 	room.max_rss = (uint64_t)o->max_rss << 20;
 	/* Half the descriptors at most: the application has the rest. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur / 2 < room.max)
 		room.max = rl.rlim_cur / 2 > 1 ? (unsigned)(rl.rlim_cur / 2) : 1;
-	/* A request that must be watched runs on a thread of its own. */
-	room.pool = o->threads > 1 || o->request_timeout > 0 ?
-	    pool_start(o, serve_conn, room_linger) : NULL;
-	for (;;) {
-		total = served + (room.pool != NULL ? pool_served(room.pool) :
-		    0);
-		if (room.pool != NULL && o->request_timeout > 0 &&
-		    room_watch(o, &room))
-			stuck = true;
-		ending = stuck || room.grown || server_ending() ||
-		    (o->max_requests > 0 && total >= o->max_requests);
-		/*
-		 * At the end no connection is accepted, and every one accepted
-		 * is served to its end: an idle kept one goes now, a request
-		 * that is arriving has until its deadline, and a new one until
-		 * its first bytes, END_GRACE_MS at most.
-		 */
-		if (ending) {
-			if (grace_end == 0)
-				grace_end = conn_now() + END_GRACE_MS;
-			for (i = room.n; i-- > 0;)
-				if (room.c[i]->pos == room.c[i]->len &&
-				    (room.c[i]->kept || conn_now() >= grace_end))
-					room_drop(&room, i, NULL);
-			if (room.n == 0 && (room.pool == NULL ||
-			    pool_busy(room.pool) == 0))
-				break;
-		}
-		n = room.n;
-		if (room_wait(&room, !ending, room.n > 0 ? grace_end : 0,
-		    &incoming) < 0)
-			continue;
-		/* Backwards: a dropped one's place takes one already seen. */
-		for (i = n; i-- > 0;)
-			room_turn(o, &room, i, room.p[i].revents, &served);
-		if (room.pool != NULL)
-			room_taken_back(&room);
-		if (!incoming)
-			continue;
-		n = room.n;
-		room_accept(&room, o);
-		/* What new connections sent with them, without a poll(2). */
-		for (i = room.n; i-- > n;)
-			if (room.c[i]->fresh)
-				room_turn(o, &room, i, 0, &served);
-	}
-	if (room.pool != NULL)
-		clean = pool_stop(room.pool);
+	/*
+	 * A request that must be watched runs on a thread of its own: the
+	 * threads hold the room in turn, and this one watches them.
+	 */
+	if (o->threads > 1 || o->request_timeout > 0)
+		pool_start(o, serve_conn, room_lead, &room, &room.pool);
+	if (room.pool == NULL)
+		while (room_step(o, &room))
+			;
+	else
+		clean = room_watch(o, &room);
 	while (room.nspare > 0)
 		free(room.spare[--room.nspare]);
 	return clean;
 }
 
 /*
- * --request-timeout: a request past it is asked to stop (o->overdue); one
- * that does not within STOP_GRACE_MS is left behind, and true says the
- * worker is to be renewed: serving goes on with the other workers.
+ * One turn of the room's loop: a poll(2), and what it found; false when
+ * the worker has served all it will.  At the end no connection is
+ * accepted, and every one accepted is served to its end: an idle kept one
+ * goes now, a request that is arriving has until its deadline, and a new
+ * one until its first bytes, END_GRACE_MS at most.  With threads a whole
+ * request is left in room->take for the thread that holds the room.
+ */
+static bool
+room_step(const struct srv_options *o, struct room *room)
+{
+	unsigned	i, n, total;
+	bool		ending, incoming;
+
+	total = room->served + (room->pool != NULL ?
+	    pool_served(room->pool) : 0);
+	ending = room->grown || server_ending() || (room->pool != NULL &&
+	    pool_stuck(room->pool)) ||
+	    (o->max_requests > 0 && total >= o->max_requests);
+	if (ending) {
+		if (room->grace_end == 0)
+			room->grace_end = conn_now() + END_GRACE_MS;
+		for (i = room->n; i-- > 0;)
+			if (room->c[i]->pos == room->c[i]->len &&
+			    (room->c[i]->kept || conn_now() >= room->grace_end))
+				room_drop(room, i, NULL);
+		if (room->n == 0 && (room->pool == NULL ||
+		    pool_busy(room->pool) == 0))
+			return false;
+	}
+	n = room->n;
+	if (room_wait(room, !ending, room->n > 0 ? room->grace_end : 0,
+	    &incoming) < 0)
+		return true;
+	/* Backwards: a dropped one's place takes one already seen. */
+	for (i = n; i-- > 0 && room->take == NULL;)
+		room_turn(o, room, i, room->p[i].revents, &room->served);
+	if (room->pool != NULL)
+		room_taken_back(room);
+	if (!incoming)
+		return true;
+	n = room->n;
+	room_accept(room, o);
+	/* What new connections sent with them, without a poll(2). */
+	for (i = room->n; i-- > n && room->take == NULL;)
+		if (room->c[i]->fresh)
+			room_turn(o, room, i, 0, &room->served);
+	return true;
+}
+
+/*
+ * The room's loop on the thread that holds it (pool.c), until a request
+ * is whole: its connection, taken out of the room; NULL at the end.
+ */
+static struct conn *
+room_lead(void *arg)
+{
+	struct room	*room = arg;
+	struct conn	*c;
+
+	room_taken_back(room);
+	while (room->take == NULL)
+		if (!room_step(room->o, room))
+			return NULL;
+	c = room->take;
+	room->take = NULL;
+	return c;
+}
+
+/*
+ * The first thread, while the pool's hold the room: a signal wakes the
+ * room's holder; --request-timeout: a request past it is asked to stop
+ * (o->overdue), and one that does not within STOP_GRACE_MS is left
+ * behind, so the worker is renewed (serving goes on with the others).
+ * Then the threads end; false when one is left behind.
  */
 static bool
 room_watch(const struct srv_options *o, struct room *room)
 {
 	unsigned	i;
-	bool		stuck = false;
 	enum pool_overdue r;
 
-	while ((r = pool_overdue(room->pool, conn_now(),
-	    (int64_t)o->request_timeout * 1000, STOP_GRACE_MS, &i)) !=
-	    POOL_NONE) {
-		o->overdue(o->ctx, i, r == POOL_STUCK);
-		if (r == POOL_STUCK)
-			stuck = true;
+	while (!pool_wait(room->pool, o->request_timeout > 0 ? WATCH_MS :
+	    ACCEPT_WAKE * 1000)) {
+		if (server_ending())
+			pool_kick(room->pool);
+		if (o->request_timeout == 0)
+			continue;
+		while ((r = pool_overdue(room->pool, conn_now(),
+		    (int64_t)o->request_timeout * 1000, STOP_GRACE_MS, &i)) !=
+		    POOL_NONE)
+			o->overdue(o->ctx, i, r == POOL_STUCK);
 	}
-	return stuck;
+	return pool_stop(room->pool);
 }
 
 /*
@@ -359,7 +400,9 @@ room_turn(const struct srv_options *o, struct room *room, unsigned i,
 		if (whole(o, c, &r, &e)) {
 			if (room->pool != NULL) {
 				room->c[i] = room->c[--room->n];
-				pool_give(room->pool, c, &r, e);
+				c->head = r;
+				c->head_e = e;
+				room->take = c;
 			} else
 				room_back(room, i, serve_conn(o, c, &r, e,
 				    served));
@@ -562,45 +605,6 @@ whole(const struct srv_options *o, struct conn *c, struct http_req *r,
 	return *e != HTTP_REQ_OK || !r->has_length || r->expect_continue ||
 	    r->content_length > sizeof(c->buf) - r->head_len ||
 	    have >= r->head_len + r->content_length;
-}
-
-/*
- * On the thread that served c (pool.c): its next request, when it is
- * whole within LINGER_MS, is served there too.  False, and c goes back to
- * the room as it is (its bytes, its end), when it is not, when the worker
- * is ending, or when --max-rss is passed (the room sees it).
- */
-static bool
-room_linger(const struct srv_options *o, struct conn *c, struct http_req *r,
-    int *e)
-{
-	struct pollfd	 pfd = { c->fd, POLLIN, 0 };
-	int64_t		 now, end = conn_now() + LINGER_MS;
-	ssize_t		 n;
-	bool		 begun;
-
-	if (o->max_rss > 0 && resident() > (uint64_t)o->max_rss << 20)
-		return false;
-	c->kept = true;
-	c->deadline = conn_now() + c->wait_ms;
-	for (;;) {
-		*e = HTTP_REQ_OK;
-		if (whole(o, c, r, e))
-			return true;
-		if (c->eof || server_ending() || (now = conn_now()) >= end ||
-		    poll(&pfd, 1, (int)(end - now)) <= 0)
-			return false;
-		begun = c->pos < c->len;
-		if ((n = room_read(c)) > 0) {
-			/* A request's time runs from its first byte. */
-			if (!begun)
-				c->deadline = conn_now() + c->wait_ms;
-		} else if (n == 0 || (errno != EAGAIN &&
-		    errno != EWOULDBLOCK && errno != EINTR)) {
-			c->eof = true;
-			return false;
-		}
-	}
 }
 
 /*
