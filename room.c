@@ -60,7 +60,8 @@ struct room {
 	int64_t		 busy_accept;	/* ms: threads busy, the socket then */
 	int64_t		 grace_end;	/* ms: ending, new ones' first bytes */
 	unsigned	 served;	/* requests served here, not by threads */
-	struct conn	*take;		/* whole: for the holder's thread */
+	struct conn	*ready;		/* whole, first come first served, */
+	struct conn	**ready_end;	/* by the thread that holds the room */
 	bool		 grown;		/* past it: the worker is renewed */
 };
 
@@ -105,6 +106,7 @@ room_run(const struct srv_options *o)
 
 	memset(&room, 0, sizeof(room));
 	room.o = o;
+	room.ready_end = &room.ready;
 	room.max = ROOM_MAX;
 	room.max_rss = (uint64_t)o->max_rss << 20;
 	/* Half the descriptors at most: the application has the rest. */
@@ -132,8 +134,8 @@ room_run(const struct srv_options *o)
  * the worker has served all it will.  At the end no connection is
  * accepted, and every one accepted is served to its end: an idle kept one
  * goes now, a request that is arriving has until its deadline, and a new
- * one until its first bytes, END_GRACE_MS at most.  With threads a whole
- * request is left in room->take for the thread that holds the room.
+ * one until its first bytes, END_GRACE_MS at most.  With threads whole
+ * requests wait in room->ready for the thread that holds the room.
  */
 static bool
 room_step(const struct srv_options *o, struct room *room)
@@ -153,8 +155,8 @@ room_step(const struct srv_options *o, struct room *room)
 			if (room->c[i]->pos == room->c[i]->len &&
 			    (room->c[i]->kept || conn_now() >= room->grace_end))
 				room_drop(room, i, NULL);
-		if (room->n == 0 && (room->pool == NULL ||
-		    pool_busy(room->pool) == 0))
+		if (room->n == 0 && room->ready == NULL &&
+		    (room->pool == NULL || pool_busy(room->pool) == 0))
 			return false;
 	}
 	n = room->n;
@@ -162,7 +164,7 @@ room_step(const struct srv_options *o, struct room *room)
 	    &incoming) < 0)
 		return true;
 	/* Backwards: a dropped one's place takes one already seen. */
-	for (i = n; i-- > 0 && room->take == NULL;)
+	for (i = n; i-- > 0;)
 		room_turn(o, room, i, room->p[i].revents, &room->served);
 	if (room->pool != NULL)
 		room_taken_back(room);
@@ -171,7 +173,7 @@ room_step(const struct srv_options *o, struct room *room)
 	n = room->n;
 	room_accept(room, o);
 	/* What new connections sent with them, without a poll(2). */
-	for (i = room->n; i-- > n && room->take == NULL;)
+	for (i = room->n; i-- > n;)
 		if (room->c[i]->fresh)
 			room_turn(o, room, i, 0, &room->served);
 	return true;
@@ -188,11 +190,12 @@ room_lead(void *arg)
 	struct conn	*c;
 
 	room_taken_back(room);
-	while (room->take == NULL)
+	while (room->ready == NULL)
 		if (!room_step(room->o, room))
 			return NULL;
-	c = room->take;
-	room->take = NULL;
+	c = room->ready;
+	if ((room->ready = c->next) == NULL)
+		room->ready_end = &room->ready;
 	return c;
 }
 
@@ -402,7 +405,9 @@ room_turn(const struct srv_options *o, struct room *room, unsigned i,
 				room->c[i] = room->c[--room->n];
 				c->head = r;
 				c->head_e = e;
-				room->take = c;
+				c->next = NULL;
+				*room->ready_end = c;
+				room->ready_end = &c->next;
 			} else
 				room_back(room, i, serve_conn(o, c, &r, e,
 				    served));
