@@ -32,7 +32,8 @@
 #include "pool.h"
 
 /* A request's time, without its thread back, before the room moves on. */
-#define LAZY_US		500
+#define LAZY_US		1000
+#define DEPUTY_STAYS	5	/* LAZY_US after the last letting go */
 
 /* What a thread is doing, for --request-timeout. */
 struct slot {
@@ -330,27 +331,33 @@ pool_thread(void *arg)
  * Waits (the lock held) until the room is this thread's to hold: it is
  * free and no request runs, or the one that does has run LAZY_US since
  * the room was let go.  One thread, the deputy, watches for that with a
- * timed wait while the room is free; the others sleep until it is let go.
+ * timed wait; the others sleep until the room is let go with no deputy.
  * False at the end.
  */
 static bool
 pool_follow(struct pool *pl)
 {
 	struct timespec	ts;
-	int64_t		due;
+	int64_t		due, now;
 
 	for (;;) {
 		if (pl->quit)
 			return false;
+		now = now_us();
 		if (!pl->held && (pl->running == 0 ||
-		    now_us() >= pl->let_go + LAZY_US))
+		    now >= pl->let_go + LAZY_US))
 			return true;
-		if (pl->deputy || pl->held) {
+		/*
+		 * While the room is let go often, the deputy stays, waking
+		 * every LAZY_US, rather than be woken at each letting go.
+		 */
+		if (pl->deputy || (pl->held &&
+		    now - pl->let_go > DEPUTY_STAYS * LAZY_US)) {
 			(void)pthread_cond_wait(&pl->work, &pl->lock);
 			continue;
 		}
 		pl->deputy = true;
-		due = pl->let_go + LAZY_US;
+		due = (pl->held ? now : pl->let_go) + LAZY_US;
 		ts.tv_sec = (time_t)(due / 1000000);
 		ts.tv_nsec = (long)(due % 1000000) * 1000;
 		(void)pthread_cond_timedwait(&pl->watch, &pl->lock, &ts);
