@@ -142,7 +142,10 @@ pool_fd(const struct pool *pl)
 	return pl->wake;
 }
 
-/* A thread is free: a new request would run at once. */
+/*
+ * For the room's holder: another thread is free (or there is only one),
+ * so a second new request would run at once too.
+ */
 bool
 pool_idle(const struct pool *pl)
 {
@@ -150,7 +153,7 @@ pool_idle(const struct pool *pl)
 	bool		 free_one;
 
 	(void)pthread_mutex_lock(&p->lock);
-	free_one = p->running < p->n;
+	free_one = p->n == 1 || p->running + 1 < p->n;
 	(void)pthread_mutex_unlock(&p->lock);
 	return free_one;
 }

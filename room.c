@@ -38,7 +38,7 @@
 #define ROOM_SPARE	8	/* connections' memory kept for reuse */
 #define END_GRACE_MS	2000	/* at a stop, a new connection's first bytes */
 #define STOP_GRACE_MS	2000	/* a request asked to stop, before renewal */
-#define BUSY_ACCEPT_MS	20	/* threads all busy: a connection taken then */
+#define BUSY_ACCEPT_MS	20	/* no other thread free: a connection then */
 #define WATCH_MS	100	/* --request-timeout looked at */
 
 /*
@@ -265,9 +265,10 @@ room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
 			wait = c->deadline - now > 0 ? c->deadline - now : 0;
 	}
 	/*
-	 * A connection handed back.  While every thread is busy the socket
-	 * is looked at only every BUSY_ACCEPT_MS, for one connection: a
-	 * worker with a free thread takes it first, but none waits for ever.
+	 * A connection handed back.  While every other thread is busy the
+	 * socket is looked at only every BUSY_ACCEPT_MS, for one connection:
+	 * a worker with more free threads takes it first, but none waits for
+	 * ever.
 	 */
 	k = n;
 	if (room->pool != NULL) {
@@ -305,9 +306,8 @@ room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
 /*
  * New connections into the room, making way if full, until one has sent
  * a request to look at (the other workers take the rest) or a few are
- * in; one alone while the threads have a request waiting for each, so
- * that a less busy worker takes the others, but no connection waits for
- * ever.  After the first, one is taken only when the socket says it has
+ * in; one alone while no thread but this one is free, so that a less
+ * busy worker takes the others, but no connection waits for ever.  After the first, one is taken only when the socket says it has
  * one: a failed accept4(2) costs the kernel a socket made and freed.
  */
 static void
