@@ -94,6 +94,7 @@ static void	 log_out(struct response *);
 static void	 warn_of(struct response *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static int	 append(struct response *, const char *, size_t);
+static size_t	 http_date(char *, size_t);
 static int	 append_header(struct response *, const char *, size_t,
 		    const char *, size_t);
 static int	 append_length(struct response *, uint64_t);
@@ -692,6 +693,31 @@ append_length(struct response *r, uint64_t n)
 }
 
 /*
+ * An HTTP Date (RFC 9110 5.6.7) of now in buf, its length (0 if none).
+ * Formatted once a second on each thread: the second and its text are a
+ * cache of the clock, the same for every request.
+ */
+static size_t
+http_date(char *buf, size_t size)
+{
+	static _Thread_local time_t	 when = -1;
+	static _Thread_local char	 text[DATE_MAX];
+	static _Thread_local size_t	 len;
+	struct tm			 tm;
+	time_t				 now = time(NULL);
+
+	if (now != when) {
+		len = gmtime_r(&now, &tm) == NULL ? 0 : strftime(text,
+		    sizeof(text), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		when = len > 0 ? now : -1;
+	}
+	if (len == 0 || len >= size)
+		return 0;
+	memcpy(buf, text, len + 1);
+	return len;
+}
+
+/*
  * The status line and headers, in one block: "Status: ..." for CGI, or a
  * complete HTTP response head for NPH (RFC 3875 5.2; no head for HTTP/0.9).
  */
@@ -700,8 +726,6 @@ preamble(struct response *r, char **out, size_t *outlen)
 {
 	char		 date[DATE_MAX];
 	const char	*proto;
-	struct tm	 tm;
-	time_t		 now;
 	size_t		 len;
 	int		 n, e;
 	char		*p;
@@ -711,15 +735,9 @@ preamble(struct response *r, char **out, size_t *outlen)
 		return RESP_OK;
 	}
 	if (r->nph || r->http) {
-		if (!r->has_date) {
-			now = time(NULL);
-			if (gmtime_r(&now, &tm) != NULL &&
-			    strftime(date, sizeof(date),
-			    "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0 &&
-			    (e = append_header(r, "Date", 4, date,
-			    strlen(date))) != RESP_OK)
-				return e;
-		}
+		if (!r->has_date && (len = http_date(date, sizeof(date))) > 0 &&
+		    (e = append_header(r, "Date", 4, date, len)) != RESP_OK)
+			return e;
 	}
 	if (r->http) {
 		/*
