@@ -33,6 +33,7 @@
 #include "conn.h"
 #include "room.h"
 #include "server.h"
+#include "systemd.h"
 
 #define BACKLOG		1024
 #define RESPAWN_PAUSE	1	/* seconds between crashing workers */
@@ -51,6 +52,8 @@ static pid_t	 spawn(const struct srv_options *);
 static void	 stop_all(pid_t *, unsigned);
 static int	 worker(const struct srv_options *, bool);
 static void	 reexec(const struct srv_options *);
+static void	 notify_ready(const struct srv_options *);
+static void	 notify_reloading(void);
 static volatile sig_atomic_t	 stopping, reloading, child_exited;
 /* Either of the first two, in a serving process: what a response reads. */
 static volatile sig_atomic_t	 ending;
@@ -92,7 +95,8 @@ server_run(const struct srv_options *given)
 {
 	struct srv_options	 so = *given, *o = &so;
 	sigset_t		 ours;
-	int			 fd, rc;
+	char			 reason[256];
+	int			 fd, rc, family = -1;
 
 	sigemptyset(&ours);
 	sigaddset(&ours, SIGTERM);
@@ -100,15 +104,29 @@ server_run(const struct srv_options *given)
 	sigaddset(&ours, SIGHUP);
 	sigaddset(&ours, SIGCHLD);	/* a master's reload had it blocked */
 
+	/* Socket activation: systemd's socket becomes fd 0. */
+	if (sd_listen_count() != 0) {
+		if (o->listen != NULL) {
+			warnx("--listen %s, and a socket from systemd "
+			    "(LISTEN_FDS): give one or the other", o->listen);
+			return 2;
+		}
+		if ((family = sd_listen_adopt(reason, sizeof(reason))) < 0) {
+			warnx("%s", reason);
+			return 2;
+		}
+	}
 	/*
 	 * A HOST:PORT may be reached by clients: a gateway protocol's peer
 	 * sets REMOTE_ADDR, REMOTE_USER and HTTPS itself, so it speaks only
-	 * HTTP unless --protocol says otherwise.  A Unix socket or a socket
-	 * handed over is reached by the web server alone.
+	 * HTTP unless --protocol says otherwise, as does a TCP socket from
+	 * systemd.  A Unix socket, or a socket a web server hands over, is
+	 * reached by the web server alone.
 	 */
 	if (so.protocols == 0)
-		so.protocols = so.listen != NULL && !server_unix_addr(so.listen) ?
-		    SRV_HTTP : SRV_ALL;
+		so.protocols = (so.listen != NULL &&
+		    !server_unix_addr(so.listen)) ||
+		    (family >= 0 && family != AF_UNIX) ? SRV_HTTP : SRV_ALL;
 	if (o->listen != NULL) {
 		if ((fd = listen_on(o->listen, o->socket_mode)) < 0)
 			return 2;
@@ -118,6 +136,8 @@ server_run(const struct srv_options *given)
 			(void)close(fd);
 		}
 	}
+	/* The process systemd started tells it its state (Type=notify). */
+	(void)sd_notify_open();
 	if (catch_signals(o->workers > 1) < 0)
 		err(2, "sigaction");
 	/*
@@ -305,8 +325,11 @@ on_signal(int sig)
 		reloading = ending = 1;
 	else if (sig == SIGCHLD)
 		child_exited = 1;
-	else
+	else {
+		if (!stopping)
+			sd_notify("STOPPING=1");
 		stopping = ending = 1;
+	}
 }
 
 /*
@@ -346,6 +369,7 @@ master(const struct srv_options *o)
 	unsigned	 i;
 	pid_t		 pid;
 	int		 status;
+	bool		 ready = false;
 
 	if (o->init(o->ctx) < 0)
 		return 1;
@@ -368,8 +392,13 @@ master(const struct srv_options *o)
 			born[i] = time(NULL);
 			pids[i] = spawn(o);
 		}
+		if (!ready) {
+			ready = true;
+			notify_ready(o);
+		}
 		/* A stop that came with the reload wins over it. */
 		if (reloading && !stopping) {
+			notify_reloading();
 			reloading = 0;
 			stop_all(pids, o->workers);
 			if (!stopping)
@@ -437,6 +466,7 @@ spawn(const struct srv_options *o)
 	if (pid == 0) {
 		stopping = reloading = child_exited = ending = 0;
 		unix_path = NULL;
+		sd_notify_close();
 		(void)signal(SIGCHLD, SIG_DFL);
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
@@ -457,8 +487,11 @@ worker(const struct srv_options *o, bool under_master)
 	int	fl;
 
 	/* A worker of a master has the application already. */
-	if (!under_master && o->init(o->ctx) < 0)
-		return 1;
+	if (!under_master) {
+		if (o->init(o->ctx) < 0)
+			return 1;
+		notify_ready(o);
+	}
 	/* The socket is non-blocking: the room waits in poll(2). */
 	if ((fl = fcntl(STDIN_FILENO, F_GETFL)) >= 0)
 		(void)fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
@@ -471,6 +504,8 @@ worker(const struct srv_options *o, bool under_master)
 		return 0;
 	}
 	if (!stopping && !under_master) {
+		if (reloading)
+			notify_reloading();
 		reexec(o);
 		if (!stopping)
 			return 1;
@@ -502,7 +537,31 @@ reexec(const struct srv_options *o)
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);
 		return;
 	}
+	sd_listen_again();
 	(void)execv("/proc/self/exe", o->argv);
 	warn("cannot execute again to reload");
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* systemd (Type=notify): the application is loaded, and served. */
+static void
+notify_ready(const struct srv_options *o)
+{
+	sd_notifyf("READY=1\nSTATUS=serving %s with %u worker%s of %u "
+	    "thread%s", o->listen != NULL ? o->listen : sd_listen_adopted() ?
+	    "the socket from systemd" : "fd 0", o->workers,
+	    o->workers == 1 ? "" : "s", o->threads > 0 ? o->threads : 1,
+	    o->threads > 1 ? "s" : "");
+}
+
+/* systemd: a SIGHUP's reload begins; READY=1 ends it. */
+static void
+notify_reloading(void)
+{
+	struct timespec	ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000ULL);
 }

@@ -30,5 +30,6 @@ extern const struct unit_test	http_tests[];
 extern const struct unit_test	options_tests[];
 extern const struct unit_test	warm_wire_tests[];
 extern const struct unit_test	files_tests[];
+extern const struct unit_test	systemd_tests[];
 
 #endif /* UNIT_H */
