@@ -32,7 +32,7 @@
 #include "pool.h"
 
 /* A request's time, without its thread back, before the room moves on. */
-#define LAZY_US		1000
+#define LAZY_US		1000LL
 #define DEPUTY_STAYS	5	/* LAZY_US after the last letting go */
 
 /* What a thread is doing, for --request-timeout. */

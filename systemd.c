@@ -182,7 +182,7 @@ sd_notifyf(const char *fmt, ...)
 	if (notify_fd < 0)
 		return;
 	va_start(ap, fmt);
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
 	va_end(ap);
 	sd_notify(msg);
 }
