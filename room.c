@@ -30,6 +30,7 @@
 #include "pool.h"
 #include "proto.h"
 #include "room.h"
+#include "board.h"
 
 #define ACCEPT_WAKE	1	/* seconds */
 #define ROOM_MAX	256	/* connections a worker holds between requests */
@@ -83,6 +84,8 @@ static bool	 is_http(const struct srv_options *, const struct conn *);
 static bool	 looks_scgi(const struct conn *);
 static bool	 whole(const struct srv_options *, struct conn *,
 		    struct http_req *, int *);
+static bool	 serve_proto(const struct srv_options *, struct conn *,
+		    const struct http_req *, int, unsigned *);
 static bool	 serve_conn(const struct srv_options *, struct conn *,
 		    const struct http_req *, int, unsigned *);
 static void	 not_served(const struct srv_options *, struct conn *);
@@ -121,7 +124,7 @@ room_run(const struct srv_options *o)
 		pool_start(o, serve_conn, room_lead, &room, &room.pool);
 	if (room.pool == NULL)
 		while (room_step(o, &room))
-			;
+			server_tick();
 	else
 		clean = room_watch(o, &room);
 	while (room.nspare > 0)
@@ -214,6 +217,7 @@ room_watch(const struct srv_options *o, struct room *room)
 
 	while (!pool_wait(room->pool, o->request_timeout > 0 ? WATCH_MS :
 	    ACCEPT_WAKE * 1000)) {
+		server_tick();
 		if (server_ending())
 			pool_kick(room->pool);
 		if (o->request_timeout == 0)
@@ -612,12 +616,26 @@ whole(const struct srv_options *o, struct conn *c, struct http_req *r,
 	    have >= r->head_len + r->content_length;
 }
 
+/* A request served, counted on the board (board.c). */
+static bool
+serve_conn(const struct srv_options *o, struct conn *c,
+    const struct http_req *r, int e, unsigned *served)
+{
+	unsigned	before = *served;
+	bool		keep;
+
+	board_begin();
+	keep = serve_proto(o, c, r, e, served);
+	board_end(*served - before);
+	return keep;
+}
+
 /*
  * A request, in the protocol its connection's first byte names; true when
  * the connection goes back to the room for another.
  */
 static bool
-serve_conn(const struct srv_options *o, struct conn *c,
+serve_proto(const struct srv_options *o, struct conn *c,
     const struct http_req *r, int e, unsigned *served)
 {
 	unsigned char	b = c->buf[c->pos];

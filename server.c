@@ -18,6 +18,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "conn.h"
 #include "room.h"
 #include "server.h"
@@ -48,13 +50,20 @@ static bool	 adopt_fd0(const struct sockaddr *, socklen_t);
 static void	 on_signal(int);
 static int	 catch_signals(bool);
 static int	 master(const struct srv_options *);
-static pid_t	 spawn(const struct srv_options *);
+static pid_t	 spawn(const struct srv_options *, unsigned);
 static void	 stop_all(pid_t *, unsigned);
 static int	 worker(const struct srv_options *, bool);
 static void	 reexec(const struct srv_options *);
 static void	 notify_ready(const struct srv_options *);
+static const char *where(const struct srv_options *);
 static void	 notify_reloading(void);
 static volatile sig_atomic_t	 stopping, reloading, child_exited;
+/* systemd's STATUS=: on in the process it started; what it said last. */
+static bool			 status_on;
+static time_t			 status_at;
+static unsigned			 status_busy = UINT_MAX;
+static unsigned long long	 status_served;
+static const struct srv_options	*status_o;
 /* Either of the first two, in a serving process: what a response reads. */
 static volatile sig_atomic_t	 ending;
 static const char		*unix_path;	/* ours to unlink, */
@@ -136,8 +145,11 @@ server_run(const struct srv_options *given)
 			(void)close(fd);
 		}
 	}
-	/* The process systemd started tells it its state (Type=notify). */
-	(void)sd_notify_open();
+	/*
+	 * The process systemd started tells it its state (Type=notify),
+	 * with what its workers count on the board.
+	 */
+	status_on = sd_notify_open() && board_open(o->workers);
 	if (catch_signals(o->workers > 1) < 0)
 		err(2, "sigaction");
 	/*
@@ -370,6 +382,7 @@ master(const struct srv_options *o)
 	pid_t		 pid;
 	int		 status;
 	bool		 ready = false;
+	struct timespec	 tick = { 1, 0 };
 
 	if (o->init(o->ctx) < 0)
 		return 1;
@@ -390,7 +403,7 @@ master(const struct srv_options *o)
 			if (born[i] != 0 && time(NULL) - born[i] < RESPAWN_PAUSE)
 				(void)sleep(RESPAWN_PAUSE);
 			born[i] = time(NULL);
-			pids[i] = spawn(o);
+			pids[i] = spawn(o, i);
 		}
 		if (!ready) {
 			ready = true;
@@ -407,8 +420,11 @@ master(const struct srv_options *o)
 		}
 		if (stopping)
 			break;
-		if (!child_exited)
-			(void)sigsuspend(&old);
+		/* A signal, or a second for systemd's STATUS= line. */
+		if (!child_exited) {
+			(void)ppoll(NULL, 0, &tick, &old);
+			server_tick();
+		}
 		child_exited = 0;
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			for (i = 0; i < o->workers; i++)
@@ -451,7 +467,7 @@ stop_all(pid_t *pids, unsigned n)
 }
 
 static pid_t
-spawn(const struct srv_options *o)
+spawn(const struct srv_options *o, unsigned slot)
 {
 	sigset_t	none;
 	pid_t		pid;
@@ -467,6 +483,8 @@ spawn(const struct srv_options *o)
 		stopping = reloading = child_exited = ending = 0;
 		unix_path = NULL;
 		sd_notify_close();
+		status_on = false;
+		board_take(slot);
 		(void)signal(SIGCHLD, SIG_DFL);
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
@@ -490,6 +508,7 @@ worker(const struct srv_options *o, bool under_master)
 	if (!under_master) {
 		if (o->init(o->ctx) < 0)
 			return 1;
+		board_take(0);
 		notify_ready(o);
 	}
 	/* The socket is non-blocking: the room waits in poll(2). */
@@ -547,11 +566,50 @@ reexec(const struct srv_options *o)
 static void
 notify_ready(const struct srv_options *o)
 {
+	status_o = o;
 	sd_notifyf("READY=1\nSTATUS=serving %s with %u worker%s of %u "
-	    "thread%s", o->listen != NULL ? o->listen : sd_listen_adopted() ?
-	    "the socket from systemd" : "fd 0", o->workers,
-	    o->workers == 1 ? "" : "s", o->threads > 0 ? o->threads : 1,
-	    o->threads > 1 ? "s" : "");
+	    "thread%s", where(o), o->workers, o->workers == 1 ? "" : "s",
+	    o->threads > 0 ? o->threads : 1, o->threads > 1 ? "s" : "");
+}
+
+static const char *
+where(const struct srv_options *o)
+{
+	return o->listen != NULL ? o->listen : sd_listen_adopted() ?
+	    "the socket from systemd" : "fd 0";
+}
+
+/*
+ * systemd's STATUS= line, when the board has changed, once a second at
+ * most: the requests in flight of what can run at once, and the requests
+ * served.  In the process systemd started alone; cheap to call often.
+ */
+void
+server_tick(void)
+{
+	const struct srv_options	*o = status_o;
+	unsigned long long		 served;
+	unsigned			 busy, threads;
+	time_t				 now;
+
+	if (!status_on || o == NULL || (now = time(NULL)) == status_at)
+		return;
+	status_at = now;
+	if (!board_sum(&busy, &served) ||
+	    (busy == status_busy && served == status_served))
+		return;
+	status_busy = busy;
+	status_served = served;
+	threads = o->threads > 0 ? o->threads : 1;
+	if (threads > 1)
+		sd_notifyf("STATUS=serving %s: %u of %u threads busy (%u "
+		    "worker%s), requests served: %llu", where(o), busy,
+		    threads * o->workers, o->workers, o->workers == 1 ? "" : "s",
+		    served);
+	else
+		sd_notifyf("STATUS=serving %s: %u of %u worker%s busy, "
+		    "requests served: %llu", where(o), busy, o->workers,
+		    o->workers == 1 ? "" : "s", served);
 }
 
 /* systemd: a SIGHUP's reload begins; READY=1 ends it. */

@@ -77,6 +77,7 @@ struct srv_options {
 
 bool	server_fd0_listening(void);
 bool	server_ending(void);
+void	server_tick(void);
 const volatile sig_atomic_t *server_stop_flag(void);
 bool	server_unix_addr(const char *);
 int	server_run(const struct srv_options *);
