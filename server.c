@@ -422,7 +422,7 @@ master(const struct srv_options *o)
 			break;
 		/* A signal, or a second for systemd's STATUS= line. */
 		if (!child_exited) {
-			(void)ppoll(NULL, 0, &tick, &old);
+			(void)ppoll(NULL, 0, status_on ? &tick : NULL, &old);
 			server_tick();
 		}
 		child_exited = 0;
