@@ -107,6 +107,7 @@ app_persist(struct options *o, const char *script, char *argv[])
 	memset(&so, 0, sizeof(so));
 	so.listen = o->listen;
 	so.socket_mode = o->socket_mode;
+	so.user = o->user;
 	so.protocols = o->protocols;
 	so.workers = o->workers == 0 ? 1 : o->workers;
 	so.threads = o->threads == 0 ? 1 : o->threads;

@@ -45,6 +45,7 @@ struct options {
 	/* Server modes */
 	const char	*listen;	/* --listen */
 	unsigned	 socket_mode;	/* --socket-mode */
+	const char	*user;		/* --user */
 	unsigned	 protocols;	/* --protocol, enum srv_proto bits;
 					   0: not given, the address's default */
 	unsigned	 workers;	/* --workers; 0: not given */

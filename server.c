@@ -36,6 +36,7 @@
 #include "room.h"
 #include "server.h"
 #include "systemd.h"
+#include "user.h"
 
 #define BACKLOG		1024
 #define RESPAWN_PAUSE	1	/* seconds between crashing workers */
@@ -57,6 +58,9 @@ static void	 reexec(const struct srv_options *);
 static void	 notify_ready(const struct srv_options *);
 static const char *where(const struct srv_options *);
 static void	 notify_reloading(void);
+/* In the environment of the image a reload or a renewal executes. */
+#define AGAIN	"WSGI_CGI_AGAIN"
+
 static volatile sig_atomic_t	 stopping, reloading, child_exited;
 /* systemd's STATUS=: on in the process it started; what it said last. */
 static bool			 status_on;
@@ -104,8 +108,10 @@ server_run(const struct srv_options *given)
 {
 	struct srv_options	 so = *given, *o = &so;
 	sigset_t		 ours;
+	struct user		 u;
 	char			 reason[256];
 	int			 fd, rc, family = -1;
+	bool			 again = getenv(AGAIN) != NULL;
 
 	sigemptyset(&ours);
 	sigaddset(&ours, SIGTERM);
@@ -113,6 +119,20 @@ server_run(const struct srv_options *given)
 	sigaddset(&ours, SIGHUP);
 	sigaddset(&ours, SIGCHLD);	/* a master's reload had it blocked */
 
+	(void)unsetenv(AGAIN);
+	/* --user: checked before anything is bound. */
+	if (o->user != NULL) {
+		if (user_lookup(o->user, &u, reason, sizeof(reason)) < 0) {
+			warnx("%s", reason);
+			return 2;
+		}
+		/* The image a reload executes is that user already. */
+		if (getuid() != 0 && getuid() != u.uid) {
+			warnx("--user %s: only root can change its user",
+			    o->user);
+			return 2;
+		}
+	}
 	/* Socket activation: systemd's socket becomes fd 0. */
 	if (sd_listen_count() != 0) {
 		if (o->listen != NULL) {
@@ -150,6 +170,17 @@ server_run(const struct srv_options *given)
 	 * with what its workers count on the board.
 	 */
 	status_on = sd_notify_open() && board_open(o->workers);
+	if (o->user != NULL && getuid() == 0) {
+		/* The socket is the user's: it may remove it at its end. */
+		if (unix_path != NULL && chown(unix_path, u.uid, u.gid) < 0)
+			warn("--user %s: chown %s", o->user, unix_path);
+		if (user_become(&u, reason, sizeof(reason)) < 0) {
+			warnx("%s", reason);
+			return 2;
+		}
+	} else if (o->user == NULL && getuid() == 0 && !again)
+		warnx("the application runs as root: --user USER runs it as "
+		    "USER once the socket is bound");
 	if (catch_signals(o->workers > 1) < 0)
 		err(2, "sigaction");
 	/*
@@ -557,7 +588,9 @@ reexec(const struct srv_options *o)
 		return;
 	}
 	sd_listen_again();
+	(void)setenv(AGAIN, "1", 1);
 	(void)execv("/proc/self/exe", o->argv);
+	(void)unsetenv(AGAIN);
 	warn("cannot execute again to reload");
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 }

@@ -58,9 +58,10 @@ command_line(void)
 	    "--python-path=/a", "--python-path", "/b", "--listen", "/s",
 	    "--socket-mode", "660", "--protocol", "scgi", "--protocol=uwsgi",
 	    "--workers", "3", "--threads=8", "--max-requests=9", "--timeout",
-	    "5", "--access-log", "--warm=30", "s.py", "--debug", NULL },
-	    &first) == OPT_OK);
-	CHECK(first == 22);
+	    "5", "--access-log", "--warm=30", "--user", "www-data:www-data",
+	    "s.py", "--debug", NULL }, &first) == OPT_OK);
+	CHECK(first == 24);
+	CHECK(strcmp(o.user, "www-data:www-data") == 0);
 	CHECK(strcmp(o.callable, "app") == 0 && o.named && o.debug);
 	CHECK(o.npaths == 2 && strcmp(o.paths[0], "/a") == 0 &&
 	    strcmp(o.paths[1], "/b") == 0);

@@ -32,5 +32,6 @@ extern const struct unit_test	warm_wire_tests[];
 extern const struct unit_test	files_tests[];
 extern const struct unit_test	systemd_tests[];
 extern const struct unit_test	board_tests[];
+extern const struct unit_test	user_tests[];
 
 #endif /* UNIT_H */
