@@ -120,6 +120,7 @@ server_run(const struct srv_options *given)
 	sigaddset(&ours, SIGCHLD);	/* a master's reload had it blocked */
 
 	(void)unsetenv(AGAIN);
+	memset(&u, 0, sizeof(u));
 	/* --user: checked before anything is bound. */
 	if (o->user != NULL) {
 		if (user_lookup(o->user, &u, reason, sizeof(reason)) < 0) {
@@ -171,7 +172,7 @@ server_run(const struct srv_options *given)
 	 */
 	status_on = sd_notify_open() && board_open(o->workers);
 	if (o->user != NULL && getuid() == 0) {
-		/* The socket is the user's: it may remove it at its end. */
+		/* The socket is the user's, and its group's (--socket-mode). */
 		if (unix_path != NULL && chown(unix_path, u.uid, u.gid) < 0)
 			warn("--user %s: chown %s", o->user, unix_path);
 		if (user_become(&u, reason, sizeof(reason)) < 0) {
