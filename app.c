@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access_log.h"
 #include "cgi.h"
 #include "cgi_env.h"
 #include "files.h"
@@ -108,6 +109,7 @@ app_persist(struct options *o, const char *script, char *argv[])
 	so.listen = o->listen;
 	so.socket_mode = o->socket_mode;
 	so.user = o->user;
+	so.access_log = o->access_log_file;
 	so.protocols = o->protocols;
 	so.workers = o->workers == 0 ? 1 : o->workers;
 	so.threads = o->threads == 0 ? 1 : o->threads;
@@ -314,15 +316,17 @@ persist_overdue(void *ctx, unsigned i, bool stuck)
 }
 
 /*
- * --access-log: the request in the Common Log Format on stderr, then the
- * seconds it took: remote - - [date] "METHOD URI PROTOCOL" status bytes.
+ * --access-log: the request in the Common Log Format, then the seconds it
+ * took: remote - - [date] "METHOD URI PROTOCOL" status bytes; one write to
+ * stderr or the log file (access_log.c).
  */
 static void
 access_line(const struct srv_request *sr, const struct cgi_request *req,
     const struct outcome *out, const struct timespec *t0)
 {
-	char		 date[64], uri[URI_MAX + 4];
+	char		 date[64], uri[URI_MAX + 4], line[URI_MAX + 512];
 	const char	*remote = "-", *proto = "-";
+	int		 n;
 	struct timespec	 t1;
 	struct tm	 tm;
 	time_t		 now = time(NULL);
@@ -344,11 +348,14 @@ access_line(const struct srv_request *sr, const struct cgi_request *req,
 	    strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S +0000", &tm) == 0)
 		(void)snprintf(date, sizeof(date), "-");
 	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-	(void)fprintf(stderr, "%.64s - - [%s] \"%.40s %s %.16s\" %d %llu "
-	    "%.6f\n", remote, date, req->method != NULL ? req->method : "-",
-	    uri, proto, out->status, (unsigned long long)out->bytes,
-	    (double)(t1.tv_sec - t0->tv_sec) +
+	n = snprintf(line, sizeof(line), "%.64s - - [%s] \"%.40s %s %.16s\" "
+	    "%d %llu %.6f\n", remote, date, req->method != NULL ?
+	    req->method : "-", uri, proto, out->status,
+	    (unsigned long long)out->bytes, (double)(t1.tv_sec - t0->tv_sec) +
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9);
+	if (n > 0)
+		access_log_write(line, (size_t)n < sizeof(line) ? (size_t)n :
+		    sizeof(line) - 1);
 }
 
 /*

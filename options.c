@@ -68,7 +68,7 @@ static const struct opt_def table[] = {
 	{ "--timeout", NULL, O_TIMEOUT, A_VALUE },
 	{ "--request-timeout", NULL, O_REQUEST_TIMEOUT, A_VALUE },
 	{ "--max-rss", NULL, O_MAX_RSS, A_VALUE },
-	{ "--access-log", NULL, O_ACCESS_LOG, A_NONE },
+	{ "--access-log", NULL, O_ACCESS_LOG, A_OPTIONAL },
 	{ "--warm", NULL, O_WARM, A_OPTIONAL },
 	{ "--warm-app", NULL, O_WARM_APP, A_NONE },
 	{ "--warm-status", NULL, O_WARM_STATUS, A_NONE },
@@ -244,6 +244,11 @@ apply(struct options *o, const struct opt_def *d, const char *val,
 		return OPT_OK;
 	case O_ACCESS_LOG:
 		o->access_log = true;
+		if (val != NULL && *val == '\0') {
+			(void)snprintf(why, len, "--access-log=: no file");
+			return OPT_ERROR;
+		}
+		o->access_log_file = val;
 		return OPT_OK;
 	case O_WARM:
 		if (val == NULL)

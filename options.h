@@ -56,6 +56,7 @@ struct options {
 	unsigned	 request_timeout;	/* --request-timeout; 0: none */
 	unsigned	 max_rss;	/* --max-rss, MiB; 0: none */
 	bool		 access_log;	/* --access-log */
+	const char	*access_log_file;	/* its =FILE; NULL: stderr */
 	/* Warm start */
 	unsigned	 warm;		/* --warm: idle seconds; 0: off */
 	bool		 warm_app;	/* --warm-app */

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access_log.h"
 #include "board.h"
 #include "conn.h"
 #include "room.h"
@@ -61,7 +62,7 @@ static void	 notify_reloading(void);
 /* In the environment of the image a reload or a renewal executes. */
 #define AGAIN	"WSGI_CGI_AGAIN"
 
-static volatile sig_atomic_t	 stopping, reloading, child_exited;
+static volatile sig_atomic_t	 stopping, reloading, child_exited, reopening;
 /* systemd's STATUS=: on in the process it started; what it said last. */
 static bool			 status_on;
 static time_t			 status_at;
@@ -117,6 +118,7 @@ server_run(const struct srv_options *given)
 	sigaddset(&ours, SIGTERM);
 	sigaddset(&ours, SIGINT);
 	sigaddset(&ours, SIGHUP);
+	sigaddset(&ours, SIGUSR1);
 	sigaddset(&ours, SIGCHLD);	/* a master's reload had it blocked */
 
 	(void)unsetenv(AGAIN);
@@ -171,6 +173,11 @@ server_run(const struct srv_options *given)
 	 * with what its workers count on the board.
 	 */
 	status_on = sd_notify_open() && board_open(o->workers);
+	/* Opened before --user: a directory only root may write is fine. */
+	if (access_log_open(o->access_log) < 0) {
+		warn("--access-log=%s", o->access_log);
+		return 2;
+	}
 	if (o->user != NULL && getuid() == 0) {
 		/* The socket is the user's, and its group's (--socket-mode). */
 		if (unix_path != NULL && chown(unix_path, u.uid, u.gid) < 0)
@@ -365,7 +372,9 @@ adopt_fd0(const struct sockaddr *addr, socklen_t len)
 static void
 on_signal(int sig)
 {
-	if (sig == SIGHUP)
+	if (sig == SIGUSR1)
+		reopening = 1;
+	else if (sig == SIGHUP)
 		reloading = ending = 1;
 	else if (sig == SIGCHLD)
 		child_exited = 1;
@@ -390,7 +399,8 @@ catch_signals(bool is_master)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTERM, &sa, NULL) < 0 ||
 	    sigaction(SIGINT, &sa, NULL) < 0 ||
-	    sigaction(SIGHUP, &sa, NULL) < 0)
+	    sigaction(SIGHUP, &sa, NULL) < 0 ||
+	    sigaction(SIGUSR1, &sa, NULL) < 0)
 		return -1;
 	if (is_master && sigaction(SIGCHLD, &sa, NULL) < 0)
 		return -1;
@@ -426,6 +436,7 @@ master(const struct srv_options *o)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
 	(void)sigprocmask(SIG_BLOCK, &block, &old);
 	for (;;) {
 		for (i = 0; !stopping && i < o->workers; i++) {
@@ -455,6 +466,11 @@ master(const struct srv_options *o)
 		/* A signal, or a second for systemd's STATUS= line. */
 		if (!child_exited) {
 			(void)ppoll(NULL, 0, status_on ? &tick : NULL, &old);
+			/* The workers write the log: each reopens it. */
+			if (reopening)
+				for (i = 0; i < o->workers; i++)
+					if (pids[i] > 0)
+						(void)kill(pids[i], SIGUSR1);
 			server_tick();
 		}
 		child_exited = 0;
@@ -582,6 +598,7 @@ reexec(const struct srv_options *o)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
 	(void)sigprocmask(SIG_BLOCK, &block, &old);
 	/* A stop that came while this one was ending is not lost. */
 	if (stopping) {
@@ -614,9 +631,11 @@ where(const struct srv_options *o)
 }
 
 /*
- * systemd's STATUS= line, when the board has changed, once a second at
- * most: the requests in flight of what can run at once, and the requests
- * served.  In the process systemd started alone; cheap to call often.
+ * Between turns of a serving loop, and of the master's: a SIGUSR1's
+ * reopening of the access log; systemd's STATUS= line, when the board has
+ * changed, once a second at most (the requests in flight of what can run
+ * at once, and the requests served), in the process systemd started
+ * alone.  Cheap to call often.
  */
 void
 server_tick(void)
@@ -626,6 +645,12 @@ server_tick(void)
 	unsigned			 busy, threads;
 	time_t				 now;
 
+	/* SIGUSR1: --access-log=FILE opened anew (it was rotated). */
+	if (reopening) {
+		reopening = 0;
+		if (access_log_reopen() < 0)
+			warn("--access-log: reopening");
+	}
 	if (!status_on || o == NULL || (now = time(NULL)) == status_at)
 		return;
 	status_at = now;

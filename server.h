@@ -49,6 +49,7 @@ struct srv_options {
 	const char	*listen;	/* NULL: fd 0 is the listening socket */
 	unsigned	 socket_mode;	/* of a Unix socket; 0: the umask's */
 	const char	*user;		/* --user USER[:GROUP]; NULL: none */
+	const char	*access_log;	/* --access-log=FILE; NULL: stderr */
 	unsigned	 protocols;	/* enum srv_proto bits accepted; 0: HTTP
 					   alone on HOST:PORT, all four else */
 	unsigned	 workers;	/* 1: the process serves itself */

@@ -51,7 +51,7 @@ static const char synopsis[] =
     "[--user user[:group]] "
     "[--protocol name] [--workers n] [--threads n] [--max-requests n] "
     "[--timeout seconds] [--request-timeout seconds] [--max-rss mib] "
-    "[--access-log] [--warm[=seconds]] [--warm-app] [--warm-status] "
+    "[--access-log[=file]] [--warm[=seconds]] [--warm-app] [--warm-status] "
     "[--warm-stop] script [word ...]\n";
 
 static void
@@ -88,7 +88,8 @@ usage(FILE *f)
 		    "(default: no limit)\n"
 		    "  --max-rss mib       a worker's resident memory before "
 		    "it is renewed\n"
-		    "  --access-log        a line per request on stderr\n"
+		    "  --access-log[=file] a line per request on stderr, or file "
+		    "(SIGUSR1 reopens it)\n"
 		    "warm start (CGI):\n"
 		    "  --warm[=seconds]    answer from a warm backend of the "
 		    "script, which lives\n"

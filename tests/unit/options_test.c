@@ -62,6 +62,7 @@ command_line(void)
 	    "s.py", "--debug", NULL }, &first) == OPT_OK);
 	CHECK(first == 24);
 	CHECK(strcmp(o.user, "www-data:www-data") == 0);
+	CHECK(o.access_log && o.access_log_file == NULL);
 	CHECK(strcmp(o.callable, "app") == 0 && o.named && o.debug);
 	CHECK(o.npaths == 2 && strcmp(o.paths[0], "/a") == 0 &&
 	    strcmp(o.paths[1], "/b") == 0);
@@ -70,6 +71,11 @@ command_line(void)
 	CHECK(o.workers == 3 && o.threads == 8 && o.max_requests == 9 &&
 	    o.max_given &&
 	    o.timeout == 5 && o.access_log && o.warm == 30);
+	CHECK(parse(&o, (const char *[]){ "--access-log=/var/log/a.log", "s.py",
+	    NULL }, &first) == OPT_OK && o.access_log &&
+	    strcmp(o.access_log_file, "/var/log/a.log") == 0);
+	CHECK(parse(&o, (const char *[]){ "--access-log=", "s.py", NULL },
+	    &first) == OPT_ERROR);
 	/* "--" ends them; a lone "-" is the script. */
 	CHECK(parse(&o, (const char *[]){ "--", "--debug", NULL }, &first) ==
 	    OPT_OK && first == 2 && !o.debug);

@@ -24,7 +24,8 @@ main(void)
 	const struct unit_test	*suites[] = { cgi_env_tests, response_tests,
 				    proto_tests, http_tests, options_tests,
 				    warm_wire_tests, files_tests,
-				    systemd_tests, board_tests, user_tests };
+				    systemd_tests, board_tests, user_tests,
+				    access_log_tests };
 	const struct unit_test	*t;
 	size_t			 i;
 	int			 pass = 0, fail = 0;
