@@ -98,6 +98,7 @@ FUZZ_BIN =	$(FUZZ_TARGETS:%=tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?=	60
 
 .PHONY: all check unit bats asan fuzz lint $(LINT_STEPS:%=lint-%) bench demo \
+	deb-check \
 	deps install uninstall clean
 
 all: $(BIN)
@@ -108,7 +109,7 @@ $(BIN): $(OBJ)
 $(OBJ): $(HDR) Makefile
 
 .c.o:
-	$(CC) $(CFLAGS) $(PROG_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PROG_CFLAGS) -c -o $@ $<
 
 $(UNIT_BIN): $(UNIT_SRC) tests/unit/unit.h $(PURE_OBJ)
 	$(CC) $(CFLAGS) $(PROG_CFLAGS) $(PIE_LINK) -I. $(LDFLAGS) -o $@ \
@@ -183,6 +184,10 @@ bench: $(BIN)
 	$(PYTHON_EXE) bench/origin.py ./$(BIN) $(BENCH_HTTP_ROUNDS)
 	$(PYTHON_EXE) bench/threads.py ./$(BIN) $(BENCH_THREADS_ROUNDS)
 	$(PYTHON_EXE) bench/database.py ./$(BIN) $(BENCH_THREADS_ROUNDS)
+
+# The Debian package, built, linted, installed, run and purged (as root).
+deb-check:
+	tests/deb-check
 
 demo: $(BIN)
 	./$(BIN) examples/hello.py

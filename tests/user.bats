@@ -33,11 +33,13 @@ setup() {
 	chmod 755 "$DIR"
 }
 
+# A test's server, stopped even when it fails (else its user stays).
 teardown() {
-	if [ -n "${OWN_PID:-}" ]; then
-		kill "$OWN_PID" 2>/dev/null || true
-		wait "$OWN_PID" 2>/dev/null || true
-	fi
+	local p
+	for p in ${OWN_PID:-} ${SERVER_PID:-}; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 }
 
 # low_port: a free TCP port below 1024 on 127.0.0.1.
