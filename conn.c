@@ -6,6 +6,8 @@
  */
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -267,6 +269,7 @@ conn_peer(struct conn *c)
 	(void)snprintf(c->peer, sizeof(c->peer), "peer");
 	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0)
 		return c->peer;
+	conn_unmap(&ss, &sl);
 	if (ss.ss_family == AF_UNIX)
 		(void)snprintf(c->peer, sizeof(c->peer), "unix socket peer");
 	else if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host),
@@ -316,4 +319,29 @@ conn_now(void)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * An IPv4 client of a socket bound to [::] has an IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d): made the IPv4 address it is, as REMOTE_ADDR and the
+ * logs give it.
+ */
+void
+conn_unmap(struct sockaddr_storage *ss, socklen_t *sl)
+{
+	struct sockaddr_in6	six;
+	struct sockaddr_in	sin;
+
+	if (ss->ss_family != AF_INET6 || *sl < sizeof(six))
+		return;
+	memcpy(&six, ss, sizeof(six));
+	if (!IN6_IS_ADDR_V4MAPPED(&six.sin6_addr))
+		return;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = six.sin6_port;
+	memcpy(&sin.sin_addr, &six.sin6_addr.s6_addr[12], 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &sin, sizeof(sin));
+	*sl = sizeof(sin);
 }

@@ -245,13 +245,13 @@ where(struct conn *c, struct http_where *w, char *buf, size_t len)
 	memset(&ss, 0, sizeof(ss));
 	sl = sizeof(ss);
 	if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0 &&
-	    ss.ss_family != AF_UNIX)
+	    (conn_unmap(&ss, &sl), ss.ss_family != AF_UNIX))
 		(void)getnameinfo((struct sockaddr *)&ss, sl, saddr, q, sport,
 		    q, NI_NUMERICHOST | NI_NUMERICSERV);
 	memset(&ss, 0, sizeof(ss));
 	sl = sizeof(ss);
 	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0 &&
-	    ss.ss_family != AF_UNIX &&
+	    (conn_unmap(&ss, &sl), ss.ss_family != AF_UNIX) &&
 	    getnameinfo((struct sockaddr *)&ss, sl, raddr, q, rport, q,
 	    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
 		w->remote_addr = raddr;

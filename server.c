@@ -307,6 +307,10 @@ listen_inet(const char *addr)
 	size_t		 hl;
 	int		 fd = -1, on = 1, e;
 
+	/* [IPv6]:PORT: the port's colon follows the bracket. */
+	if (addr[0] == '[' && (colon == NULL || colon == addr ||
+	    colon[-1] != ']'))
+		colon = NULL;
 	if (colon == NULL || colon == addr || colon[1] == '\0' ||
 	    (size_t)(colon - addr) >= sizeof(host)) {
 		warnx("--listen %s: not HOST:PORT, unix:PATH or /PATH", addr);
