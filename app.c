@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "access_log.h"
+#include "board.h"
 #include "cgi.h"
 #include "cgi_env.h"
 #include "files.h"
@@ -59,6 +60,8 @@ static int	 persist_init(void *);
 static void	 persist_load(struct persistent *);
 static int	 persist_handle(void *, const struct srv_request *,
 		    struct outcome *);
+static void	 record(const struct srv_request *, const struct outcome *,
+		    const struct timespec *);
 static void	 access_line(const struct srv_request *,
 		    const struct cgi_request *, const struct outcome *,
 		    const struct timespec *);
@@ -110,6 +113,7 @@ app_persist(struct options *o, const char *script, char *argv[])
 	so.socket_mode = o->socket_mode;
 	so.user = o->user;
 	so.access_log = o->access_log_file;
+	so.stats = o->stats;
 	so.protocols = o->protocols;
 	so.workers = o->workers == 0 ? 1 : o->workers;
 	so.threads = o->threads == 0 ? 1 : o->threads;
@@ -265,6 +269,7 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	Py_XDECREF(call.app);
 done:
 	resp_free(resp);
+	record(sr, out, &t0);
 	if (p->o->access_log)
 		access_line(sr, &req, out, &t0);
 	if (at >= 0) {
@@ -313,6 +318,23 @@ persist_overdue(void *ctx, unsigned i, bool stuck)
 			wsgi_abandon(r->request);
 	}
 	(void)PyEval_SaveThread();
+}
+
+/* The request on the workers' board (--stats, systemd's STATUS=). */
+static void
+record(const struct srv_request *sr, const struct outcome *out,
+    const struct timespec *t0)
+{
+	struct timespec	t1;
+	unsigned	proto = sr->proto == SRV_FASTCGI ? 0 :
+			    sr->proto == SRV_SCGI ? 1 : sr->proto == SRV_UWSGI ?
+			    2 : 3;
+	int64_t		usec;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	usec = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000;
+	board_request(proto, out->status, usec > 0 ? (uint64_t)usec : 0);
 }
 
 /*

@@ -2,24 +2,35 @@
  * The workers' board: one slot a worker in a page shared by the master
  * and its workers (MAP_SHARED, made before they fork; a single process
  * has one slot of its own).  A worker counts in its slot the requests it
- * has in flight (all its threads') and those it has served; the master
- * sums them for systemd's STATUS= line.  The counters are atomic: a
- * worker's threads write them, its master reads them, nobody waits.  A
- * renewed worker keeps its slot's served count (the total goes on) and
- * starts with none in flight (one that died may have left some).  Plain C.
+ * has in flight (all its threads') and those it has served, by protocol
+ * and status class, with their durations in buckets, and says why it
+ * ends; the master reads them for systemd's STATUS= line and for --stats.
+ * The counters are atomic: a worker's threads write them, its master
+ * reads them, nobody waits.  A renewed worker keeps its slot's counts
+ * (the totals go on) and starts with none in flight (one that died may
+ * have left some).  Plain C.
  * SPDX-License-Identifier: MIT
  */
 #include <sys/mman.h>
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "board.h"
 
 struct slot {
 	atomic_uint		busy;
 	atomic_ullong		served;
+	atomic_ullong		requests[BOARD_PROTOS][BOARD_CLASSES];
+	atomic_ullong		buckets[BOARD_BUCKETS + 1];
+	atomic_ullong		usec;
+	atomic_int		end;
 };
+
+/* Seconds: Prometheus's default buckets, and 1 ms. */
+const double	board_bounds[BOARD_BUCKETS] = { 0.001, 0.005, 0.01, 0.025,
+		    0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
 
 static struct slot	*slots;		/* the process's: made once */
 static unsigned		 nslots;
@@ -49,6 +60,7 @@ board_take(unsigned i)
 		return;
 	mine = &slots[i];
 	atomic_store(&mine->busy, 0);
+	atomic_store(&mine->end, BOARD_RUNNING);
 }
 
 /* A request begins. */
@@ -68,6 +80,55 @@ board_end(unsigned served)
 	atomic_fetch_sub(&mine->busy, 1);
 	if (served > 0)
 		atomic_fetch_add(&mine->served, served);
+}
+
+/*
+ * A request's outcome: its protocol (index), status (its class; 0 when no
+ * response began) and duration.
+ */
+void
+board_request(unsigned proto, int status, uint64_t usec)
+{
+	unsigned	b;
+
+	if (mine == NULL || proto >= BOARD_PROTOS)
+		return;
+	if (status >= 100 && status < 600)
+		atomic_fetch_add(&mine->requests[proto][status / 100 - 1], 1);
+	for (b = 0; b < BOARD_BUCKETS && (double)usec / 1e6 >
+	    board_bounds[b]; b++)
+		;
+	atomic_fetch_add(&mine->buckets[b], 1);
+	atomic_fetch_add(&mine->usec, usec);
+}
+
+/* This worker ends, and why (its master counts the renewals). */
+void
+board_ending(enum board_end why)
+{
+	if (mine != NULL)
+		atomic_store(&mine->end, (int)why);
+}
+
+/* Worker i's counts; false if there is no such slot. */
+bool
+board_read(unsigned i, struct board_counts *c)
+{
+	unsigned	p, k;
+
+	if (slots == NULL || i >= nslots)
+		return false;
+	c->busy = atomic_load(&slots[i].busy);
+	c->served = atomic_load(&slots[i].served);
+	for (p = 0; p < BOARD_PROTOS; p++)
+		for (k = 0; k < BOARD_CLASSES; k++)
+			c->requests[p][k] =
+			    atomic_load(&slots[i].requests[p][k]);
+	for (k = 0; k <= BOARD_BUCKETS; k++)
+		c->buckets[k] = atomic_load(&slots[i].buckets[k]);
+	c->usec = atomic_load(&slots[i].usec);
+	c->end = atomic_load(&slots[i].end);
+	return true;
 }
 
 /* The requests in flight and served, over every worker; false if none. */

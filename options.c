@@ -22,7 +22,7 @@
 enum opt_id {
 	O_HELP, O_VERSION, O_CHECK, O_DEBUG, O_ACCESS_LOG, O_WARM, O_WARM_APP,
 	O_WARM_STATUS, O_WARM_STOP, O_CALLABLE, O_PYTHON_PATH, O_VENV,
-	O_LISTEN, O_SOCKET_MODE, O_USER, O_PROTOCOL, O_WORKERS, O_THREADS,
+	O_LISTEN, O_SOCKET_MODE, O_USER, O_STATS, O_PROTOCOL, O_WORKERS, O_THREADS,
 	O_MAX_REQUESTS, O_REQUEST_TIMEOUT, O_MAX_RSS,
 	O_TIMEOUT
 };
@@ -61,6 +61,7 @@ static const struct opt_def table[] = {
 	{ "--listen", NULL, O_LISTEN, A_VALUE },
 	{ "--socket-mode", NULL, O_SOCKET_MODE, A_VALUE },
 	{ "--user", NULL, O_USER, A_VALUE },
+	{ "--stats", NULL, O_STATS, A_VALUE },
 	{ "--protocol", NULL, O_PROTOCOL, A_VALUE },
 	{ "--workers", NULL, O_WORKERS, A_VALUE },
 	{ "--threads", NULL, O_THREADS, A_VALUE },
@@ -311,6 +312,9 @@ apply_value(struct options *o, const struct opt_def *d, const char *val)
 		break;
 	case O_USER:
 		o->user = val;
+		break;
+	case O_STATS:
+		o->stats = val;
 		break;
 	case O_PROTOCOL:
 		/* Each --protocol adds one to those served. */

@@ -46,6 +46,7 @@ struct options {
 	const char	*listen;	/* --listen */
 	unsigned	 socket_mode;	/* --socket-mode */
 	const char	*user;		/* --user */
+	const char	*stats;		/* --stats */
 	unsigned	 protocols;	/* --protocol, enum srv_proto bits;
 					   0: not given, the address's default */
 	unsigned	 workers;	/* --workers; 0: not given */

@@ -152,8 +152,14 @@ room_step(const struct srv_options *o, struct room *room)
 	    pool_stuck(room->pool)) ||
 	    (o->max_requests > 0 && total >= o->max_requests);
 	if (ending) {
-		if (room->grace_end == 0)
+		if (room->grace_end == 0) {
 			room->grace_end = conn_now() + END_GRACE_MS;
+			/* Why, for the master's count of renewals. */
+			board_ending(room->grown ? BOARD_MAX_RSS :
+			    room->pool != NULL && pool_stuck(room->pool) ?
+			    BOARD_REQUEST_TIMEOUT : server_ending() ?
+			    BOARD_STOPPED : BOARD_MAX_REQUESTS);
+		}
 		for (i = room->n; i-- > 0;)
 			if (room->c[i]->pos == room->c[i]->len &&
 			    (room->c[i]->kept || conn_now() >= room->grace_end))

@@ -33,6 +33,7 @@
 
 #include "access_log.h"
 #include "board.h"
+#include "metrics.h"
 #include "conn.h"
 #include "room.h"
 #include "server.h"
@@ -59,6 +60,9 @@ static void	 reexec(const struct srv_options *);
 static void	 notify_ready(const struct srv_options *);
 static const char *where(const struct srv_options *);
 static void	 notify_reloading(void);
+static void	 stats_answer(const struct srv_options *, const pid_t *,
+		    const unsigned long long *);
+static bool	 stats_io(int, char *, size_t, size_t *, bool, int64_t);
 /* In the environment of the image a reload or a renewal executes. */
 #define AGAIN	"WSGI_CGI_AGAIN"
 
@@ -69,6 +73,7 @@ static time_t			 status_at;
 static unsigned			 status_busy = UINT_MAX;
 static unsigned long long	 status_served;
 static const struct srv_options	*status_o;
+static int			 stats_fd = -1;	/* --stats, the master's */
 /* Either of the first two, in a serving process: what a response reads. */
 static volatile sig_atomic_t	 ending;
 static const char		*unix_path;	/* ours to unlink, */
@@ -168,11 +173,27 @@ server_run(const struct srv_options *given)
 			(void)close(fd);
 		}
 	}
+	/* --stats: the master's own socket, HTTP, for GET /metrics. */
+	if (o->stats != NULL) {
+		if (server_unix_addr(o->stats)) {
+			warnx("--stats %s: HOST:PORT, not a Unix socket",
+			    o->stats);
+			return 2;
+		}
+		if ((stats_fd = listen_inet(o->stats)) < 0)
+			return 2;
+		fd = fcntl(stats_fd, F_GETFL);
+		(void)fcntl(stats_fd, F_SETFL, fd | O_NONBLOCK);
+	}
 	/*
 	 * The process systemd started tells it its state (Type=notify),
-	 * with what its workers count on the board.
+	 * with what its workers count on the board, which --stats reads.
 	 */
 	status_on = sd_notify_open() && board_open(o->workers);
+	if (o->stats != NULL && !board_open(o->workers)) {
+		warn("--stats");
+		return 2;
+	}
 	/* Opened before --user: a directory only root may write is fine. */
 	if (access_log_open(o->access_log) < 0) {
 		warn("--access-log=%s", o->access_log);
@@ -189,7 +210,7 @@ server_run(const struct srv_options *given)
 	} else if (o->user == NULL && getuid() == 0 && !again)
 		warnx("the application runs as root: --user USER runs it as "
 		    "USER once the socket is bound");
-	if (catch_signals(o->workers > 1) < 0)
+	if (catch_signals(o->workers > 1 || o->stats != NULL) < 0)
 		err(2, "sigaction");
 	/*
 	 * A reload executes us with these blocked, so that one that came
@@ -199,7 +220,8 @@ server_run(const struct srv_options *given)
 	/* A FastCGI request's stderr is its own; the server's stays ours. */
 	if ((fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) >= 0)
 		conn_log_to(fd);
-	rc = o->workers > 1 ? master(o) : worker(o, false);
+	/* --stats is answered by a master, even of one worker. */
+	rc = o->workers > 1 || o->stats != NULL ? master(o) : worker(o, false);
 	unix_unlink();
 	return rc;
 }
@@ -429,6 +451,9 @@ master(const struct srv_options *o)
 	int		 status;
 	bool		 ready = false;
 	struct timespec	 tick = { 1, 0 };
+	struct pollfd	 sp = { stats_fd, POLLIN, 0 };
+	unsigned long long renewals[BOARD_REQUEST_TIMEOUT + 1] = { 0 };
+	struct board_counts c;
 
 	if (o->init(o->ctx) < 0)
 		return 1;
@@ -469,7 +494,11 @@ master(const struct srv_options *o)
 			break;
 		/* A signal, or a second for systemd's STATUS= line. */
 		if (!child_exited) {
-			(void)ppoll(NULL, 0, status_on ? &tick : NULL, &old);
+			sp.revents = 0;
+			(void)ppoll(&sp, stats_fd >= 0, status_on ? &tick :
+			    NULL, &old);
+			if (sp.revents != 0)
+				stats_answer(o, pids, renewals);
 			/* The workers write the log: each reopens it. */
 			if (reopening)
 				for (i = 0; i < o->workers; i++)
@@ -484,12 +513,18 @@ master(const struct srv_options *o)
 					pids[i] = 0;
 					/* Renewed (--max-requests): no pause. */
 					if (WIFEXITED(status) &&
-					    WEXITSTATUS(status) == 0)
+					    WEXITSTATUS(status) == 0) {
 						born[i] = 0;
-					else
+						if (board_read(i, &c) &&
+						    c.end > BOARD_STOPPED &&
+						    c.end <= BOARD_REQUEST_TIMEOUT)
+							renewals[c.end]++;
+					} else {
+						renewals[BOARD_RUNNING]++;
 						warnx("worker %ld ended (status "
 						    "%d): replacing it",
 						    (long)pid, status);
+					}
 				}
 	}
 	stop_all(pids, o->workers);
@@ -535,6 +570,9 @@ spawn(const struct srv_options *o, unsigned slot)
 		stopping = reloading = child_exited = ending = 0;
 		unix_path = NULL;
 		sd_notify_close();
+		if (stats_fd >= 0)
+			(void)close(stats_fd);
+		stats_fd = -1;
 		status_on = false;
 		board_take(slot);
 		(void)signal(SIGCHLD, SIG_DFL);
@@ -685,4 +723,96 @@ notify_reloading(void)
 	sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
 	    (unsigned long long)ts.tv_sec * 1000000ULL +
 	    (unsigned long long)ts.tv_nsec / 1000ULL);
+}
+
+/*
+ * --stats: one connection to the master's socket answered, GET /metrics
+ * with the Prometheus text format (metrics.c), anything else 404 or 405;
+ * then closed.  A peer has a second for all of it: the master does not
+ * wait longer, and never runs the application.
+ */
+static void
+stats_answer(const struct srv_options *o, const pid_t *pids,
+    const unsigned long long *renewals)
+{
+	struct metrics_master	 m;
+	char			 req[2048], head[256], *body = NULL;
+	size_t			 have = 0, blen = 0, size;
+	int64_t			 until;
+	struct timespec		 ts;
+	int			 fd, n;
+	const char		*status = "404 Not Found", *target;
+
+	if ((fd = accept4(stats_fd, NULL, NULL, SOCK_CLOEXEC |
+	    SOCK_NONBLOCK)) < 0)
+		return;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	until = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1000;
+	if (!stats_io(fd, req, sizeof(req) - 1, &have, false, until))
+		goto done;
+	req[have] = '\0';
+	target = req + (req[0] == 'G' ? 4 : 5);
+	if (strncmp(req, "GET ", 4) != 0 && strncmp(req, "HEAD ", 5) != 0)
+		status = "405 Method Not Allowed";
+	else if (strncmp(target, "/metrics", 8) == 0 &&
+	    (target[8] == ' ' || target[8] == '?')) {
+		memset(&m, 0, sizeof(m));
+		m.workers = o->workers;
+		m.threads = o->threads > 0 ? o->threads : 1;
+		m.pids = pids;
+		memcpy(m.renewals, renewals, sizeof(m.renewals));
+		m.listen_fd = STDIN_FILENO;
+		size = 16384 + (size_t)o->workers * 128;
+		if ((body = malloc(size)) == NULL)
+			goto done;
+		blen = metrics_render(&m, body, size);
+		status = "200 OK";
+	}
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status,
+	    body != NULL ? "text/plain; version=0.0.4; charset=utf-8" :
+	    "text/plain", body != NULL ? blen : 0);
+	have = 0;
+	if (n > 0 && stats_io(fd, head, (size_t)n, &have, true, until) &&
+	    body != NULL && req[0] == 'G') {
+		have = 0;
+		(void)stats_io(fd, body, blen, &have, true, until);
+	}
+done:
+	free(body);
+	(void)close(fd);
+}
+
+/*
+ * Reads until an empty line (a request's head), or writes len bytes, on
+ * a non-blocking fd until the ms clock reaches until; false if it could
+ * not.
+ */
+static bool
+stats_io(int fd, char *buf, size_t len, size_t *done, bool out,
+    int64_t until)
+{
+	struct pollfd	pfd = { fd, out ? POLLOUT : POLLIN, 0 };
+	struct timespec	ts;
+	ssize_t		n;
+	int64_t		now;
+
+	while (*done < len) {
+		n = out ? send(fd, buf + *done, len - *done, MSG_NOSIGNAL) :
+		    recv(fd, buf + *done, len - *done, 0);
+		if (n > 0) {
+			*done += (size_t)n;
+			if (!out && memmem(buf, *done, "\r\n\r\n", 4) != NULL)
+				return true;
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR))
+			return false;
+		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (now >= until || poll(&pfd, 1, (int)(until - now)) <= 0)
+			return false;
+	}
+	return out;
 }

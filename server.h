@@ -50,6 +50,7 @@ struct srv_options {
 	unsigned	 socket_mode;	/* of a Unix socket; 0: the umask's */
 	const char	*user;		/* --user USER[:GROUP]; NULL: none */
 	const char	*access_log;	/* --access-log=FILE; NULL: stderr */
+	const char	*stats;		/* --stats HOST:PORT; NULL: none */
 	unsigned	 protocols;	/* enum srv_proto bits accepted; 0: HTTP
 					   alone on HOST:PORT, all four else */
 	unsigned	 workers;	/* 1: the process serves itself */

@@ -48,7 +48,7 @@ extern char	**environ;
 static const char synopsis[] =
     "usage: wsgi-cgi [-hV] [--check] [--debug] [--callable name] "
     "[--python-path dir] [--venv dir] [--listen addr] [--socket-mode mode] "
-    "[--user user[:group]] "
+    "[--user user[:group]] [--stats addr] "
     "[--protocol name] [--workers n] [--threads n] [--max-requests n] "
     "[--timeout seconds] [--request-timeout seconds] [--max-rss mib] "
     "[--access-log[=file]] [--warm[=seconds]] [--warm-app] [--warm-status] "
@@ -74,6 +74,8 @@ usage(FILE *f)
 		    "  --socket-mode mode  the Unix socket's mode (octal)\n"
 		    "  --user user[:group] started as root: bind, then become "
 		    "user\n"
+		    "  --stats addr        serve GET /metrics (Prometheus) on "
+		    "host:port\n"
 		    "  --protocol name     accept only fastcgi, scgi, uwsgi, "
 		    "http (repeatable)\n"
 		    "  --workers n         processes serving (default 1)\n"

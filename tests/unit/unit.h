@@ -34,5 +34,6 @@ extern const struct unit_test	systemd_tests[];
 extern const struct unit_test	board_tests[];
 extern const struct unit_test	user_tests[];
 extern const struct unit_test	access_log_tests[];
+extern const struct unit_test	metrics_tests[];
 
 #endif /* UNIT_H */

@@ -1,0 +1,164 @@
+/*
+ * --stats: GET /metrics in the Prometheus text format (0.0.4), from the
+ * workers' board (board.c: requests by protocol and status class, their
+ * durations, those in flight), the master's counts (workers renewed, and
+ * why) and the kernel (each worker's resident memory from /proc, the
+ * listening socket's queue from TCP_INFO).  No Python, no request of the
+ * application's: the master renders it between its other duties.  Plain C.
+ * SPDX-License-Identifier: MIT
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "metrics.h"
+
+struct out {
+	char	*buf;
+	size_t	 size, len;
+};
+
+static void	 put(struct out *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	 head(struct out *, const char *, const char *, const char *);
+static unsigned long long resident(pid_t);
+
+static const char *const proto_names[BOARD_PROTOS] = {
+	"fastcgi", "scgi", "uwsgi", "http"
+};
+static const char *const end_names[] = {
+	"crash", "stop", "max_requests", "max_rss", "request_timeout"
+};
+
+/* The page for m and the board into buf; its length. */
+size_t
+metrics_render(const struct metrics_master *m, char *buf, size_t size)
+{
+	struct out		o = { buf, size, 0 };
+	struct board_counts	c, sum;
+	struct tcp_info		ti;
+	socklen_t		tl = sizeof(ti);
+	unsigned long long	acc;
+	unsigned		i, p, k, busy = 0, present = 0;
+
+	memset(&sum, 0, sizeof(sum));
+	for (i = 0; i < m->workers && board_read(i, &c); i++) {
+		sum.busy += c.busy;
+		for (p = 0; p < BOARD_PROTOS; p++)
+			for (k = 0; k < BOARD_CLASSES; k++)
+				sum.requests[p][k] += c.requests[p][k];
+		for (k = 0; k <= BOARD_BUCKETS; k++)
+			sum.buckets[k] += c.buckets[k];
+		sum.usec += c.usec;
+		if (m->pids[i] > 0) {
+			present++;
+			busy += c.busy > 0;
+		}
+	}
+	head(&o, "wsgi_cgi_requests_total", "counter",
+	    "Requests answered, by protocol and status class.");
+	for (p = 0; p < BOARD_PROTOS; p++)
+		for (k = 0; k < BOARD_CLASSES; k++)
+			put(&o, "wsgi_cgi_requests_total{protocol=\"%s\","
+			    "status=\"%uxx\"} %llu\n", proto_names[p], k + 1,
+			    sum.requests[p][k]);
+	head(&o, "wsgi_cgi_request_duration_seconds", "histogram",
+	    "How long requests took, from their whole head to their end.");
+	for (acc = 0, k = 0; k <= BOARD_BUCKETS; k++) {
+		acc += sum.buckets[k];
+		if (k < BOARD_BUCKETS)
+			put(&o, "wsgi_cgi_request_duration_seconds_bucket"
+			    "{le=\"%g\"} %llu\n", board_bounds[k], acc);
+		else
+			put(&o, "wsgi_cgi_request_duration_seconds_bucket"
+			    "{le=\"+Inf\"} %llu\n", acc);
+	}
+	put(&o, "wsgi_cgi_request_duration_seconds_sum %.6f\n",
+	    (double)sum.usec / 1e6);
+	put(&o, "wsgi_cgi_request_duration_seconds_count %llu\n", acc);
+	head(&o, "wsgi_cgi_requests_in_flight", "gauge",
+	    "Requests being served now.");
+	put(&o, "wsgi_cgi_requests_in_flight %u\n", sum.busy);
+	head(&o, "wsgi_cgi_workers", "gauge",
+	    "Workers serving at least one request, and the others.");
+	put(&o, "wsgi_cgi_workers{state=\"busy\"} %u\n", busy);
+	put(&o, "wsgi_cgi_workers{state=\"idle\"} %u\n", present - busy);
+	head(&o, "wsgi_cgi_threads", "gauge",
+	    "Requests a worker serves at once (--threads).");
+	put(&o, "wsgi_cgi_threads %u\n", m->threads);
+	head(&o, "wsgi_cgi_worker_renewals_total", "counter",
+	    "Workers replaced, by why they ended.");
+	for (k = 0; k < sizeof(end_names) / sizeof(end_names[0]); k++)
+		if (k != BOARD_STOPPED)
+			put(&o, "wsgi_cgi_worker_renewals_total{reason=\"%s\"} "
+			    "%llu\n", end_names[k], m->renewals[k]);
+	head(&o, "wsgi_cgi_worker_resident_memory_bytes", "gauge",
+	    "Each worker's resident memory.");
+	for (i = 0; i < m->workers; i++)
+		if (m->pids[i] > 0)
+			put(&o, "wsgi_cgi_worker_resident_memory_bytes"
+			    "{worker=\"%u\"} %llu\n", i, resident(m->pids[i]));
+	/* A TCP listening socket's queue: TCP_INFO, as ss(8) shows it. */
+	memset(&ti, 0, sizeof(ti));
+	if (m->listen_fd >= 0 && getsockopt(m->listen_fd, IPPROTO_TCP,
+	    TCP_INFO, &ti, &tl) == 0) {
+		head(&o, "wsgi_cgi_listen_queue", "gauge",
+		    "Connections waiting to be accepted.");
+		put(&o, "wsgi_cgi_listen_queue %u\n", ti.tcpi_unacked);
+		head(&o, "wsgi_cgi_listen_queue_limit", "gauge",
+		    "The listening socket's backlog.");
+		put(&o, "wsgi_cgi_listen_queue_limit %u\n", ti.tcpi_sacked);
+	}
+	return o.len < o.size ? o.len : o.size - 1;
+}
+
+static void
+head(struct out *o, const char *name, const char *type, const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+put(struct out *o, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	if (o->len >= o->size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
+	va_end(ap);
+	if (n > 0)
+		o->len += (size_t)n;
+}
+
+/* A process's resident memory, in bytes; 0 if it is not known. */
+static unsigned long long
+resident(pid_t pid)
+{
+	char			path[64], text[128];
+	unsigned long long	size, pages;
+	ssize_t			n;
+	int			fd;
+
+	(void)snprintf(path, sizeof(path), "/proc/%ld/statm", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	if (sscanf(text, "%llu %llu", &size, &pages) != 2)
+		return 0;
+	return pages * (unsigned long long)sysconf(_SC_PAGESIZE);
+}
