@@ -207,7 +207,9 @@ server_run(const struct srv_options *given)
 			warnx("%s", reason);
 			return 2;
 		}
-	} else if (o->user == NULL && getuid() == 0 && !again)
+	} else if (o->user == NULL && getuid() == 0 && !again &&
+	    (o->listen != NULL || family >= 0))
+		/* A socket a web server hands over: it chose the user. */
 		warnx("the application runs as root: --user USER runs it as "
 		    "USER once the socket is bound");
 	if (catch_signals(o->workers > 1 || o->stats != NULL) < 0)
