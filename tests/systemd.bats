@@ -135,12 +135,12 @@ except ConnectionResetError:    # made, and closed by a program that ended
 	# Ready means answering: no wait between the message and a request.
 	run curl -sS "http://127.0.0.1:$port/flags"
 	assert_success
+	# STATUS=, once a second when it changed: what the board says.
+	wait_count 1 "^STATUS=serving 127.0.0.1:$port: 0 of 1 worker busy, requests served: 1\$" "$MSGS"
 	kill -HUP "$PID"
 	wait_count 2 '^READY=1' "$MSGS"
 	run curl -sS "http://127.0.0.1:$port/flags"
 	assert_success
-	# STATUS=, once a second when it changed: what the board says.
-	wait_count 1 "^STATUS=serving 127.0.0.1:$port: 0 of 1 worker busy, requests served: 1\$" "$MSGS"
 	kill -TERM "$PID"
 	wait "$PID" || true
 	run sh -c "grep -v '^STATUS=' '$MSGS' | cut -d'|' -f1"
