@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "fcgi.h"
 #include "http.h"
 #include "http_req.h"
@@ -30,7 +31,6 @@
 #include "pool.h"
 #include "proto.h"
 #include "room.h"
-#include "board.h"
 
 #define ACCEPT_WAKE	1	/* seconds */
 #define ROOM_MAX	256	/* connections a worker holds between requests */
@@ -39,7 +39,6 @@
 #define ROOM_SPARE	8	/* connections' memory kept for reuse */
 #define END_GRACE_MS	2000	/* at a stop, a new connection's first bytes */
 #define STOP_GRACE_MS	2000	/* a request asked to stop, before renewal */
-#define BUSY_ACCEPT_MS	20	/* no other thread free: a connection then */
 #define WATCH_MS	100	/* --request-timeout looked at */
 
 /*
@@ -58,7 +57,6 @@ struct room {
 	struct conn	*spare[ROOM_SPARE];
 	unsigned	 nspare;
 	uint64_t	 max_rss;	/* --max-rss, bytes; 0: none */
-	int64_t		 busy_accept;	/* ms: threads busy, the socket then */
 	int64_t		 grace_end;	/* ms: ending, new ones' first bytes */
 	unsigned	 served;	/* requests served here, not by threads */
 	struct conn	*ready;		/* whole, first come first served, */
@@ -275,28 +273,15 @@ room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
 			wait = c->deadline - now > 0 ? c->deadline - now : 0;
 	}
 	/*
-	 * A connection handed back.  While every other thread is busy the
-	 * socket is looked at only every BUSY_ACCEPT_MS, for one connection:
-	 * a worker with more free threads takes it first, but none waits for
-	 * ever.
+	 * A connection handed back.  A worker whose threads are all busy
+	 * does not poll at all: another worker's free thread takes the new
+	 * connections, or they wait in the socket's queue.
 	 */
 	k = n;
 	if (room->pool != NULL) {
 		room->p[k].fd = pool_fd(room->pool);
 		room->p[k].events = POLLIN;
 		room->p[k++].revents = 0;
-		if (pool_idle(room->pool))
-			room->busy_accept = 0;
-		else if (listening) {
-			if (room->busy_accept == 0)
-				room->busy_accept = now + BUSY_ACCEPT_MS;
-			if (now < room->busy_accept) {
-				listening = false;
-				if (room->busy_accept - now < wait)
-					wait = room->busy_accept - now;
-			} else
-				room->busy_accept = 0;
-		}
 	}
 	room->p[k].fd = STDIN_FILENO;
 	room->p[k].events = POLLIN;

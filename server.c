@@ -33,8 +33,8 @@
 
 #include "access_log.h"
 #include "board.h"
-#include "metrics.h"
 #include "conn.h"
+#include "metrics.h"
 #include "room.h"
 #include "server.h"
 #include "systemd.h"
