@@ -29,7 +29,6 @@ struct out {
 static void	 put(struct out *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	 head(struct out *, const char *, const char *, const char *);
-static unsigned long long resident(pid_t);
 
 static const char *const proto_names[BOARD_PROTOS] = {
 	"fastcgi", "scgi", "uwsgi", "http"
@@ -105,7 +104,8 @@ metrics_render(const struct metrics_master *m, char *buf, size_t size)
 	for (i = 0; i < m->workers; i++)
 		if (m->pids[i] > 0)
 			put(&o, "wsgi_cgi_worker_resident_memory_bytes"
-			    "{worker=\"%u\"} %llu\n", i, resident(m->pids[i]));
+			    "{worker=\"%u\"} %llu\n", i,
+			    metrics_resident(m->pids[i]));
 	/* A TCP listening socket's queue: TCP_INFO, as ss(8) shows it. */
 	memset(&ti, 0, sizeof(ti));
 	if (m->listen_fd >= 0 && getsockopt(m->listen_fd, IPPROTO_TCP,
@@ -141,16 +141,23 @@ put(struct out *o, const char *fmt, ...)
 		o->len += (size_t)n;
 }
 
-/* A process's resident memory, in bytes; 0 if it is not known. */
-static unsigned long long
-resident(pid_t pid)
+/*
+ * A process's resident memory (0: this one's), in bytes, as /proc says;
+ * 0 if it is not known.  The page's, and --max-rss's (room.c).
+ */
+unsigned long long
+metrics_resident(pid_t pid)
 {
 	char			path[64], text[128];
 	unsigned long long	size, pages;
 	ssize_t			n;
 	int			fd;
 
-	(void)snprintf(path, sizeof(path), "/proc/%ld/statm", (long)pid);
+	if (pid == 0)
+		(void)snprintf(path, sizeof(path), "/proc/self/statm");
+	else
+		(void)snprintf(path, sizeof(path), "/proc/%ld/statm",
+		    (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
 	n = read(fd, text, sizeof(text) - 1);

@@ -22,6 +22,8 @@ struct metrics_master {
 	int			 listen_fd;	/* TCP: its queue is read */
 };
 
-size_t	metrics_render(const struct metrics_master *, char *, size_t);
+size_t			metrics_render(const struct metrics_master *, char *,
+			    size_t);
+unsigned long long	metrics_resident(pid_t);
 
 #endif /* METRICS_H */

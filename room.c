@@ -25,6 +25,7 @@
 #include "fcgi.h"
 #include "http.h"
 #include "http_req.h"
+#include "metrics.h"
 #include "params.h"
 #include "server.h"
 #include "conn.h"
@@ -72,7 +73,6 @@ static bool	 room_take(struct room *, int, const struct srv_options *);
 static void	 room_turn(const struct srv_options *, struct room *, unsigned,
 		    short, unsigned *);
 static void	 room_back(struct room *, unsigned, bool);
-static uint64_t	 resident(void);
 static void	 room_taken_back(struct room *);
 static void	 room_drop(struct room *, unsigned, const char *);
 static void	 room_release(struct room *, struct conn *, const char *);
@@ -430,7 +430,7 @@ room_back(struct room *room, unsigned i, bool keep)
 	uint64_t	 rss;
 
 	if (room->max_rss > 0 && !room->grown &&
-	    (rss = resident()) > room->max_rss) {
+	    (rss = metrics_resident(0)) > room->max_rss) {
 		conn_log(false, "resident memory %" PRIu64 " MiB, past "
 		    "--max-rss: renewing the worker", rss >> 20);
 		room->grown = true;
@@ -442,27 +442,6 @@ room_back(struct room *room, unsigned i, bool keep)
 	c->kept = true;
 	c->deadline = conn_now() + c->wait_ms;
 	c->fresh = c->pos < c->len;
-}
-
-/* The process's resident memory, in bytes; 0 if unknown. */
-static uint64_t
-resident(void)
-{
-	char		buf[128];
-	ssize_t		n;
-	int		fd;
-	unsigned long	size, pages;
-
-	if ((fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if (sscanf(buf, "%lu %lu", &size, &pages) != 2)
-		return 0;
-	return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 /* The connections the pool's threads have served come back. */
