@@ -61,6 +61,9 @@ WARN =		-Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion \
 ifeq ($(WERROR),1)
 WARN +=		-Werror
 endif
+# Fortified libc calls, as Debian builds packages: their warnings (an
+# unused result) fail a WERROR build here, not first in dpkg-buildpackage.
+CPPFLAGS ?=	-D_FORTIFY_SOURCE=2
 DEFS =		-D_GNU_SOURCE -DWSGI_CGI_VERSION='"$(VERSION)"' \
 		-DPYTHON_EXE='"$(PYTHON_EXE)"' -DPYTHON_PREFIX='"$(PY_PREFIX)"'
 override CFLAGS += -std=c11 $(WARN) $(DEFS) \

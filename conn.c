@@ -295,6 +295,7 @@ conn_log(bool with_errno, const char *fmt, ...)
 {
 	char	msg[768], line[1024];
 	va_list	ap;
+	ssize_t	w;
 	int	saved = errno, n;
 
 	msg[0] = '\0';
@@ -306,9 +307,12 @@ conn_log(bool with_errno, const char *fmt, ...)
 		return;
 	n = snprintf(line, sizeof(line), "wsgi-cgi: %s%s%s\n", msg,
 	    with_errno ? ": " : "", with_errno ? strerror(saved) : "");
-	if (n > 0)
-		(void)write(log_fd, line, (size_t)n < sizeof(line) ?
-		    (size_t)n : sizeof(line) - 1);
+	/* A log line that cannot be written has nowhere else to go. */
+	if (n > 0) {
+		w = write(log_fd, line, (size_t)n < sizeof(line) ? (size_t)n :
+		    sizeof(line) - 1);
+		(void)w;
+	}
 	errno = saved;
 }
 

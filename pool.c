@@ -71,6 +71,7 @@ static void	*pool_thread(void *);
 static bool	 pool_follow(struct pool *);
 static bool	 pool_lead(struct pool *);
 static int64_t	 now_us(void);
+static void	 ring(int);
 
 /* The calling thread's index in its pool; -1: not a pool's thread. */
 static _Thread_local int	 my_index = -1;
@@ -206,12 +207,16 @@ pool_back(struct pool *pl, bool *keep)
 {
 	struct conn	*c;
 	uint64_t	 n;
+	ssize_t		 r;
 
 	(void)pthread_mutex_lock(&pl->lock);
 	if ((c = pl->done) != NULL)
 		pl->done = c->next;
-	else
-		(void)read(pl->wake, &n, sizeof(n));
+	else {
+		/* EAGAIN: nothing was rung. */
+		r = read(pl->wake, &n, sizeof(n));
+		(void)r;
+	}
 	(void)pthread_mutex_unlock(&pl->lock);
 	if (c != NULL)
 		*keep = c->keep_after;
@@ -222,9 +227,7 @@ pool_back(struct pool *pl, bool *keep)
 void
 pool_kick(struct pool *pl)
 {
-	uint64_t	one = 1;
-
-	(void)write(pl->wake, &one, sizeof(one));
+	ring(pl->wake);
 }
 
 /*
@@ -380,7 +383,6 @@ pool_lead(struct pool *pl)
 	struct slot	*s = &pl->slot[my_index];
 	struct conn	*c;
 	unsigned	 served, before;
-	uint64_t	 one = 1;
 	bool		 keep;
 
 	pl->held = true;
@@ -393,7 +395,7 @@ pool_lead(struct pool *pl)
 			pl->ended = pl->quit = true;
 			(void)pthread_cond_broadcast(&pl->work);
 			(void)pthread_cond_broadcast(&pl->watch);
-			(void)write(pl->end, &one, sizeof(one));
+			ring(pl->end);
 			return false;
 		}
 		pl->let_go = now_us();
@@ -425,7 +427,7 @@ pool_lead(struct pool *pl)
 	/* Another holds the room: it takes the connection back. */
 	if (!pl->quit) {
 		(void)pthread_mutex_unlock(&pl->lock);
-		(void)write(pl->wake, &one, sizeof(one));
+		ring(pl->wake);
 		(void)pthread_mutex_lock(&pl->lock);
 	}
 	return !pl->quit;
@@ -438,4 +440,18 @@ now_us(void)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * An eventfd rung: its counter goes up.  It fails only when the counter
+ * would overflow, and then it is readable already.
+ */
+static void
+ring(int fd)
+{
+	uint64_t	one = 1;
+	ssize_t		w;
+
+	w = write(fd, &one, sizeof(one));
+	(void)w;
 }

@@ -600,6 +600,7 @@ run_child(struct backend *b, int c, const struct warm_msg *m, int *fds,
 	struct answer	 a;
 	char		**argv, **envp;
 	size_t		 i;
+	ssize_t		 w;
 	int		 argc, rc;
 
 	/* Not started: the backend's STATUS will say so, and it is cold. */
@@ -628,7 +629,9 @@ run_child(struct backend *b, int c, const struct warm_msg *m, int *fds,
 	/* And the backend may make the next spare. */
 	a.pid = (int32_t)getpid();
 	a.hurried = hurried;
-	(void)write(b->done[1], &a, sizeof(a));
+	/* A full pipe already says a child is done. */
+	w = write(b->done[1], &a, sizeof(a));
+	(void)w;
 #ifdef WSGI_CGI_SANITIZE
 	exit(rc);
 #else
