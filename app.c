@@ -60,11 +60,9 @@ static int	 persist_init(void *);
 static void	 persist_load(struct persistent *);
 static int	 persist_handle(void *, const struct srv_request *,
 		    struct outcome *);
-static void	 record(const struct srv_request *, const struct outcome *,
-		    const struct timespec *);
 static void	 access_line(const struct srv_request *,
 		    const struct cgi_request *, const struct outcome *,
-		    const struct timespec *);
+		    int64_t);
 static int	 persist_fini(void *, int);
 static void	 persist_thread_end(void *);
 static void	 persist_overdue(void *, unsigned, bool);
@@ -192,7 +190,8 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	struct wsgi_call	 call;
 	char			 request[URI_MAX + 64], label[LABEL_MAX];
 	char			 reason[REASON_MAX];
-	struct timespec		 t0;
+	struct timespec		 t0, t1;
+	int64_t			 usec;
 	PyThreadState		*ts = p->ts;
 	int			 e, rc = EXIT_FAILED, at = pool_thread_index();
 
@@ -209,6 +208,7 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	}
 	PyEval_RestoreThread(ts);
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	board_begin();
 	e = cgi_env_parse(sr->envp, &req, true);
 	cgi_label(&req, request, sizeof(request));
 	(void)snprintf(label, sizeof(label), "%s: %s", p->script, request);
@@ -269,9 +269,14 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	Py_XDECREF(call.app);
 done:
 	resp_free(resp);
-	record(sr, out, &t0);
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	usec = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000;
+	board_request(sr->proto == SRV_FASTCGI ? 0 : sr->proto == SRV_SCGI ?
+	    1 : sr->proto == SRV_UWSGI ? 2 : 3, out->status,
+	    usec > 0 ? (uint64_t)usec : 0);
 	if (p->o->access_log)
-		access_line(sr, &req, out, &t0);
+		access_line(sr, &req, out, usec);
 	if (at >= 0) {
 		p->running[at].label = NULL;
 		/* A stop asked too late is not the next request's. */
@@ -320,23 +325,6 @@ persist_overdue(void *ctx, unsigned i, bool stuck)
 	(void)PyEval_SaveThread();
 }
 
-/* The request on the workers' board (--stats, systemd's STATUS=). */
-static void
-record(const struct srv_request *sr, const struct outcome *out,
-    const struct timespec *t0)
-{
-	struct timespec	t1;
-	unsigned	proto = sr->proto == SRV_FASTCGI ? 0 :
-			    sr->proto == SRV_SCGI ? 1 : sr->proto == SRV_UWSGI ?
-			    2 : 3;
-	int64_t		usec;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-	usec = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 +
-	    (t1.tv_nsec - t0->tv_nsec) / 1000;
-	board_request(proto, out->status, usec > 0 ? (uint64_t)usec : 0);
-}
-
 /*
  * --access-log: the request in the Common Log Format, then the seconds it
  * took: remote - - [date] "METHOD URI PROTOCOL" status bytes; one write to
@@ -344,12 +332,11 @@ record(const struct srv_request *sr, const struct outcome *out,
  */
 static void
 access_line(const struct srv_request *sr, const struct cgi_request *req,
-    const struct outcome *out, const struct timespec *t0)
+    const struct outcome *out, int64_t usec)
 {
 	char		 date[64], uri[URI_MAX + 4], line[URI_MAX + 512];
 	const char	*remote = "-", *proto = "-";
 	int		 n;
-	struct timespec	 t1;
 	struct tm	 tm;
 	time_t		 now = time(NULL);
 	size_t		 i;
@@ -369,12 +356,10 @@ access_line(const struct srv_request *sr, const struct cgi_request *req,
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S +0000", &tm) == 0)
 		(void)snprintf(date, sizeof(date), "-");
-	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
 	n = snprintf(line, sizeof(line), "%.64s - - [%s] \"%.40s %s %.16s\" "
 	    "%d %llu %.6f\n", remote, date, req->method != NULL ?
 	    req->method : "-", uri, proto, out->status,
-	    (unsigned long long)out->bytes, (double)(t1.tv_sec - t0->tv_sec) +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9);
+	    (unsigned long long)out->bytes, (double)usec / 1e6);
 	if (n > 0)
 		access_log_write(line, (size_t)n < sizeof(line) ? (size_t)n :
 		    sizeof(line) - 1);

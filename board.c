@@ -21,7 +21,6 @@
 
 struct slot {
 	atomic_uint		busy;
-	atomic_ullong		served;
 	atomic_ullong		requests[BOARD_PROTOS][BOARD_CLASSES];
 	atomic_ullong		buckets[BOARD_BUCKETS + 1];
 	atomic_ullong		usec;
@@ -71,29 +70,20 @@ board_begin(void)
 		atomic_fetch_add(&mine->busy, 1);
 }
 
-/* A request ends, served requests served (0: it was not a whole one). */
-void
-board_end(unsigned served)
-{
-	if (mine == NULL)
-		return;
-	atomic_fetch_sub(&mine->busy, 1);
-	if (served > 0)
-		atomic_fetch_add(&mine->served, served);
-}
-
 /*
- * A request's outcome: its protocol (index), status (its class; 0 when no
- * response began) and duration.
+ * A request ends: its protocol (index), status (its class; 0 when no
+ * response began) and duration.  The requests served are the durations
+ * counted.
  */
 void
 board_request(unsigned proto, int status, uint64_t usec)
 {
 	unsigned	b;
 
-	if (mine == NULL || proto >= BOARD_PROTOS)
+	if (mine == NULL)
 		return;
-	if (status >= 100 && status < 600)
+	atomic_fetch_sub(&mine->busy, 1);
+	if (proto < BOARD_PROTOS && status >= 100 && status < 600)
 		atomic_fetch_add(&mine->requests[proto][status / 100 - 1], 1);
 	for (b = 0; b < BOARD_BUCKETS && (double)usec / 1e6 >
 	    board_bounds[b]; b++)
@@ -119,7 +109,6 @@ board_read(unsigned i, struct board_counts *c)
 	if (slots == NULL || i >= nslots)
 		return false;
 	c->busy = atomic_load(&slots[i].busy);
-	c->served = atomic_load(&slots[i].served);
 	for (p = 0; p < BOARD_PROTOS; p++)
 		for (k = 0; k < BOARD_CLASSES; k++)
 			c->requests[p][k] =
@@ -135,15 +124,15 @@ board_read(unsigned i, struct board_counts *c)
 bool
 board_sum(unsigned *busy, unsigned long long *served)
 {
-	unsigned	i;
+	struct board_counts	c;
+	unsigned		i, k;
 
 	*busy = 0;
 	*served = 0;
-	if (slots == NULL)
-		return false;
-	for (i = 0; i < nslots; i++) {
-		*busy += atomic_load(&slots[i].busy);
-		*served += atomic_load(&slots[i].served);
+	for (i = 0; board_read(i, &c); i++) {
+		*busy += c.busy;
+		for (k = 0; k <= BOARD_BUCKETS; k++)
+			*served += c.buckets[k];
 	}
-	return true;
+	return i > 0;
 }

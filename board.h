@@ -27,7 +27,6 @@ enum board_end {
 /* One worker's counts, copied out. */
 struct board_counts {
 	unsigned		busy;
-	unsigned long long	served;
 	unsigned long long	requests[BOARD_PROTOS][BOARD_CLASSES];
 	unsigned long long	buckets[BOARD_BUCKETS + 1];	/* not summed */
 	unsigned long long	usec;		/* durations' sum */
@@ -39,7 +38,6 @@ extern const double	board_bounds[BOARD_BUCKETS];
 bool	board_open(unsigned);
 void	board_take(unsigned);
 void	board_begin(void);
-void	board_end(unsigned);
 void	board_request(unsigned, int, uint64_t);
 void	board_ending(enum board_end);
 bool	board_sum(unsigned *, unsigned long long *);

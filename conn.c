@@ -259,23 +259,22 @@ conn_refused(struct conn *c, const char *proto, const char *why, int perr)
 const char *
 conn_peer(struct conn *c)
 {
-	struct sockaddr_storage	ss;
-	socklen_t		sl = sizeof(ss);
-	char			host[NI_MAXHOST], port[NI_MAXSERV];
+	char	host[NI_MAXHOST], port[NI_MAXSERV];
 
 	if (c->peer[0] != '\0')
 		return c->peer;
-	memset(&ss, 0, sizeof(ss));
-	(void)snprintf(c->peer, sizeof(c->peer), "peer");
-	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0)
-		return c->peer;
-	conn_unmap(&ss, &sl);
-	if (ss.ss_family == AF_UNIX)
-		(void)snprintf(c->peer, sizeof(c->peer), "unix socket peer");
-	else if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host),
-	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+	switch (conn_addr(c->fd, true, host, sizeof(host), port,
+	    sizeof(port))) {
+	case 1:
 		(void)snprintf(c->peer, sizeof(c->peer), "%.64s:%.8s", host,
 		    port);
+		break;
+	case 0:
+		(void)snprintf(c->peer, sizeof(c->peer), "unix socket peer");
+		break;
+	default:
+		(void)snprintf(c->peer, sizeof(c->peer), "peer");
+	}
 	return c->peer;
 }
 
@@ -326,26 +325,36 @@ conn_now(void)
 }
 
 /*
- * An IPv4 client of a socket bound to [::] has an IPv4-mapped IPv6 address
- * (::ffff:a.b.c.d): made the IPv4 address it is, as REMOTE_ADDR and the
- * logs give it.
+ * The numeric address and port of fd's peer, or of its own end: 1; 0 for
+ * a Unix socket, -1 when they cannot be had.  An IPv4 client of a socket
+ * bound to [::] has an IPv4-mapped IPv6 address (::ffff:a.b.c.d): it is
+ * given as the IPv4 address it is, in REMOTE_ADDR and in the logs.
  */
-void
-conn_unmap(struct sockaddr_storage *ss, socklen_t *sl)
+int
+conn_addr(int fd, bool peer, char *host, size_t hl, char *port, size_t pl)
 {
+	struct sockaddr_storage	ss;
 	struct sockaddr_in6	six;
 	struct sockaddr_in	sin;
+	socklen_t		sl = sizeof(ss);
 
-	if (ss->ss_family != AF_INET6 || *sl < sizeof(six))
-		return;
-	memcpy(&six, ss, sizeof(six));
-	if (!IN6_IS_ADDR_V4MAPPED(&six.sin6_addr))
-		return;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = six.sin6_port;
-	memcpy(&sin.sin_addr, &six.sin6_addr.s6_addr[12], 4);
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, &sin, sizeof(sin));
-	*sl = sizeof(sin);
+	memset(&ss, 0, sizeof(ss));
+	if ((peer ? getpeername(fd, (struct sockaddr *)&ss, &sl) :
+	    getsockname(fd, (struct sockaddr *)&ss, &sl)) < 0)
+		return -1;
+	if (ss.ss_family == AF_UNIX)
+		return 0;
+	if (ss.ss_family == AF_INET6 && sl >= sizeof(six)) {
+		memcpy(&six, &ss, sizeof(six));
+		if (IN6_IS_ADDR_V4MAPPED(&six.sin6_addr)) {
+			memset(&sin, 0, sizeof(sin));
+			sin.sin_family = AF_INET;
+			sin.sin_port = six.sin6_port;
+			memcpy(&sin.sin_addr, &six.sin6_addr.s6_addr[12], 4);
+			memcpy(&ss, &sin, sizeof(sin));
+			sl = sizeof(sin);
+		}
+	}
+	return getnameinfo((struct sockaddr *)&ss, sl, host, (socklen_t)hl,
+	    port, (socklen_t)pl, NI_NUMERICHOST | NI_NUMERICSERV) == 0 ? 1 : -1;
 }

@@ -8,7 +8,6 @@
 #define CONN_H
 
 #include <sys/types.h>
-#include <sys/socket.h>
 
 #include <netdb.h>
 
@@ -76,7 +75,7 @@ void		 conn_run(const struct srv_options *, struct conn *,
 		    ssize_t (*)(void *, void *, size_t));
 void		 conn_refused(struct conn *, const char *, const char *, int);
 const char	*conn_peer(struct conn *);
-void		 conn_unmap(struct sockaddr_storage *, socklen_t *);
+int		 conn_addr(int, bool, char *, size_t, char *, size_t);
 void		 conn_log_to(int);
 void		 conn_log(bool, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));

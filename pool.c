@@ -8,8 +8,8 @@
  * has run LAZY_US without its thread coming back (a deputy, one sleeping
  * thread, watches for that): requests that only compute are all served by
  * one thread, with no wake-up each (the GIL lets one run at a time
- * anyway), and one that waits lets the next go to another thread at once
- * after it.  A connection belongs to one thread at a time.  The threads
+ * anyway), and one that waits lets the next go to another thread LAZY_US
+ * later.  A connection belongs to one thread at a time.  The threads
  * take no signal: the process's first thread sees them all, and watches
  * --request-timeout (room.c).  Plain C.
  * SPDX-License-Identifier: MIT
@@ -382,7 +382,7 @@ pool_lead(struct pool *pl)
 {
 	struct slot	*s = &pl->slot[my_index];
 	struct conn	*c;
-	unsigned	 served, before;
+	unsigned	 served;
 	bool		 keep;
 
 	pl->held = true;
@@ -405,11 +405,11 @@ pool_lead(struct pool *pl)
 		pl->running++;
 		s->since = conn_now();
 		s->told = false;
-		served = before = pl->served;
+		served = 0;
 		(void)pthread_mutex_unlock(&pl->lock);
 		keep = pl->serve(pl->o, c, &c->head, c->head_e, &served);
 		(void)pthread_mutex_lock(&pl->lock);
-		pl->served += served - before;
+		pl->served += served;
 		pl->running--;
 		s->since = 0;
 		/* One that was left behind and came back: counted again. */

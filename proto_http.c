@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -231,29 +230,18 @@ http_refuse(struct conn *c, int code, const char *why)
 static void
 where(struct conn *c, struct http_where *w, char *buf, size_t len)
 {
-	struct sockaddr_storage	ss;
-	socklen_t		sl, q = (socklen_t)(len / 4);
-	char			*saddr = buf, *sport = buf + len / 4;
-	char			*raddr = buf + len / 2, *rport = buf + 3 * (len / 4);
+	size_t	q = len / 4;
+	char	*saddr = buf, *sport = buf + q;
+	char	*raddr = buf + 2 * q, *rport = buf + 3 * q;
 
 	memset(w, 0, sizeof(*w));
-	(void)snprintf(saddr, q, "localhost");
-	(void)snprintf(sport, q, "80");
-	*raddr = *rport = '\0';
+	if (conn_addr(c->fd, false, saddr, q, sport, q) != 1) {
+		(void)snprintf(saddr, q, "localhost");
+		(void)snprintf(sport, q, "80");
+	}
 	w->server_addr = saddr;
 	w->server_port = sport;
-	memset(&ss, 0, sizeof(ss));
-	sl = sizeof(ss);
-	if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0 &&
-	    (conn_unmap(&ss, &sl), ss.ss_family != AF_UNIX))
-		(void)getnameinfo((struct sockaddr *)&ss, sl, saddr, q, sport,
-		    q, NI_NUMERICHOST | NI_NUMERICSERV);
-	memset(&ss, 0, sizeof(ss));
-	sl = sizeof(ss);
-	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0 &&
-	    (conn_unmap(&ss, &sl), ss.ss_family != AF_UNIX) &&
-	    getnameinfo((struct sockaddr *)&ss, sl, raddr, q, rport, q,
-	    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+	if (conn_addr(c->fd, true, raddr, q, rport, q) == 1) {
 		w->remote_addr = raddr;
 		w->remote_port = rport;
 	}

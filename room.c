@@ -82,8 +82,6 @@ static bool	 is_http(const struct srv_options *, const struct conn *);
 static bool	 looks_scgi(const struct conn *);
 static bool	 whole(const struct srv_options *, struct conn *,
 		    struct http_req *, int *);
-static bool	 serve_proto(const struct srv_options *, struct conn *,
-		    const struct http_req *, int, unsigned *);
 static bool	 serve_conn(const struct srv_options *, struct conn *,
 		    const struct http_req *, int, unsigned *);
 static void	 not_served(const struct srv_options *, struct conn *);
@@ -141,22 +139,22 @@ room_run(const struct srv_options *o)
 static bool
 room_step(const struct srv_options *o, struct room *room)
 {
+	enum board_end	why;
 	unsigned	i, n, total;
 	bool		ending, incoming;
 
 	total = room->served + (room->pool != NULL ?
 	    pool_served(room->pool) : 0);
-	ending = room->grown || server_ending() || (room->pool != NULL &&
-	    pool_stuck(room->pool)) ||
-	    (o->max_requests > 0 && total >= o->max_requests);
+	why = room->grown ? BOARD_MAX_RSS : room->pool != NULL &&
+	    pool_stuck(room->pool) ? BOARD_REQUEST_TIMEOUT :
+	    server_ending() ? BOARD_STOPPED : o->max_requests > 0 &&
+	    total >= o->max_requests ? BOARD_MAX_REQUESTS : BOARD_RUNNING;
+	ending = why != BOARD_RUNNING;
 	if (ending) {
 		if (room->grace_end == 0) {
 			room->grace_end = conn_now() + END_GRACE_MS;
 			/* Why, for the master's count of renewals. */
-			board_ending(room->grown ? BOARD_MAX_RSS :
-			    room->pool != NULL && pool_stuck(room->pool) ?
-			    BOARD_REQUEST_TIMEOUT : server_ending() ?
-			    BOARD_STOPPED : BOARD_MAX_REQUESTS);
+			board_ending(why);
 		}
 		for (i = room->n; i-- > 0;)
 			if (room->c[i]->pos == room->c[i]->len &&
@@ -302,8 +300,9 @@ room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
  * New connections into the room, making way if full, until one has sent
  * a request to look at (the other workers take the rest) or a few are
  * in; one alone while no thread but this one is free, so that a less
- * busy worker takes the others, but no connection waits for ever.  After the first, one is taken only when the socket says it has
- * one: a failed accept4(2) costs the kernel a socket made and freed.
+ * busy worker takes the others.  After the first, one is taken only when
+ * the socket says it has one: a failed accept4(2) costs the kernel a
+ * socket made and freed.
  */
 static void
 room_accept(struct room *room, const struct srv_options *o)
@@ -586,26 +585,12 @@ whole(const struct srv_options *o, struct conn *c, struct http_req *r,
 	    have >= r->head_len + r->content_length;
 }
 
-/* A request served, counted on the board (board.c). */
-static bool
-serve_conn(const struct srv_options *o, struct conn *c,
-    const struct http_req *r, int e, unsigned *served)
-{
-	unsigned	before = *served;
-	bool		keep;
-
-	board_begin();
-	keep = serve_proto(o, c, r, e, served);
-	board_end(*served - before);
-	return keep;
-}
-
 /*
  * A request, in the protocol its connection's first byte names; true when
  * the connection goes back to the room for another.
  */
 static bool
-serve_proto(const struct srv_options *o, struct conn *c,
+serve_conn(const struct srv_options *o, struct conn *c,
     const struct http_req *r, int e, unsigned *served)
 {
 	unsigned char	b = c->buf[c->pos];

@@ -25,7 +25,7 @@ counts(void)
 		board_take(1);
 		board_begin();
 		board_begin();
-		board_end(1);
+		board_request(3, 200, 1000);
 		_exit(0);
 	}
 	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && status == 0);
@@ -34,9 +34,9 @@ counts(void)
 	board_take(1);
 	CHECK(board_sum(&busy, &served) && busy == 0 && served == 1);
 	board_begin();
-	board_end(0);		/* not a whole request: not served */
+	board_request(0, 0, 10);	/* no response began: still served */
 	board_begin();
-	board_end(2);
+	board_request(3, 404, 20);
 	CHECK(board_sum(&busy, &served) && busy == 0 && served == 3);
 }
 

@@ -22,6 +22,10 @@ render(void)
 
 	CHECK(board_open(2));
 	board_take(0);
+	/* Four begun, three ended: one in flight. */
+	board_begin();
+	board_begin();
+	board_begin();
 	board_begin();
 	board_request(3, 200, 300);		/* HTTP, 0.3 ms */
 	board_request(3, 404, 20000);		/* HTTP, 20 ms */
@@ -58,7 +62,7 @@ render(void)
 	CHECK(strstr(page, "wsgi_cgi_listen_queue") == NULL);
 	/* Too small a buffer: cut, never past it. */
 	CHECK(metrics_render(&m, page, 64) == 63);
-	board_end(0);
+	board_request(3, 200, 1);
 }
 
 const struct unit_test metrics_tests[] = {
