@@ -157,6 +157,16 @@ raw() {
 	"$PYTHON3" "$TESTS/tools/httpraw.py" "$ADDR" "$@"
 }
 
+# wait_for COMMAND...: until COMMAND succeeds, 10 seconds at most.
+wait_for() {
+	local i
+	for i in $(seq 100); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "still not so after 10 seconds: $*"
+}
+
 # wait_http URL: until the server answers, at most 10 seconds.
 wait_http() {
 	local i

@@ -20,13 +20,19 @@ s.bind(("::1", 0))
 print(s.getsockname()[1])'
 }
 
-@test "listen: [::1]:PORT serves IPv6 clients; REMOTE_ADDR, SERVER_NAME and SERVER_PORT are theirs" {
-	local port
+# listen_at HOST: the HTTP app on --listen [HOST]:$port, a port free on
+# ::1 (port is the caller's); skipped without an IPv6 loopback.
+listen_at() {
 	port=$(v6_port) || skip "no IPv6 loopback on this machine"
-	"$WSGI_CGI" --listen "[::1]:$port" "$APPS/http_app.py" \
+	"$WSGI_CGI" --listen "[$1]:$port" "$APPS/http_app.py" \
 	    2>"$BATS_TEST_TMPDIR/server.log" 3>&- &
 	OWN_PID=$!
 	wait_http "http://[::1]:$port/"
+}
+
+@test "listen: [::1]:PORT serves IPv6 clients; REMOTE_ADDR, SERVER_NAME and SERVER_PORT are theirs" {
+	local port
+	listen_at '::1'
 	run curl -sS -g "http://[::1]:$port/env?q=1"
 	assert_success
 	assert_line 'REMOTE_ADDR=::1'
@@ -38,11 +44,7 @@ print(s.getsockname()[1])'
 
 @test "listen: [::]:PORT takes IPv4 and IPv6 clients; an IPv4 one's REMOTE_ADDR is its IPv4 address" {
 	local port
-	port=$(v6_port) || skip "no IPv6 loopback on this machine"
-	"$WSGI_CGI" --listen "[::]:$port" "$APPS/http_app.py" \
-	    2>"$BATS_TEST_TMPDIR/server.log" 3>&- &
-	OWN_PID=$!
-	wait_http "http://127.0.0.1:$port/"
+	listen_at '::'
 	run curl -sS "http://127.0.0.1:$port/env"
 	assert_success
 	assert_line 'REMOTE_ADDR=127.0.0.1'

@@ -81,10 +81,7 @@ wait_lines() {
 	OWN_PID=$SERVER_PID
 	mv "$dir/one.log" "$dir/one.log.1"
 	kill -USR1 "$OWN_PID"
-	for i in $(seq 100); do
-		[ -e "$dir/one.log" ] && break
-		sleep 0.05
-	done
+	wait_for test -e "$dir/one.log"
 	run curl -sS --unix-socket "$SOCK" http://x/flags
 	assert_success
 	wait_count 1 '"GET /flags HTTP/1.1" 200' "$dir/one.log"

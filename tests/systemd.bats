@@ -84,10 +84,7 @@ except ConnectionResetError:    # made, and closed by a program that ended
 	LISTEN=$DIR/s.sock
 	printf 'import os\ndef application(e, sr):\n    sr("200 OK", [("Content-Type", "text/plain")])\n    return [repr(sorted(k for k in os.environ if k.startswith("LISTEN_"))).encode()]\n' >"$DIR/env.py"
 	activated "$DIR/env.py"
-	for i in $(seq 100); do
-		gw fastcgi "$LISTEN" >/dev/null 2>&1 && break
-		sleep 0.05
-	done
+	wait_for gw fastcgi "$LISTEN"
 	run gw fastcgi "$LISTEN"
 	assert_success
 	assert_output --partial '[]'
@@ -96,30 +93,32 @@ except ConnectionResetError:    # made, and closed by a program that ended
 	assert_output '[]'
 }
 
+# refused PORT ARGS...: systemd-socket-activate ARGS, with 127.0.0.1:PORT
+# its first socket, started by a connection there; its program must exit
+# 2.  Its stderr is in $output.
+refused() {
+	local port=$1 pid st
+	shift
+	# systemd-socket-activate executes the program at the first connection.
+	systemd-socket-activate "$@" 2>"$DIR/refused.log" 3>&- &
+	pid=$!
+	OWN_PIDS="${OWN_PIDS:-} $pid"
+	wait_connect "127.0.0.1:$port"
+	wait "$pid" && st=0 || st=$?
+	[ "$st" -eq 2 ] || fail "exit status $st, not 2"
+	output=$(cat "$DIR/refused.log")
+}
+
 @test "systemd: two sockets, or one and --listen, are a usage error" {
-	local p1 p2 pid st
+	local p1 p2
 	p1=$(free_port)
 	p2=$(free_port)
-	# systemd-socket-activate executes the program at the first connection.
-	systemd-socket-activate -l "127.0.0.1:$p1" -l "127.0.0.1:$p2" \
-	    "$WSGI_CGI" "$DIR/app.py" 2>"$DIR/two.log" 3>&- &
-	pid=$!
-	OWN_PIDS="${OWN_PIDS:-} $pid"
-	wait_connect "127.0.0.1:$p1"
-	wait "$pid" && st=0 || st=$?
-	[ "$st" -eq 2 ] || fail "exit status $st, not 2"
-	run cat "$DIR/two.log"
+	refused "$p1" -l "127.0.0.1:$p1" -l "127.0.0.1:$p2" "$WSGI_CGI" \
+	    "$DIR/app.py"
 	assert_output --partial 'systemd passed 2 sockets: wsgi-cgi serves one'
 	p1=$(free_port)
-	systemd-socket-activate -l "127.0.0.1:$p1" \
-	    "$WSGI_CGI" --listen "127.0.0.1:$p2" "$DIR/app.py" \
-	    2>"$DIR/both.log" 3>&- &
-	pid=$!
-	OWN_PIDS="${OWN_PIDS:-} $pid"
-	wait_connect "127.0.0.1:$p1"
-	wait "$pid" && st=0 || st=$?
-	[ "$st" -eq 2 ] || fail "exit status $st, not 2"
-	run cat "$DIR/both.log"
+	refused "$p1" -l "127.0.0.1:$p1" "$WSGI_CGI" --listen "127.0.0.1:$p2" \
+	    "$DIR/app.py"
 	assert_output --partial 'and a socket from systemd (LISTEN_FDS): give one or the other'
 }
 
@@ -156,10 +155,7 @@ except ConnectionResetError:    # made, and closed by a program that ended
 	LISTEN=$DIR/s.sock
 	activated --workers 3 --threads 2 "$DIR/app.py"
 	# The first connection starts it, and is answered.
-	for i in $(seq 100); do
-		[ -S "$LISTEN" ] && break
-		sleep 0.05
-	done
+	wait_for test -S "$LISTEN"
 	run curl -sS --unix-socket "$LISTEN" http://x/flags
 	assert_success
 	wait_count 1 '^READY=1|STATUS=serving the socket from systemd with 3 workers of 2 threads$' "$MSGS"
