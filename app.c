@@ -60,6 +60,9 @@ static int	 persist_init(void *);
 static void	 persist_load(struct persistent *);
 static int	 persist_handle(void *, const struct srv_request *,
 		    struct outcome *);
+static void	 persist_count(const struct persistent *,
+		    const struct srv_request *, const struct cgi_request *,
+		    const struct outcome *, const struct timespec *);
 static void	 access_line(const struct srv_request *,
 		    const struct cgi_request *, const struct outcome *,
 		    int64_t);
@@ -190,8 +193,7 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	struct wsgi_call	 call;
 	char			 request[URI_MAX + 64], label[LABEL_MAX];
 	char			 reason[REASON_MAX];
-	struct timespec		 t0, t1;
-	int64_t			 usec;
+	struct timespec		 t0;
 	PyThreadState		*ts = p->ts;
 	int			 e, rc = EXIT_FAILED, at = pool_thread_index();
 
@@ -269,14 +271,7 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	Py_XDECREF(call.app);
 done:
 	resp_free(resp);
-	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-	usec = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
-	    (t1.tv_nsec - t0.tv_nsec) / 1000;
-	board_request(sr->proto == SRV_FASTCGI ? 0 : sr->proto == SRV_SCGI ?
-	    1 : sr->proto == SRV_UWSGI ? 2 : 3, out->status,
-	    usec > 0 ? (uint64_t)usec : 0);
-	if (p->o->access_log)
-		access_line(sr, &req, out, usec);
+	persist_count(p, sr, &req, out, &t0);
 	if (at >= 0) {
 		p->running[at].label = NULL;
 		/* A stop asked too late is not the next request's. */
@@ -323,6 +318,28 @@ persist_overdue(void *ctx, unsigned i, bool stuck)
 			wsgi_abandon(r->request);
 	}
 	(void)PyEval_SaveThread();
+}
+
+/*
+ * A request's end, begun at t0: on the workers' board (--stats, systemd's
+ * STATUS=), and its line with --access-log.
+ */
+static void
+persist_count(const struct persistent *p, const struct srv_request *sr,
+    const struct cgi_request *req, const struct outcome *out,
+    const struct timespec *t0)
+{
+	struct timespec	t1;
+	int64_t		usec;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	usec = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000;
+	board_request(sr->proto == SRV_FASTCGI ? 0 : sr->proto == SRV_SCGI ?
+	    1 : sr->proto == SRV_UWSGI ? 2 : 3, out->status,
+	    usec > 0 ? (uint64_t)usec : 0);
+	if (p->o->access_log)
+		access_line(sr, req, out, usec);
 }
 
 /*

@@ -3,8 +3,9 @@
  * workers' board (board.c: requests by protocol and status class, their
  * durations, those in flight), the master's counts (workers renewed, and
  * why) and the kernel (each worker's resident memory from /proc, the
- * listening socket's queue from TCP_INFO).  No Python, no request of the
- * application's: the master renders it between its other duties.  Plain C.
+ * listening socket's queue from TCP_INFO), answered on the master's own
+ * socket.  No Python, no request of the application's: the master renders
+ * it between its other duties.  Plain C.
  * SPDX-License-Identifier: MIT
  */
 #include <sys/socket.h>
@@ -13,10 +14,16 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -29,6 +36,7 @@ struct out {
 static void	 put(struct out *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	 head(struct out *, const char *, const char *, const char *);
+static bool	 answer_io(int, char *, size_t, size_t *, bool, int64_t);
 
 static const char *const proto_names[BOARD_PROTOS] = {
 	"fastcgi", "scgi", "uwsgi", "http"
@@ -168,4 +176,88 @@ metrics_resident(pid_t pid)
 	if (sscanf(text, "%llu %llu", &size, &pages) != 2)
 		return 0;
 	return pages * (unsigned long long)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * One connection to the master's --stats socket lfd answered: GET (or
+ * HEAD) /metrics with the page for m, anything else 404 or 405; then
+ * closed.  A peer has a second for all of it: the master does not wait
+ * longer, and never runs the application.
+ */
+void
+metrics_answer(int lfd, const struct metrics_master *m)
+{
+	char			 req[2048], head[256], *body = NULL;
+	size_t			 have = 0, blen = 0, size;
+	int64_t			 until;
+	struct timespec		 ts;
+	int			 fd, n;
+	const char		*status = "404 Not Found", *target;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC |
+	    SOCK_NONBLOCK)) < 0)
+		return;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	until = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1000;
+	if (!answer_io(fd, req, sizeof(req) - 1, &have, false, until))
+		goto done;
+	req[have] = '\0';
+	target = req + (req[0] == 'G' ? 4 : 5);
+	if (strncmp(req, "GET ", 4) != 0 && strncmp(req, "HEAD ", 5) != 0)
+		status = "405 Method Not Allowed";
+	else if (strncmp(target, "/metrics", 8) == 0 &&
+	    (target[8] == ' ' || target[8] == '?')) {
+		size = 16384 + (size_t)m->workers * 128;
+		if ((body = malloc(size)) == NULL)
+			goto done;
+		blen = metrics_render(m, body, size);
+		status = "200 OK";
+	}
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status,
+	    body != NULL ? "text/plain; version=0.0.4; charset=utf-8" :
+	    "text/plain", body != NULL ? blen : 0);
+	have = 0;
+	if (n > 0 && answer_io(fd, head, (size_t)n, &have, true, until) &&
+	    body != NULL && req[0] == 'G') {
+		have = 0;
+		(void)answer_io(fd, body, blen, &have, true, until);
+	}
+done:
+	free(body);
+	(void)close(fd);
+}
+
+/*
+ * Reads until an empty line (a request's head), or writes len bytes, on
+ * a non-blocking fd until the ms clock reaches until; false if it could
+ * not.
+ */
+static bool
+answer_io(int fd, char *buf, size_t len, size_t *done, bool out,
+    int64_t until)
+{
+	struct pollfd	pfd = { fd, out ? POLLOUT : POLLIN, 0 };
+	struct timespec	ts;
+	ssize_t		n;
+	int64_t		now;
+
+	while (*done < len) {
+		n = out ? send(fd, buf + *done, len - *done, MSG_NOSIGNAL) :
+		    recv(fd, buf + *done, len - *done, 0);
+		if (n > 0) {
+			*done += (size_t)n;
+			if (!out && memmem(buf, *done, "\r\n\r\n", 4) != NULL)
+				return true;
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR))
+			return false;
+		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (now >= until || poll(&pfd, 1, (int)(until - now)) <= 0)
+			return false;
+	}
+	return out;
 }

@@ -25,5 +25,6 @@ struct metrics_master {
 size_t			metrics_render(const struct metrics_master *, char *,
 			    size_t);
 unsigned long long	metrics_resident(pid_t);
+void			metrics_answer(int, const struct metrics_master *);
 
 #endif /* METRICS_H */

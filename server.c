@@ -43,6 +43,11 @@
 #define BACKLOG		1024
 #define RESPAWN_PAUSE	1	/* seconds between crashing workers */
 
+static int	 user_check(const struct srv_options *, struct user *);
+static int	 take_socket(struct srv_options *);
+static int	 open_extras(const struct srv_options *);
+static int	 become(const struct srv_options *, const struct user *, int,
+		    bool);
 static int	 listen_on(const char *, unsigned);
 static int	 listen_unix(const char *, unsigned);
 static bool	 unix_live(const struct sockaddr_un *);
@@ -55,14 +60,13 @@ static int	 catch_signals(bool);
 static int	 master(const struct srv_options *);
 static pid_t	 spawn(const struct srv_options *, unsigned);
 static void	 stop_all(pid_t *, unsigned);
+static void	 reap(const struct srv_options *, pid_t *, time_t *,
+		    unsigned long long *);
 static int	 worker(const struct srv_options *, bool);
 static void	 reexec(const struct srv_options *);
 static void	 notify_ready(const struct srv_options *);
 static const char *where(const struct srv_options *);
 static void	 notify_reloading(void);
-static void	 stats_answer(const struct srv_options *, const pid_t *,
-		    const unsigned long long *);
-static bool	 stats_io(int, char *, size_t, size_t *, bool, int64_t);
 /* In the environment of the image a reload or a renewal executes. */
 #define AGAIN	"WSGI_CGI_AGAIN"
 
@@ -115,8 +119,7 @@ server_run(const struct srv_options *given)
 	struct srv_options	 so = *given, *o = &so;
 	sigset_t		 ours;
 	struct user		 u;
-	char			 reason[256];
-	int			 fd, rc, family = -1;
+	int			 fd, rc, family;
 	bool			 again = getenv(AGAIN) != NULL;
 
 	sigemptyset(&ours);
@@ -127,91 +130,9 @@ server_run(const struct srv_options *given)
 	sigaddset(&ours, SIGCHLD);	/* a master's reload had it blocked */
 
 	(void)unsetenv(AGAIN);
-	memset(&u, 0, sizeof(u));
-	/* --user: checked before anything is bound. */
-	if (o->user != NULL) {
-		if (user_lookup(o->user, &u, reason, sizeof(reason)) < 0) {
-			warnx("%s", reason);
-			return 2;
-		}
-		/* The image a reload executes is that user already. */
-		if (getuid() != 0 && getuid() != u.uid) {
-			warnx("--user %s: only root can change its user",
-			    o->user);
-			return 2;
-		}
-	}
-	/* Socket activation: systemd's socket becomes fd 0. */
-	if (sd_listen_count() != 0) {
-		if (o->listen != NULL) {
-			warnx("--listen %s, and a socket from systemd "
-			    "(LISTEN_FDS): give one or the other", o->listen);
-			return 2;
-		}
-		if ((family = sd_listen_adopt(reason, sizeof(reason))) < 0) {
-			warnx("%s", reason);
-			return 2;
-		}
-	}
-	/*
-	 * A HOST:PORT may be reached by clients: a gateway protocol's peer
-	 * sets REMOTE_ADDR, REMOTE_USER and HTTPS itself, so it speaks only
-	 * HTTP unless --protocol says otherwise, as does a TCP socket from
-	 * systemd.  A Unix socket, or a socket a web server hands over, is
-	 * reached by the web server alone.
-	 */
-	if (so.protocols == 0)
-		so.protocols = (so.listen != NULL &&
-		    !server_unix_addr(so.listen)) ||
-		    (family >= 0 && family != AF_UNIX) ? SRV_HTTP : SRV_ALL;
-	if (o->listen != NULL) {
-		if ((fd = listen_on(o->listen, o->socket_mode)) < 0)
-			return 2;
-		if (fd != STDIN_FILENO) {
-			if (dup2(fd, STDIN_FILENO) < 0)
-				err(2, "dup2");
-			(void)close(fd);
-		}
-	}
-	/* --stats: the master's own socket, HTTP, for GET /metrics. */
-	if (o->stats != NULL) {
-		if (server_unix_addr(o->stats)) {
-			warnx("--stats %s: HOST:PORT, not a Unix socket",
-			    o->stats);
-			return 2;
-		}
-		if ((stats_fd = listen_inet(o->stats)) < 0)
-			return 2;
-		fd = fcntl(stats_fd, F_GETFL);
-		(void)fcntl(stats_fd, F_SETFL, fd | O_NONBLOCK);
-	}
-	/*
-	 * The process systemd started tells it its state (Type=notify),
-	 * with what its workers count on the board, which --stats reads.
-	 */
-	status_on = sd_notify_open() && board_open(o->workers);
-	if (o->stats != NULL && !board_open(o->workers)) {
-		warn("--stats");
+	if (user_check(o, &u) < 0 || (family = take_socket(o)) < -1 ||
+	    open_extras(o) < 0 || become(o, &u, family, again) < 0)
 		return 2;
-	}
-	/* Opened before --user: a directory only root may write is fine. */
-	if (access_log_open(o->access_log) < 0) {
-		warn("--access-log=%s", o->access_log);
-		return 2;
-	}
-	if (o->user != NULL && getuid() == 0) {
-		/* The socket is the user's, and its group's (--socket-mode). */
-		if (unix_path != NULL && chown(unix_path, u.uid, u.gid) < 0)
-			warn("--user %s: chown %s", o->user, unix_path);
-		if (user_become(&u, reason, sizeof(reason)) < 0) {
-			warnx("%s", reason);
-			return 2;
-		}
-	} else if (o->user == NULL && getuid() == 0 && !again &&
-	    (o->listen != NULL || family >= 0))
-		/* A socket a web server hands over: it chose the user. */
-		warnx("the application runs as root: --user USER runs it as "
-		    "USER once the socket is bound");
 	if (catch_signals(o->workers > 1 || o->stats != NULL) < 0)
 		err(2, "sigaction");
 	/*
@@ -226,6 +147,135 @@ server_run(const struct srv_options *given)
 	rc = o->workers > 1 || o->stats != NULL ? master(o) : worker(o, false);
 	unix_unlink();
 	return rc;
+}
+
+/* --user's USER[:GROUP] into *u, checked before anything is bound. */
+static int
+user_check(const struct srv_options *o, struct user *u)
+{
+	char	reason[256];
+
+	memset(u, 0, sizeof(*u));
+	if (o->user == NULL)
+		return 0;
+	if (user_lookup(o->user, u, reason, sizeof(reason)) < 0) {
+		warnx("%s", reason);
+		return -1;
+	}
+	/* The image a reload executes is that user already. */
+	if (getuid() != 0 && getuid() != u->uid) {
+		warnx("--user %s: only root can change its user", o->user);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The listening socket on fd 0: systemd's (socket activation), --listen's,
+ * or the one a web server handed over; and the protocols it speaks.  The
+ * address family of systemd's, -1 for another, -2 when there is none to
+ * serve (said why).
+ */
+static int
+take_socket(struct srv_options *o)
+{
+	char	reason[256];
+	int	fd, family = -1;
+
+	if (sd_listen_count() != 0) {
+		if (o->listen != NULL) {
+			warnx("--listen %s, and a socket from systemd "
+			    "(LISTEN_FDS): give one or the other", o->listen);
+			return -2;
+		}
+		if ((family = sd_listen_adopt(reason, sizeof(reason))) < 0) {
+			warnx("%s", reason);
+			return -2;
+		}
+	}
+	/*
+	 * A HOST:PORT may be reached by clients: a gateway protocol's peer
+	 * sets REMOTE_ADDR, REMOTE_USER and HTTPS itself, so it speaks only
+	 * HTTP unless --protocol says otherwise, as does a TCP socket from
+	 * systemd.  A Unix socket, or a socket a web server hands over, is
+	 * reached by the web server alone.
+	 */
+	if (o->protocols == 0)
+		o->protocols = (o->listen != NULL &&
+		    !server_unix_addr(o->listen)) ||
+		    (family >= 0 && family != AF_UNIX) ? SRV_HTTP : SRV_ALL;
+	if (o->listen != NULL) {
+		if ((fd = listen_on(o->listen, o->socket_mode)) < 0)
+			return -2;
+		if (fd != STDIN_FILENO) {
+			if (dup2(fd, STDIN_FILENO) < 0)
+				err(2, "dup2");
+			(void)close(fd);
+		}
+	}
+	return family;
+}
+
+/*
+ * What the master has besides: --stats's socket, the board its workers
+ * count on (which --stats and systemd's STATUS= read), and --access-log's
+ * file, opened before --user takes effect (a directory only root may
+ * write is fine).
+ */
+static int
+open_extras(const struct srv_options *o)
+{
+	int	fl;
+
+	if (o->stats != NULL) {
+		if (server_unix_addr(o->stats)) {
+			warnx("--stats %s: HOST:PORT, not a Unix socket",
+			    o->stats);
+			return -1;
+		}
+		if ((stats_fd = listen_inet(o->stats)) < 0)
+			return -1;
+		fl = fcntl(stats_fd, F_GETFL);
+		(void)fcntl(stats_fd, F_SETFL, fl | O_NONBLOCK);
+	}
+	/* The process systemd started tells it its state (Type=notify). */
+	status_on = sd_notify_open() && board_open(o->workers);
+	if (o->stats != NULL && !board_open(o->workers)) {
+		warn("--stats");
+		return -1;
+	}
+	if (access_log_open(o->access_log) < 0) {
+		warn("--access-log=%s", o->access_log);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * --user: the socket is bound; the process takes u's identity before the
+ * application loads.  Without it, a server that bound its own socket (or
+ * was given systemd's) as root says so once: a socket a web server hands
+ * over is that server's choice of user.
+ */
+static int
+become(const struct srv_options *o, const struct user *u, int family,
+    bool again)
+{
+	char	reason[256];
+
+	if (o->user != NULL && getuid() == 0) {
+		/* The socket is the user's, and its group's (--socket-mode). */
+		if (unix_path != NULL && chown(unix_path, u->uid, u->gid) < 0)
+			warn("--user %s: chown %s", o->user, unix_path);
+		if (user_become(u, reason, sizeof(reason)) < 0) {
+			warnx("%s", reason);
+			return -1;
+		}
+	} else if (o->user == NULL && getuid() == 0 && !again &&
+	    (o->listen != NULL || family >= 0))
+		warnx("the application runs as root: --user USER runs it as "
+		    "USER once the socket is bound");
+	return 0;
 }
 
 /* ADDR: an absolute path or unix:PATH, or HOST:PORT. */
@@ -449,19 +499,19 @@ master(const struct srv_options *o)
 	time_t		*born;
 	sigset_t	 block, old;
 	unsigned	 i;
-	pid_t		 pid;
-	int		 status;
 	bool		 ready = false;
 	struct timespec	 tick = { 1, 0 };
 	struct pollfd	 sp = { stats_fd, POLLIN, 0 };
-	unsigned long long renewals[BOARD_REQUEST_TIMEOUT + 1] = { 0 };
-	struct board_counts c;
+	/* What --stats says besides the board; renewals counted here. */
+	struct metrics_master m = { o->workers, o->threads > 0 ?
+			    o->threads : 1, NULL, { 0 }, STDIN_FILENO };
 
 	if (o->init(o->ctx) < 0)
 		return 1;
 	if ((pids = calloc(o->workers, sizeof(*pids))) == NULL ||
 	    (born = calloc(o->workers, sizeof(*born))) == NULL)
 		err(2, "calloc");
+	m.pids = pids;
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGTERM);
@@ -500,7 +550,7 @@ master(const struct srv_options *o)
 			(void)ppoll(&sp, stats_fd >= 0, status_on ? &tick :
 			    NULL, &old);
 			if (sp.revents != 0)
-				stats_answer(o, pids, renewals);
+				metrics_answer(stats_fd, &m);
 			/* The workers write the log: each reopens it. */
 			if (reopening)
 				for (i = 0; i < o->workers; i++)
@@ -509,25 +559,7 @@ master(const struct srv_options *o)
 			server_tick();
 		}
 		child_exited = 0;
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			for (i = 0; i < o->workers; i++)
-				if (pids[i] == pid) {
-					pids[i] = 0;
-					/* Renewed (--max-requests): no pause. */
-					if (WIFEXITED(status) &&
-					    WEXITSTATUS(status) == 0) {
-						born[i] = 0;
-						if (board_read(i, &c) &&
-						    c.end > BOARD_STOPPED &&
-						    c.end <= BOARD_REQUEST_TIMEOUT)
-							renewals[c.end]++;
-					} else {
-						renewals[BOARD_RUNNING]++;
-						warnx("worker %ld ended (status "
-						    "%d): replacing it",
-						    (long)pid, status);
-					}
-				}
+		reap(o, pids, born, m.renewals);
 	}
 	stop_all(pids, o->workers);
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
@@ -728,93 +760,33 @@ notify_reloading(void)
 }
 
 /*
- * --stats: one connection to the master's socket answered, GET /metrics
- * with the Prometheus text format (metrics.c), anything else 404 or 405;
- * then closed.  A peer has a second for all of it: the master does not
- * wait longer, and never runs the application.
+ * The workers that ended, their slots made free for new ones, counted by
+ * why (renewals, for --stats: as each said on the board, or a crash).
  */
 static void
-stats_answer(const struct srv_options *o, const pid_t *pids,
-    const unsigned long long *renewals)
+reap(const struct srv_options *o, pid_t *pids, time_t *born,
+    unsigned long long *renewals)
 {
-	struct metrics_master	 m;
-	char			 req[2048], head[256], *body = NULL;
-	size_t			 have = 0, blen = 0, size;
-	int64_t			 until;
-	struct timespec		 ts;
-	int			 fd, n;
-	const char		*status = "404 Not Found", *target;
+	struct board_counts	c;
+	unsigned		i;
+	pid_t			pid;
+	int			status;
 
-	if ((fd = accept4(stats_fd, NULL, NULL, SOCK_CLOEXEC |
-	    SOCK_NONBLOCK)) < 0)
-		return;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	until = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1000;
-	if (!stats_io(fd, req, sizeof(req) - 1, &have, false, until))
-		goto done;
-	req[have] = '\0';
-	target = req + (req[0] == 'G' ? 4 : 5);
-	if (strncmp(req, "GET ", 4) != 0 && strncmp(req, "HEAD ", 5) != 0)
-		status = "405 Method Not Allowed";
-	else if (strncmp(target, "/metrics", 8) == 0 &&
-	    (target[8] == ' ' || target[8] == '?')) {
-		memset(&m, 0, sizeof(m));
-		m.workers = o->workers;
-		m.threads = o->threads > 0 ? o->threads : 1;
-		m.pids = pids;
-		memcpy(m.renewals, renewals, sizeof(m.renewals));
-		m.listen_fd = STDIN_FILENO;
-		size = 16384 + (size_t)o->workers * 128;
-		if ((body = malloc(size)) == NULL)
-			goto done;
-		blen = metrics_render(&m, body, size);
-		status = "200 OK";
-	}
-	n = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status,
-	    body != NULL ? "text/plain; version=0.0.4; charset=utf-8" :
-	    "text/plain", body != NULL ? blen : 0);
-	have = 0;
-	if (n > 0 && stats_io(fd, head, (size_t)n, &have, true, until) &&
-	    body != NULL && req[0] == 'G') {
-		have = 0;
-		(void)stats_io(fd, body, blen, &have, true, until);
-	}
-done:
-	free(body);
-	(void)close(fd);
-}
-
-/*
- * Reads until an empty line (a request's head), or writes len bytes, on
- * a non-blocking fd until the ms clock reaches until; false if it could
- * not.
- */
-static bool
-stats_io(int fd, char *buf, size_t len, size_t *done, bool out,
-    int64_t until)
-{
-	struct pollfd	pfd = { fd, out ? POLLOUT : POLLIN, 0 };
-	struct timespec	ts;
-	ssize_t		n;
-	int64_t		now;
-
-	while (*done < len) {
-		n = out ? send(fd, buf + *done, len - *done, MSG_NOSIGNAL) :
-		    recv(fd, buf + *done, len - *done, 0);
-		if (n > 0) {
-			*done += (size_t)n;
-			if (!out && memmem(buf, *done, "\r\n\r\n", 4) != NULL)
-				return true;
-			continue;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (i = 0; i < o->workers; i++) {
+			if (pids[i] != pid)
+				continue;
+			pids[i] = 0;
+			/* Renewed (--max-requests): no pause. */
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+				born[i] = 0;
+				if (board_read(i, &c) && c.end > BOARD_STOPPED &&
+				    c.end <= BOARD_REQUEST_TIMEOUT)
+					renewals[c.end]++;
+			} else {
+				renewals[BOARD_RUNNING]++;
+				warnx("worker %ld ended (status %d): replacing "
+				    "it", (long)pid, status);
+			}
 		}
-		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR))
-			return false;
-		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-		if (now >= until || poll(&pfd, 1, (int)(until - now)) <= 0)
-			return false;
-	}
-	return out;
 }
