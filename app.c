@@ -94,12 +94,12 @@ app_persist(struct options *o, const char *script, char *argv[])
 
 	if (o->check)
 		errx(EXIT_USAGE, "--check does not serve: leave out --listen");
-	if (o->listen == NULL && o->workers == 0 &&
+	if (o->nlisten == 0 && o->workers == 0 &&
 	    (v = getenv("PHP_FCGI_CHILDREN")) != NULL &&
 	    !options_uint(v, 1, OPT_WORKERS_MAX, 10, &o->workers))
 		errx(EXIT_USAGE, "PHP_FCGI_CHILDREN=%s: not 1-%d", v,
 		    OPT_WORKERS_MAX);
-	if (o->listen == NULL && !o->max_given &&
+	if (o->nlisten == 0 && !o->max_given &&
 	    (v = getenv("PHP_FCGI_MAX_REQUESTS")) != NULL &&
 	    !options_uint(v, 0, UINT_MAX, 10, &o->max_requests))
 		errx(EXIT_USAGE, "PHP_FCGI_MAX_REQUESTS=%s: not a number", v);
@@ -111,6 +111,7 @@ app_persist(struct options *o, const char *script, char *argv[])
 	p.script_fd = -1;
 	memset(&so, 0, sizeof(so));
 	so.listen = o->listen;
+	so.nlisten = o->nlisten;
 	so.socket_mode = o->socket_mode;
 	so.user = o->user;
 	so.access_log = o->access_log_file;

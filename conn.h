@@ -25,6 +25,7 @@
 /* A connection and what has been read from it but not used yet. */
 struct conn {
 	int		 fd;
+	const struct srv_socket *sock;	/* it came on */
 	char		 peer[CONN_PEER_MAX];
 	size_t		 pos;
 	size_t		 len;

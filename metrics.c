@@ -52,9 +52,9 @@ metrics_render(const struct metrics_master *m, char *buf, size_t size)
 	struct out		o = { buf, size, 0 };
 	struct board_counts	c, sum;
 	struct tcp_info		ti;
-	socklen_t		tl = sizeof(ti);
-	unsigned long long	acc;
-	unsigned		i, p, k, busy = 0, present = 0;
+	socklen_t		tl;
+	unsigned long long	acc, queue = 0, limit = 0;
+	unsigned		i, p, k, busy = 0, present = 0, tcp = 0;
 
 	memset(&sum, 0, sizeof(sum));
 	for (i = 0; i < m->workers && board_read(i, &c); i++) {
@@ -114,16 +114,24 @@ metrics_render(const struct metrics_master *m, char *buf, size_t size)
 			put(&o, "wsgi_cgi_worker_resident_memory_bytes"
 			    "{worker=\"%u\"} %llu\n", i,
 			    metrics_resident(m->pids[i]));
-	/* A TCP listening socket's queue: TCP_INFO, as ss(8) shows it. */
-	memset(&ti, 0, sizeof(ti));
-	if (m->listen_fd >= 0 && getsockopt(m->listen_fd, IPPROTO_TCP,
-	    TCP_INFO, &ti, &tl) == 0) {
+	/* The TCP listening sockets' queues: TCP_INFO, as ss(8) shows each. */
+	for (i = 0; i < m->nlisten; i++) {
+		memset(&ti, 0, sizeof(ti));
+		tl = sizeof(ti);
+		if (getsockopt(m->listen_fds[i], IPPROTO_TCP, TCP_INFO, &ti,
+		    &tl) < 0)
+			continue;
+		tcp++;
+		queue += ti.tcpi_unacked;
+		limit += ti.tcpi_sacked;
+	}
+	if (tcp > 0) {
 		head(&o, "wsgi_cgi_listen_queue", "gauge",
 		    "Connections waiting to be accepted.");
-		put(&o, "wsgi_cgi_listen_queue %u\n", ti.tcpi_unacked);
+		put(&o, "wsgi_cgi_listen_queue %llu\n", queue);
 		head(&o, "wsgi_cgi_listen_queue_limit", "gauge",
-		    "The listening socket's backlog.");
-		put(&o, "wsgi_cgi_listen_queue_limit %u\n", ti.tcpi_sacked);
+		    "The listening sockets' backlog.");
+		put(&o, "wsgi_cgi_listen_queue_limit %llu\n", limit);
 	}
 	return o.len < o.size ? o.len : o.size - 1;
 }

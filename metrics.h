@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "board.h"
+#include "server.h"
 
 /* What the master knows besides the board. */
 struct metrics_master {
@@ -19,7 +20,8 @@ struct metrics_master {
 	const pid_t		*pids;		/* 0: none in that slot now */
 	unsigned long long	 renewals[BOARD_REQUEST_TIMEOUT + 1];
 					/* [BOARD_RUNNING]: crashed */
-	int			 listen_fd;	/* TCP: its queue is read */
+	int			 listen_fds[SRV_SOCKETS_MAX];
+	unsigned		 nlisten;	/* TCP ones: queues read */
 };
 
 size_t			metrics_render(const struct metrics_master *, char *,

@@ -19,6 +19,8 @@
 #include "server.h"
 #include "warm.h"
 
+_Static_assert(OPT_LISTEN_MAX <= SRV_SOCKETS_MAX, "a socket for each --listen");
+
 enum opt_id {
 	O_HELP, O_VERSION, O_CHECK, O_DEBUG, O_ACCESS_LOG, O_WARM, O_WARM_APP,
 	O_WARM_STATUS, O_WARM_STOP, O_CALLABLE, O_PYTHON_PATH, O_VENV,
@@ -278,6 +280,15 @@ apply(struct options *o, const struct opt_def *d, const char *val,
 		}
 		o->paths[o->npaths++] = val;
 		return OPT_OK;
+	case O_LISTEN:
+		/* Each --listen adds an address served. */
+		if (o->nlisten == OPT_LISTEN_MAX) {
+			(void)snprintf(why, len, "--listen: at most %d",
+			    OPT_LISTEN_MAX);
+			return OPT_ERROR;
+		}
+		o->listen[o->nlisten++] = val;
+		return OPT_OK;
 	default:
 		if (apply_value(o, d, val) == OPT_OK)
 			return OPT_OK;
@@ -303,9 +314,6 @@ apply_value(struct options *o, const struct opt_def *d, const char *val)
 		break;
 	case O_VENV:
 		o->venv = val;
-		break;
-	case O_LISTEN:
-		o->listen = val;
 		break;
 	case O_SOCKET_MODE:
 		ok = options_uint(val, 0, 07777, 8, &o->socket_mode);

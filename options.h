@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #define OPT_PATHS_MAX	16	/* --python-path */
+#define OPT_LISTEN_MAX	8	/* --listen: SRV_SOCKETS_MAX */
 #define OPT_WORDS_MAX	32	/* options in one source */
 #define OPT_SHEBANG_MAX	256	/* Linux BINPRM_BUF_SIZE */
 #define OPT_VAR_MAX	1024	/* of WSGI_CGI_OPTIONS */
@@ -43,7 +44,8 @@ struct options {
 	bool		 check;		/* --check */
 	bool		 debug;		/* --debug */
 	/* Server modes */
-	const char	*listen;	/* --listen */
+	const char	*listen[OPT_LISTEN_MAX];	/* --listen, each */
+	size_t		 nlisten;
 	unsigned	 socket_mode;	/* --socket-mode */
 	const char	*user;		/* --user */
 	const char	*stats;		/* --stats */

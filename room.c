@@ -51,7 +51,8 @@
 struct room {
 	const struct srv_options *o;
 	struct conn	*c[ROOM_MAX];
-	struct pollfd	 p[ROOM_MAX + 2];	/* and the pool's, the socket */
+	struct pollfd	 p[ROOM_MAX + 1 + SRV_SOCKETS_MAX];
+					/* and the pool's, the sockets */
 	struct pool	*pool;		/* --threads: who serves; NULL: we do */
 	unsigned	 n;
 	unsigned	 max;
@@ -67,9 +68,11 @@ struct room {
 
 static bool	 room_step(const struct srv_options *, struct room *);
 static struct conn *room_lead(void *);
-static int	 room_wait(struct room *, bool, int64_t, bool *);
-static void	 room_accept(struct room *, const struct srv_options *);
-static bool	 room_take(struct room *, int, const struct srv_options *);
+static int	 room_wait(struct room *, bool, int64_t, unsigned *);
+static void	 room_accept(struct room *, const struct srv_options *,
+		    const struct srv_socket *);
+static bool	 room_take(struct room *, int, const struct srv_options *,
+		    const struct srv_socket *);
 static void	 room_turn(const struct srv_options *, struct room *, unsigned,
 		    short, unsigned *);
 static void	 room_back(struct room *, unsigned, bool);
@@ -78,13 +81,12 @@ static void	 room_drop(struct room *, unsigned, const char *);
 static void	 room_release(struct room *, struct conn *, const char *);
 static void	 room_evict(struct room *);
 static ssize_t	 room_read(struct conn *);
-static bool	 is_http(const struct srv_options *, const struct conn *);
+static bool	 is_http(const struct conn *);
 static bool	 looks_scgi(const struct conn *);
-static bool	 whole(const struct srv_options *, struct conn *,
-		    struct http_req *, int *);
+static bool	 whole(struct conn *, struct http_req *, int *);
 static bool	 serve_conn(const struct srv_options *, struct conn *,
 		    const struct http_req *, int, unsigned *);
-static void	 not_served(const struct srv_options *, struct conn *);
+static void	 not_served(struct conn *);
 static bool	 room_watch(const struct srv_options *, struct room *);
 
 /*
@@ -140,8 +142,8 @@ static bool
 room_step(const struct srv_options *o, struct room *room)
 {
 	enum board_end	why;
-	unsigned	i, n, total;
-	bool		ending, incoming;
+	unsigned	i, n, total, incoming;
+	bool		ending;
 
 	total = room->served + (room->pool != NULL ?
 	    pool_served(room->pool) : 0);
@@ -173,10 +175,12 @@ room_step(const struct srv_options *o, struct room *room)
 		room_turn(o, room, i, room->p[i].revents, &room->served);
 	if (room->pool != NULL)
 		room_taken_back(room);
-	if (!incoming)
+	if (incoming == 0)
 		return true;
 	n = room->n;
-	room_accept(room, o);
+	for (i = 0; i < o->nsockets; i++)
+		if (incoming & (1U << i))
+			room_accept(room, o, &o->sockets[i]);
 	/* What new connections sent with them, without a poll(2). */
 	for (i = room->n; i-- > n;)
 		if (room->c[i]->fresh)
@@ -233,17 +237,20 @@ room_watch(const struct srv_options *o, struct room *room)
 }
 
 /*
- * poll(2) over the room's connections (and the listening socket when
+ * poll(2) over the room's connections (and the listening sockets when
  * listening), until one has bytes, a deadline or until (ms, 0: none)
- * comes, or a second passes
- * (a signal that came just before is seen).  -1 when interrupted.  A
+ * comes, or a second passes (a signal that came just before is seen);
+ * *incoming: a bit for each socket with a new connection.  -1 when
+ * interrupted.  A
  * worker with bytes to look at, or a connection just taken whose request
  * is on its way, leaves new connections to the other workers: waking
  * them all for each would cost more than it saves.
  */
 static int
-room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
+room_wait(struct room *room, bool listening, int64_t until,
+    unsigned *incoming)
 {
+	const struct srv_options *o = room->o;
 	int64_t		now = conn_now(), wait = (int64_t)ACCEPT_WAKE * 1000;
 	unsigned	i, n = room->n, k;
 	struct conn	*c;
@@ -281,18 +288,22 @@ room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
 		room->p[k].events = POLLIN;
 		room->p[k++].revents = 0;
 	}
-	room->p[k].fd = STDIN_FILENO;
-	room->p[k].events = POLLIN;
-	room->p[k].revents = 0;
-	*incoming = false;
-	if (poll(room->p, listening ? k + 1 : k, (int)wait) < 0) {
+	for (i = 0; i < o->nsockets; i++) {
+		room->p[k + i].fd = o->sockets[i].fd;
+		room->p[k + i].events = POLLIN;
+		room->p[k + i].revents = 0;
+	}
+	*incoming = 0;
+	if (poll(room->p, listening ? k + o->nsockets : k, (int)wait) < 0) {
 		if (errno != EINTR) {
 			warn("poll");
 			(void)sleep(1);
 		}
 		return -1;
 	}
-	*incoming = listening && room->p[k].revents != 0;
+	for (i = 0; listening && i < o->nsockets; i++)
+		if (room->p[k + i].revents != 0)
+			*incoming |= 1U << i;
 	return 0;
 }
 
@@ -305,9 +316,10 @@ room_wait(struct room *room, bool listening, int64_t until, bool *incoming)
  * socket made and freed.
  */
 static void
-room_accept(struct room *room, const struct srv_options *o)
+room_accept(struct room *room, const struct srv_options *o,
+    const struct srv_socket *s)
 {
-	struct pollfd	pfd = { STDIN_FILENO, POLLIN, 0 };
+	struct pollfd	pfd = { s->fd, POLLIN, 0 };
 	unsigned	burst, most = ACCEPT_BURST;
 	bool		sent = false;
 	int		fd;
@@ -317,7 +329,7 @@ room_accept(struct room *room, const struct srv_options *o)
 	for (burst = 0; burst < most && !sent && !server_ending() &&
 	    (burst == 0 || poll(&pfd, 1, 0) > 0); burst++) {
 		/* Non-blocking: every wait is a poll(2) with the timeout. */
-		if ((fd = accept4(STDIN_FILENO, NULL, NULL,
+		if ((fd = accept4(s->fd, NULL, NULL,
 		    SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0) {
 			if (errno != EINTR && errno != ECONNABORTED &&
 			    errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -328,7 +340,7 @@ room_accept(struct room *room, const struct srv_options *o)
 		}
 		if (room->n == room->max)
 			room_evict(room);
-		sent = room_take(room, fd, o);
+		sent = room_take(room, fd, o, s);
 	}
 }
 
@@ -337,7 +349,8 @@ room_accept(struct room *room, const struct srv_options *o)
  * when that is something to look at.
  */
 static bool
-room_take(struct room *room, int fd, const struct srv_options *o)
+room_take(struct room *room, int fd, const struct srv_options *o,
+    const struct srv_socket *s)
 {
 	struct conn	*c;
 	ssize_t		 n;
@@ -351,6 +364,7 @@ room_take(struct room *room, int fd, const struct srv_options *o)
 	}
 	memset(c, 0, offsetof(struct conn, buf));
 	c->fd = fd;
+	c->sock = s;
 	c->workers = o->workers * (o->threads > 0 ? o->threads : 1);
 	c->wait_ms = (int)o->timeout * 1000;
 	c->since = conn_now();
@@ -394,7 +408,7 @@ room_turn(const struct srv_options *o, struct room *room, unsigned i,
 	}
 	if (c->fresh) {
 		c->fresh = false;
-		if (whole(o, c, &r, &e)) {
+		if (whole(c, &r, &e)) {
 			if (room->pool != NULL) {
 				room->c[i] = room->c[--room->n];
 				c->head = r;
@@ -533,13 +547,13 @@ room_read(struct conn *c)
  * is digits, FastCGI's version 1 and uwsgi's modifier 0 are no token's.
  */
 static bool
-is_http(const struct srv_options *o, const struct conn *c)
+is_http(const struct conn *c)
 {
 	char	b = (char)c->buf[c->pos];
 
 	if (c->proto != 0)
 		return c->proto == SRV_HTTP;
-	if ((o->protocols & SRV_HTTP) == 0 || looks_scgi(c))
+	if ((c->sock->protocols & SRV_HTTP) == 0 || looks_scgi(c))
 		return false;
 	return http_token(&b, 1) || b == '\r' || b == '\n';
 }
@@ -563,14 +577,13 @@ looks_scgi(const struct conn *c)
  * whose peer is a web server.
  */
 static bool
-whole(const struct srv_options *o, struct conn *c, struct http_req *r,
-    int *e)
+whole(struct conn *c, struct http_req *r, int *e)
 {
 	size_t	have = c->len - c->pos;
 
 	if (have == 0)
 		return false;
-	if (!is_http(o, c))
+	if (!is_http(c))
 		return true;
 	if ((*e = http_req_parse((char *)c->buf + c->pos, have, r)) ==
 	    HTTP_REQ_AGAIN) {
@@ -602,29 +615,29 @@ serve_conn(const struct srv_options *o, struct conn *c,
 	 */
 	c->last_read = c->deadline - c->wait_ms;
 	c->body_end = c->deadline;
-	if (is_http(o, c)) {
+	if (is_http(c)) {
 		c->proto = SRV_HTTP;
 		return proto_http(o, c, r, e, served);
 	}
 	if (c->proto == SRV_FASTCGI || (b == FCGI_VERSION_1 &&
-	    (o->protocols & SRV_FASTCGI))) {
+	    (c->sock->protocols & SRV_FASTCGI))) {
 		c->proto = SRV_FASTCGI;
 		return proto_fcgi(o, c, served);
 	}
-	if (looks_scgi(c) && (o->protocols & SRV_SCGI)) {
+	if (looks_scgi(c) && (c->sock->protocols & SRV_SCGI)) {
 		proto_scgi(o, c);
 		(*served)++;
-	} else if (b == 0 && (o->protocols & SRV_UWSGI)) {
+	} else if (b == 0 && (c->sock->protocols & SRV_UWSGI)) {
 		proto_uwsgi(o, c);
 		(*served)++;
 	} else
-		not_served(o, c);
+		not_served(c);
 	return false;
 }
 
 /* A request in a protocol this address does not serve: why, and the fix. */
 static void
-not_served(const struct srv_options *o, struct conn *c)
+not_served(struct conn *c)
 {
 	unsigned char	 b = c->buf[c->pos];
 	const char	*name = b == FCGI_VERSION_1 ? "fastcgi" : b == 0 ?
@@ -636,7 +649,6 @@ not_served(const struct srv_options *o, struct conn *c)
 	else
 		conn_log(false, "%s: a %s request, which this address does not "
 		    "serve%s: closing (--protocol %s serves it)", conn_peer(c),
-		    name, o->protocols == SRV_HTTP && o->listen != NULL &&
-		    !server_unix_addr(o->listen) ? " (HOST:PORT serves HTTP alone "
+		    name, c->sock->http_alone ? " (HOST:PORT serves HTTP alone "
 		    "unless --protocol is given)" : "", name);
 }

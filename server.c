@@ -41,20 +41,22 @@
 #include "user.h"
 
 #define BACKLOG		1024
+#define ADOPT_FDS	64	/* fds a reload's sockets are looked for in */
 #define RESPAWN_PAUSE	1	/* seconds between crashing workers */
 
 static int	 user_check(const struct srv_options *, struct user *);
-static int	 take_socket(struct srv_options *);
+static int	 take_sockets(struct srv_options *);
+static void	 add_socket(struct srv_options *, int, bool, const char *);
 static int	 open_extras(const struct srv_options *);
-static int	 become(const struct srv_options *, const struct user *, int,
-		    bool);
-static int	 listen_on(const char *, unsigned);
-static int	 listen_unix(const char *, unsigned);
+static int	 become(const struct srv_options *, const struct user *, bool);
+static int	 listen_on(const struct srv_options *, const char *);
+static int	 listen_unix(const struct srv_options *, const char *);
 static bool	 unix_live(const struct sockaddr_un *);
 static void	 unix_own(const char *, const struct stat *);
 static void	 unix_unlink(void);
-static int	 listen_inet(const char *);
-static bool	 adopt_fd0(const struct sockaddr *, socklen_t);
+static int	 listen_inet(const struct srv_options *, const char *);
+static int	 adopt(const struct srv_options *, const struct sockaddr *,
+		    socklen_t);
 static void	 on_signal(int);
 static int	 catch_signals(bool);
 static int	 master(const struct srv_options *);
@@ -65,7 +67,7 @@ static void	 reap(const struct srv_options *, pid_t *, time_t *,
 static int	 worker(const struct srv_options *, bool);
 static void	 reexec(const struct srv_options *);
 static void	 notify_ready(const struct srv_options *);
-static const char *where(const struct srv_options *);
+static const char *where(const struct srv_options *, char *, size_t);
 static void	 notify_reloading(void);
 /* In the environment of the image a reload or a renewal executes. */
 #define AGAIN	"WSGI_CGI_AGAIN"
@@ -80,9 +82,14 @@ static const struct srv_options	*status_o;
 static int			 stats_fd = -1;	/* --stats, the master's */
 /* Either of the first two, in a serving process: what a response reads. */
 static volatile sig_atomic_t	 ending;
-static const char		*unix_path;	/* ours to unlink, */
-static dev_t			 unix_dev;	/* if it is still this file */
-static ino_t			 unix_ino;
+/* The Unix sockets' files ours to unlink, if each is still that file. */
+static struct {
+	const char	*path;
+	dev_t		 dev;
+	ino_t		 ino;
+} owned[SRV_SOCKETS_MAX];
+static unsigned			 nowned;
+static bool			 again;	/* executed again: sockets kept */
 
 /* A stop or a reload has come: what the process serves is its last. */
 bool
@@ -119,8 +126,7 @@ server_run(const struct srv_options *given)
 	struct srv_options	 so = *given, *o = &so;
 	sigset_t		 ours;
 	struct user		 u;
-	int			 fd, rc, family;
-	bool			 again = getenv(AGAIN) != NULL;
+	int			 fd, rc;
 
 	sigemptyset(&ours);
 	sigaddset(&ours, SIGTERM);
@@ -129,9 +135,10 @@ server_run(const struct srv_options *given)
 	sigaddset(&ours, SIGUSR1);
 	sigaddset(&ours, SIGCHLD);	/* a master's reload had it blocked */
 
+	again = getenv(AGAIN) != NULL;
 	(void)unsetenv(AGAIN);
-	if (user_check(o, &u) < 0 || (family = take_socket(o)) < -1 ||
-	    open_extras(o) < 0 || become(o, &u, family, again) < 0)
+	if (user_check(o, &u) < 0 || take_sockets(o) < 0 ||
+	    open_extras(o) < 0 || become(o, &u, again) < 0)
 		return 2;
 	if (catch_signals(o->workers > 1 || o->stats != NULL) < 0)
 		err(2, "sigaction");
@@ -171,49 +178,69 @@ user_check(const struct srv_options *o, struct user *u)
 }
 
 /*
- * The listening socket on fd 0: systemd's (socket activation), --listen's,
- * or the one a web server handed over; and the protocols it speaks.  The
- * address family of systemd's, -1 for another, -2 when there is none to
- * serve (said why).
+ * The listening sockets: systemd's (socket activation), --listen's (the
+ * first on fd 0), or the one a web server handed over on fd 0; and the
+ * protocols each speaks.  -1 when there is none to serve (said why).
  */
 static int
-take_socket(struct srv_options *o)
+take_sockets(struct srv_options *o)
 {
 	char	reason[256];
-	int	fd, family = -1;
+	int	families[SRV_SOCKETS_MAX], fd, n, i;
+	size_t	k;
 
 	if (sd_listen_count() != 0) {
-		if (o->listen != NULL) {
-			warnx("--listen %s, and a socket from systemd "
-			    "(LISTEN_FDS): give one or the other", o->listen);
-			return -2;
+		if (o->nlisten > 0) {
+			warnx("--listen %s, and sockets from systemd "
+			    "(LISTEN_FDS): give one or the other", o->listen[0]);
+			return -1;
 		}
-		if ((family = sd_listen_adopt(reason, sizeof(reason))) < 0) {
+		if ((n = sd_listen_adopt(families, SRV_SOCKETS_MAX, reason,
+		    sizeof(reason))) < 0) {
 			warnx("%s", reason);
-			return -2;
+			return -1;
 		}
+		for (i = 0; i < n; i++)
+			add_socket(o, i == 0 ? STDIN_FILENO :
+			    SD_LISTEN_FDS_START + i, families[i] != AF_UNIX,
+			    NULL);
+		return 0;
 	}
-	/*
-	 * A HOST:PORT may be reached by clients: a gateway protocol's peer
-	 * sets REMOTE_ADDR, REMOTE_USER and HTTPS itself, so it speaks only
-	 * HTTP unless --protocol says otherwise, as does a TCP socket from
-	 * systemd.  A Unix socket, or a socket a web server hands over, is
-	 * reached by the web server alone.
-	 */
-	if (o->protocols == 0)
-		o->protocols = (o->listen != NULL &&
-		    !server_unix_addr(o->listen)) ||
-		    (family >= 0 && family != AF_UNIX) ? SRV_HTTP : SRV_ALL;
-	if (o->listen != NULL) {
-		if ((fd = listen_on(o->listen, o->socket_mode)) < 0)
-			return -2;
-		if (fd != STDIN_FILENO) {
+	if (o->nlisten == 0)
+		add_socket(o, STDIN_FILENO, false, NULL);
+	for (k = 0; k < o->nlisten; k++) {
+		if ((fd = listen_on(o, o->listen[k])) < 0)
+			return -1;
+		if (k == 0 && fd != STDIN_FILENO) {
 			if (dup2(fd, STDIN_FILENO) < 0)
 				err(2, "dup2");
 			(void)close(fd);
-		}
+			fd = STDIN_FILENO;
+		} else if (k > 0)
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+		add_socket(o, fd, !server_unix_addr(o->listen[k]),
+		    o->listen[k]);
 	}
-	return family;
+	return 0;
+}
+
+/*
+ * A HOST:PORT may be reached by clients: a gateway protocol's peer sets
+ * REMOTE_ADDR, REMOTE_USER and HTTPS itself, so it speaks only HTTP
+ * unless --protocol says otherwise, as does a TCP socket from systemd.  A
+ * Unix socket, or a socket a web server hands over, is reached by the web
+ * server alone.
+ */
+static void
+add_socket(struct srv_options *o, int fd, bool inet, const char *name)
+{
+	struct srv_socket	*s = &o->sockets[o->nsockets++];
+
+	s->fd = fd;
+	s->protocols = o->protocols != 0 ? o->protocols : inet ? SRV_HTTP :
+	    SRV_ALL;
+	s->http_alone = o->protocols == 0 && inet;
+	s->name = name;
 }
 
 /*
@@ -233,7 +260,7 @@ open_extras(const struct srv_options *o)
 			    o->stats);
 			return -1;
 		}
-		if ((stats_fd = listen_inet(o->stats)) < 0)
+		if ((stats_fd = listen_inet(NULL, o->stats)) < 0)
 			return -1;
 		fl = fcntl(stats_fd, F_GETFL);
 		(void)fcntl(stats_fd, F_SETFL, fl | O_NONBLOCK);
@@ -258,21 +285,23 @@ open_extras(const struct srv_options *o)
  * over is that server's choice of user.
  */
 static int
-become(const struct srv_options *o, const struct user *u, int family,
-    bool again)
+become(const struct srv_options *o, const struct user *u, bool kept)
 {
-	char	reason[256];
+	char		reason[256];
+	unsigned	i;
 
 	if (o->user != NULL && getuid() == 0) {
-		/* The socket is the user's, and its group's (--socket-mode). */
-		if (unix_path != NULL && chown(unix_path, u->uid, u->gid) < 0)
-			warn("--user %s: chown %s", o->user, unix_path);
+		/* A socket is the user's, and its group's (--socket-mode). */
+		for (i = 0; i < nowned; i++)
+			if (chown(owned[i].path, u->uid, u->gid) < 0)
+				warn("--user %s: chown %s", o->user,
+				    owned[i].path);
 		if (user_become(u, reason, sizeof(reason)) < 0) {
 			warnx("%s", reason);
 			return -1;
 		}
-	} else if (o->user == NULL && getuid() == 0 && !again &&
-	    (o->listen != NULL || family >= 0))
+	} else if (o->user == NULL && getuid() == 0 && !kept &&
+	    (o->nlisten > 0 || sd_listen_adopted()))
 		warnx("the application runs as root: --user USER runs it as "
 		    "USER once the socket is bound");
 	return 0;
@@ -280,11 +309,11 @@ become(const struct srv_options *o, const struct user *u, int family,
 
 /* ADDR: an absolute path or unix:PATH, or HOST:PORT. */
 static int
-listen_on(const char *addr, unsigned mode)
+listen_on(const struct srv_options *o, const char *addr)
 {
 	if (server_unix_addr(addr))
-		return listen_unix(addr[0] == '/' ? addr : addr + 5, mode);
-	return listen_inet(addr);
+		return listen_unix(o, addr[0] == '/' ? addr : addr + 5);
+	return listen_inet(o, addr);
 }
 
 bool
@@ -294,7 +323,7 @@ server_unix_addr(const char *addr)
 }
 
 static int
-listen_unix(const char *path, unsigned mode)
+listen_unix(const struct srv_options *o, const char *path)
 {
 	struct sockaddr_un	sun;
 	struct stat		st;
@@ -307,11 +336,11 @@ listen_unix(const char *path, unsigned mode)
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	/* Executed again on SIGHUP: the socket is already on fd 0. */
-	if (adopt_fd0((struct sockaddr *)&sun, sizeof(sun))) {
+	/* Executed again on SIGHUP: the socket is open already. */
+	if ((fd = adopt(o, (struct sockaddr *)&sun, sizeof(sun))) >= 0) {
 		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 			unix_own(path, &st);
-		return STDIN_FILENO;
+		return fd;
 	}
 	/*
 	 * A socket left by a server that died is replaced; one that a server
@@ -327,7 +356,7 @@ listen_unix(const char *path, unsigned mode)
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    (mode != 0 && chmod(path, (mode_t)mode) < 0) ||
+	    (o->socket_mode != 0 && chmod(path, (mode_t)o->socket_mode) < 0) ||
 	    listen(fd, BACKLOG) < 0 || lstat(path, &st) < 0) {
 		warn("--listen %s", path);
 		if (fd >= 0)
@@ -355,25 +384,31 @@ unix_live(const struct sockaddr_un *sun)
 static void
 unix_own(const char *path, const struct stat *st)
 {
-	unix_path = path;
-	unix_dev = st->st_dev;
-	unix_ino = st->st_ino;
+	if (nowned == SRV_SOCKETS_MAX)
+		return;
+	owned[nowned].path = path;
+	owned[nowned].dev = st->st_dev;
+	owned[nowned++].ino = st->st_ino;
 }
 
-/* Removes our socket's file, if the file at its path is still it. */
+/* Removes our sockets' files, each if the file at its path is still it. */
 static void
 unix_unlink(void)
 {
 	struct stat	st;
 
-	if (unix_path != NULL && lstat(unix_path, &st) == 0 &&
-	    st.st_dev == unix_dev && st.st_ino == unix_ino)
-		(void)unlink(unix_path);
-	unix_path = NULL;
+	while (nowned > 0) {
+		nowned--;
+		if (lstat(owned[nowned].path, &st) == 0 &&
+		    st.st_dev == owned[nowned].dev &&
+		    st.st_ino == owned[nowned].ino)
+			(void)unlink(owned[nowned].path);
+	}
 }
 
+/* HOST:PORT; o NULL: a socket of its own (--stats), never one kept. */
 static int
-listen_inet(const char *addr)
+listen_inet(const struct srv_options *o, const char *addr)
 {
 	struct addrinfo	 hints, *res = NULL, *ai;
 	char		 host[256];
@@ -407,10 +442,9 @@ listen_inet(const char *addr)
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (adopt_fd0(ai->ai_addr, ai->ai_addrlen)) {
-			fd = STDIN_FILENO;
+		if (o != NULL && (fd = adopt(o, ai->ai_addr,
+		    ai->ai_addrlen)) >= 0)
 			break;
-		}
 		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 		    ai->ai_protocol)) < 0)
 			continue;
@@ -429,22 +463,38 @@ listen_inet(const char *addr)
 	return fd;
 }
 
-/* fd 0 is a listening socket bound to addr (we were executed again). */
-static bool
-adopt_fd0(const struct sockaddr *addr, socklen_t len)
+/*
+ * A listening socket bound to addr that the process has already, not yet
+ * one of o's: fd 0, or one above 2 that the image before kept across a
+ * reload.  -1 when there is none.
+ */
+static int
+adopt(const struct srv_options *o, const struct sockaddr *addr,
+    socklen_t len)
 {
 	struct sockaddr_storage	ss;
-	socklen_t		sl = sizeof(ss);
+	socklen_t		sl, ol;
+	unsigned		i;
+	int			fd, on;
 
-	memset(&ss, 0, sizeof(ss));
-	if (!server_fd0_listening() ||
-	    getsockname(STDIN_FILENO, (struct sockaddr *)&ss, &sl) < 0)
-		return false;
-	if (addr->sa_family == AF_UNIX)
-		return ss.ss_family == AF_UNIX &&
+	for (fd = 0; fd < (again ? ADOPT_FDS : 1); fd = fd == 0 ? 3 : fd + 1) {
+		for (i = 0; i < o->nsockets && o->sockets[i].fd != fd; i++)
+			;
+		memset(&ss, 0, sizeof(ss));
+		sl = sizeof(ss);
+		on = 0;
+		ol = sizeof(on);
+		if (i < o->nsockets || getsockopt(fd, SOL_SOCKET,
+		    SO_ACCEPTCONN, &on, &ol) < 0 || !on ||
+		    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+			continue;
+		if (addr->sa_family == AF_UNIX ? ss.ss_family == AF_UNIX &&
 		    strcmp(((const struct sockaddr_un *)addr)->sun_path,
-		    ((struct sockaddr_un *)&ss)->sun_path) == 0;
-	return sl == len && memcmp(&ss, addr, len) == 0;
+		    ((struct sockaddr_un *)&ss)->sun_path) == 0 :
+		    sl == len && memcmp(&ss, addr, len) == 0)
+			return fd;
+	}
+	return -1;
 }
 
 static void
@@ -504,7 +554,7 @@ master(const struct srv_options *o)
 	struct pollfd	 sp = { stats_fd, POLLIN, 0 };
 	/* What --stats says besides the board; renewals counted here. */
 	struct metrics_master m = { o->workers, o->threads > 0 ?
-			    o->threads : 1, NULL, { 0 }, STDIN_FILENO };
+			    o->threads : 1, NULL, { 0 }, { 0 }, o->nsockets };
 
 	if (o->init(o->ctx) < 0)
 		return 1;
@@ -512,6 +562,8 @@ master(const struct srv_options *o)
 	    (born = calloc(o->workers, sizeof(*born))) == NULL)
 		err(2, "calloc");
 	m.pids = pids;
+	for (i = 0; i < o->nsockets; i++)
+		m.listen_fds[i] = o->sockets[i].fd;
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGTERM);
@@ -602,7 +654,7 @@ spawn(const struct srv_options *o, unsigned slot)
 	o->fork(o->ctx, pid == 0 ? SRV_FORK_CHILD : SRV_FORK_PARENT);
 	if (pid == 0) {
 		stopping = reloading = child_exited = ending = 0;
-		unix_path = NULL;
+		nowned = 0;
 		sd_notify_close();
 		if (stats_fd >= 0)
 			(void)close(stats_fd);
@@ -626,7 +678,8 @@ spawn(const struct srv_options *o, unsigned slot)
 static int
 worker(const struct srv_options *o, bool under_master)
 {
-	int	fl;
+	unsigned	i;
+	int		fl;
 
 	/* A worker of a master has the application already. */
 	if (!under_master) {
@@ -635,9 +688,10 @@ worker(const struct srv_options *o, bool under_master)
 		board_take(0);
 		notify_ready(o);
 	}
-	/* The socket is non-blocking: the room waits in poll(2). */
-	if ((fl = fcntl(STDIN_FILENO, F_GETFL)) >= 0)
-		(void)fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
+	/* The sockets are non-blocking: the room waits in poll(2). */
+	for (i = 0; i < o->nsockets; i++)
+		if ((fl = fcntl(o->sockets[i].fd, F_GETFL)) >= 0)
+			(void)fcntl(o->sockets[i].fd, F_SETFL, fl | O_NONBLOCK);
 	/* A request left behind on a thread: no waiting for it at the end. */
 	if (!room_run(o)) {
 		if (!under_master && !stopping)
@@ -669,6 +723,7 @@ static void
 reexec(const struct srv_options *o)
 {
 	sigset_t	block, old;
+	unsigned	i;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
@@ -681,10 +736,15 @@ reexec(const struct srv_options *o)
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);
 		return;
 	}
+	/* The sockets after the first are kept open for the new image. */
+	for (i = 1; i < o->nsockets; i++)
+		(void)fcntl(o->sockets[i].fd, F_SETFD, 0);
 	sd_listen_again();
 	(void)setenv(AGAIN, "1", 1);
 	(void)execv("/proc/self/exe", o->argv);
 	(void)unsetenv(AGAIN);
+	for (i = 1; i < o->nsockets; i++)
+		(void)fcntl(o->sockets[i].fd, F_SETFD, FD_CLOEXEC);
 	warn("cannot execute again to reload");
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 }
@@ -693,17 +753,30 @@ reexec(const struct srv_options *o)
 static void
 notify_ready(const struct srv_options *o)
 {
+	char	w[512];
+
 	status_o = o;
 	sd_notifyf("READY=1\nSTATUS=serving %s with %u worker%s of %u "
-	    "thread%s", where(o), o->workers, o->workers == 1 ? "" : "s",
+	    "thread%s", where(o, w, sizeof(w)), o->workers, o->workers == 1 ? "" : "s",
 	    o->threads > 0 ? o->threads : 1, o->threads > 1 ? "s" : "");
 }
 
+/* What the server serves, for a person: its addresses, into buf. */
 static const char *
-where(const struct srv_options *o)
+where(const struct srv_options *o, char *buf, size_t size)
 {
-	return o->listen != NULL ? o->listen : sd_listen_adopted() ?
-	    "the socket from systemd" : "fd 0";
+	size_t	k, len = 0;
+
+	if (sd_listen_adopted())
+		return o->nsockets == 1 ? "the socket from systemd" :
+		    "the sockets from systemd";
+	if (o->nlisten == 0)
+		return "fd 0";
+	buf[0] = '\0';
+	for (k = 0; k < o->nlisten && len < size; k++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+		    k == 0 ? "" : " and ", o->listen[k]);
+	return buf;
 }
 
 /*
@@ -720,6 +793,7 @@ server_tick(void)
 	unsigned long long		 served;
 	unsigned			 busy, threads;
 	time_t				 now;
+	char				 w[512];
 
 	/* SIGUSR1: --access-log=FILE opened anew (it was rotated). */
 	if (reopening) {
@@ -738,12 +812,12 @@ server_tick(void)
 	threads = o->threads > 0 ? o->threads : 1;
 	if (threads > 1)
 		sd_notifyf("STATUS=serving %s: %u of %u threads busy (%u "
-		    "worker%s), requests served: %llu", where(o), busy,
+		    "worker%s), requests served: %llu", where(o, w, sizeof(w)), busy,
 		    threads * o->workers, o->workers, o->workers == 1 ? "" : "s",
 		    served);
 	else
 		sd_notifyf("STATUS=serving %s: %u of %u worker%s busy, "
-		    "requests served: %llu", where(o), busy, o->workers,
+		    "requests served: %llu", where(o, w, sizeof(w)), busy, o->workers,
 		    o->workers == 1 ? "" : "s", served);
 }
 

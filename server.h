@@ -45,14 +45,28 @@ struct srv_request {
 	const volatile sig_atomic_t *stop;	/* set: the server stops */
 };
 
+#define SRV_SOCKETS_MAX	8	/* listening sockets a server serves */
+
+/* A listening socket, and what it serves. */
+struct srv_socket {
+	int		 fd;		/* the first's is 0 */
+	unsigned	 protocols;	/* enum srv_proto bits */
+	bool		 http_alone;	/* HOST:PORT's default: HTTP alone */
+	const char	*name;		/* --listen's ADDR; NULL: not named */
+};
+
 struct srv_options {
-	const char	*listen;	/* NULL: fd 0 is the listening socket */
+	const char *const *listen;	/* --listen's, each; none: fd 0's */
+	size_t		 nlisten;
 	unsigned	 socket_mode;	/* of a Unix socket; 0: the umask's */
 	const char	*user;		/* --user USER[:GROUP]; NULL: none */
 	const char	*access_log;	/* --access-log=FILE; NULL: stderr */
 	const char	*stats;		/* --stats HOST:PORT; NULL: none */
 	unsigned	 protocols;	/* enum srv_proto bits accepted; 0: HTTP
 					   alone on HOST:PORT, all four else */
+	/* The sockets served (server_run() takes them). */
+	struct srv_socket sockets[SRV_SOCKETS_MAX];
+	unsigned	 nsockets;
 	unsigned	 workers;	/* 1: the process serves itself */
 	unsigned	 threads;	/* requests a worker serves at once */
 	unsigned	 max_requests;	/* 0: no limit */

@@ -3,9 +3,9 @@
  * less to link and to ship, for two documented formats of a few lines):
  *
  * - socket activation (sd_listen_fds(3)): a process whose pid LISTEN_PID
- *   names has LISTEN_FDS sockets from fd 3; wsgi-cgi serves one, moved to
- *   fd 0 where its server modes listen, and passes it on in the same form
- *   when it executes itself again to reload;
+ *   names has LISTEN_FDS sockets from fd 3; wsgi-cgi serves them all, the
+ *   first moved to fd 0 where its server modes listen, and passes them on
+ *   in the same form when it executes itself again to reload;
  * - notification (sd_notify(3)): READY=1, RELOADING=1, STOPPING=1 and
  *   STATUS= lines, each a datagram to the Unix socket NOTIFY_SOCKET names
  *   (a path, or @ for the abstract namespace), sent by the process systemd
@@ -29,10 +29,12 @@
 
 #include "systemd.h"
 
+static int	stream_family(int);
+
 static int			 notify_fd = -1;
 static struct sockaddr_un	 notify_to;
 static socklen_t		 notify_len;
-static bool			 adopted;	/* fd 0 came from systemd */
+static int			 adopted;	/* sockets from systemd */
 
 /*
  * The sockets systemd passed to this process: 0 when none (not started by
@@ -61,68 +63,88 @@ sd_listen_count(void)
 }
 
 /*
- * The socket systemd passed becomes fd 0, and the variables go (the
- * application and its children must not take them for theirs).  Its
- * address family, or -1 with why in reason.
+ * The sockets systemd passed (at most max): the first becomes fd 0, the
+ * others stay where they are (fds 4 on), closed on exec; the variables go
+ * (the application and its children must not take them for theirs).  How
+ * many, each one's address family in families; or -1 with why in reason.
  */
 int
-sd_listen_adopt(char *reason, size_t size)
+sd_listen_adopt(int *families, int max, char *reason, size_t size)
 {
-	struct sockaddr_storage	ss;
-	socklen_t		sl = sizeof(ss);
-	int			n = sd_listen_count(), on = 0, type = 0;
-	socklen_t		ol = sizeof(on), tl = sizeof(type);
+	int	n = sd_listen_count(), i;
 
 	(void)unsetenv("LISTEN_PID");
 	(void)unsetenv("LISTEN_FDS");
 	(void)unsetenv("LISTEN_FDNAMES");
-	if (n != 1) {
+	if (n < 1 || n > max) {
 		(void)snprintf(reason, size, n < 0 ? "LISTEN_PID or LISTEN_FDS "
 		    "is not a number" : "systemd passed %d sockets: wsgi-cgi "
-		    "serves one (one ListenStream= in the .socket unit, and "
-		    "Accept=no)", n);
+		    "serves 1 to %d", n, max);
 		return -1;
 	}
-	memset(&ss, 0, sizeof(ss));
-	if (getsockopt(SD_LISTEN_FDS_START, SOL_SOCKET, SO_ACCEPTCONN, &on,
-	    &ol) < 0 || !on || getsockopt(SD_LISTEN_FDS_START, SOL_SOCKET,
-	    SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM ||
-	    getsockname(SD_LISTEN_FDS_START, (struct sockaddr *)&ss, &sl) < 0) {
-		(void)snprintf(reason, size, "the socket systemd passed (fd %d) "
-		    "is not a listening stream socket (ListenStream=, "
-		    "Accept=no)", SD_LISTEN_FDS_START);
-		return -1;
-	}
+	for (i = 0; i < n; i++)
+		if ((families[i] = stream_family(SD_LISTEN_FDS_START + i)) < 0) {
+			(void)snprintf(reason, size, "the socket systemd passed "
+			    "(fd %d) is not a listening stream socket "
+			    "(ListenStream=, Accept=no)", SD_LISTEN_FDS_START + i);
+			return -1;
+		}
+	for (i = 1; i < n; i++)
+		(void)fcntl(SD_LISTEN_FDS_START + i, F_SETFD, FD_CLOEXEC);
 	if (dup2(SD_LISTEN_FDS_START, STDIN_FILENO) < 0) {
 		(void)snprintf(reason, size, "dup2: %s", strerror(errno));
 		return -1;
 	}
 	(void)close(SD_LISTEN_FDS_START);
-	adopted = true;
+	adopted = n;
+	return n;
+}
+
+/* fd's address family when it is a listening stream socket; else -1. */
+static int
+stream_family(int fd)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss), ol, tl;
+	int			on = 0, type = 0;
+
+	memset(&ss, 0, sizeof(ss));
+	ol = sizeof(on);
+	tl = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &ol) < 0 || !on ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+	    type != SOCK_STREAM ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return -1;
 	return ss.ss_family;
 }
 
-/* fd 0 is the socket systemd passed. */
+/* fd 0 (and fds 4 on) are the sockets systemd passed. */
 bool
 sd_listen_adopted(void)
 {
-	return adopted;
+	return adopted > 0;
 }
 
 /*
- * Before this process executes itself again: the socket on fd 0 passed
- * on as systemd passed it, so that the new image serves it the same way.
+ * Before this process executes itself again: the sockets passed on as
+ * systemd passed them (fd 0 back to fd 3, the others kept open), so that
+ * the new image serves them the same way.
  */
 void
 sd_listen_again(void)
 {
-	char	pid[32];
+	char	pid[32], fds[16];
+	int	i;
 
-	if (!adopted || dup2(STDIN_FILENO, SD_LISTEN_FDS_START) < 0)
+	if (adopted == 0 || dup2(STDIN_FILENO, SD_LISTEN_FDS_START) < 0)
 		return;
+	for (i = 1; i < adopted; i++)
+		(void)fcntl(SD_LISTEN_FDS_START + i, F_SETFD, 0);
 	(void)snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	(void)snprintf(fds, sizeof(fds), "%d", adopted);
 	(void)setenv("LISTEN_PID", pid, 1);
-	(void)setenv("LISTEN_FDS", "1", 1);
+	(void)setenv("LISTEN_FDS", fds, 1);
 }
 
 /*

@@ -13,7 +13,7 @@
 #define SD_LISTEN_FDS_START	3
 
 int	 sd_listen_count(void);
-int	 sd_listen_adopt(char *, size_t);
+int	 sd_listen_adopt(int *, int, char *, size_t);
 bool	 sd_listen_adopted(void);
 void	 sd_listen_again(void);
 bool	 sd_notify_open(void);

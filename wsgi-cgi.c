@@ -70,7 +70,7 @@ usage(FILE *f)
 		    "server modes (also when fd 0 is a listening socket),\n"
 		    "FastCGI, SCGI, uwsgi and HTTP/1.1:\n"
 		    "  --listen addr       serve on /path, unix:path or "
-		    "host:port\n"
+		    "host:port (repeatable)\n"
 		    "  --socket-mode mode  the Unix socket's mode (octal)\n"
 		    "  --user user[:group] started as root: bind, then become "
 		    "user\n"
@@ -133,7 +133,7 @@ main(int argc, char *argv[])
 	if (inv.o.ctl != OPT_CTL_NONE)
 		return warm_ctl(inv.script, inv.o.ctl == OPT_CTL_STOP);
 	/* php-cgi's convention: fd 0 listening is a gateway server. */
-	if (inv.o.listen != NULL || server_fd0_listening() ||
+	if (inv.o.nlisten > 0 || server_fd0_listening() ||
 	    sd_listen_count() != 0)
 		return app_persist(&inv.o, inv.script, argv);
 	return cgi(&inv);

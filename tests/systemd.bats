@@ -109,17 +109,42 @@ refused() {
 	output=$(cat "$DIR/refused.log")
 }
 
-@test "systemd: two sockets, or one and --listen, are a usage error" {
-	local p1 p2
+@test "systemd: two sockets from systemd are both served, each its protocols, and kept at a reload" {
+	local port
+	port=$(free_port)
+	LISTEN=127.0.0.1:$port
+	systemd-socket-activate -l "$DIR/s.sock" -l "$LISTEN" "$WSGI_CGI" \
+	    --workers 2 "$DIR/app.py" 2>>"$DIR/server.log" 3>&- &
+	PID=$!
+	OWN_PIDS="${OWN_PIDS:-} $PID"
+	wait_http "http://$LISTEN/flags"
+	run gw fastcgi "$DIR/s.sock"
+	assert_success
+	run gw fastcgi "$LISTEN"
+	assert_failure
+	kill -HUP "$PID"
+	run "$PYTHON3" "$TESTS/tools/concurrent.py" http "$LISTEN" 4 25
+	assert_success
+	assert_output 'ok 100'
+	run "$PYTHON3" "$TESTS/tools/concurrent.py" scgi "$DIR/s.sock" 4 25
+	assert_success
+	assert_output 'ok 100'
+}
+
+@test "systemd: nine sockets, or one and --listen, are a usage error" {
+	local p1 p2 i args=()
+	p1=$(free_port)
+	args=(-l "127.0.0.1:$p1")
+	for i in 2 3 4 5 6 7 8 9; do
+		args+=(-l "$DIR/s$i.sock")
+	done
+	refused "$p1" "${args[@]}" "$WSGI_CGI" "$DIR/app.py"
+	assert_output --partial 'systemd passed 9 sockets: wsgi-cgi serves 1 to 8'
 	p1=$(free_port)
 	p2=$(free_port)
-	refused "$p1" -l "127.0.0.1:$p1" -l "127.0.0.1:$p2" "$WSGI_CGI" \
-	    "$DIR/app.py"
-	assert_output --partial 'systemd passed 2 sockets: wsgi-cgi serves one'
-	p1=$(free_port)
 	refused "$p1" -l "127.0.0.1:$p1" "$WSGI_CGI" --listen "127.0.0.1:$p2" \
 	    "$DIR/app.py"
-	assert_output --partial 'and a socket from systemd (LISTEN_FDS): give one or the other'
+	assert_output --partial 'and sockets from systemd (LISTEN_FDS): give one or the other'
 }
 
 @test "systemd: Type=notify, one process: READY=1 once it answers, RELOADING=1 then READY=1 around SIGHUP, STOPPING=1" {

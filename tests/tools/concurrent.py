@@ -6,7 +6,7 @@ each response checked against its request; prints "ok N" or what differs.
 
 PROTO is http (keep-alive: each client sends ROUNDS requests on one
 connection, their paths after PREFIX, as a proxy in front strips it),
-fastcgi, scgi or uwsgi (a connection a request).  With fastcgi each
+http-close, fastcgi, scgi or uwsgi (a connection a request).  With fastcgi each
 request's STDERR records must hold its own lines alone."""
 import random
 import socket
@@ -54,6 +54,7 @@ def expect(path, query, xid, body):
 def one(proto, addr, cid, rounds, errors, prefix):
     rnd = random.Random(cid)
     s = gwclient.connect(addr) if proto == 'http' else None
+    close = b'Connection: close\r\n' if proto == 'http-close' else b''
     buf = b''
     for r in range(rounds):
         rid = '%d-%d' % (cid, r)
@@ -63,13 +64,17 @@ def one(proto, addr, cid, rounds, errors, prefix):
         body = bytes(rnd.randrange(256) for _ in range(rnd.randrange(200)))
         want = expect(path, query, rid, body)
         try:
-            if proto == 'http':
+            if proto.startswith('http'):
+                if close:
+                    s, buf = gwclient.connect(addr), b''
                 s.sendall(b'POST %s%s?%s HTTP/1.1\r\nHost: x\r\n'
-                          b'X-Id: %s\r\nContent-Length: %d\r\n\r\n%s' % (
+                          b'X-Id: %s\r\n%sContent-Length: %d\r\n\r\n%s' % (
                               prefix.encode(), path.encode(), query.encode(),
-                              rid.encode(),
+                              rid.encode(), close,
                               len(body), body))
                 status, got, buf = http_response(s, buf)
+                if close:
+                    s.close()
                 err = b''
             else:
                 env = [(b'REQUEST_METHOD', b'POST'), (b'SCRIPT_NAME', b''),

@@ -38,7 +38,7 @@ render(void)
 	m.pids = pids;
 	m.renewals[BOARD_RUNNING] = 1;
 	m.renewals[BOARD_MAX_REQUESTS] = 3;
-	m.listen_fd = -1;
+	m.nlisten = 0;
 	n = metrics_render(&m, page, sizeof(page));
 	CHECK(n > 0 && n < sizeof(page) && page[n - 1] == '\n');
 	CHECK(strstr(page, "# TYPE wsgi_cgi_requests_total counter\n"));

@@ -59,14 +59,16 @@ command_line(void)
 	    "--socket-mode", "660", "--protocol", "scgi", "--protocol=uwsgi",
 	    "--workers", "3", "--threads=8", "--max-requests=9", "--timeout",
 	    "5", "--access-log", "--warm=30", "--user", "www-data:www-data",
-	    "s.py", "--debug", NULL }, &first) == OPT_OK);
-	CHECK(first == 24);
+	    "--listen=[::1]:8080", "s.py", "--debug", NULL }, &first) ==
+	    OPT_OK);
+	CHECK(first == 25);
 	CHECK(strcmp(o.user, "www-data:www-data") == 0);
 	CHECK(o.access_log && o.access_log_file == NULL);
 	CHECK(strcmp(o.callable, "app") == 0 && o.named && o.debug);
 	CHECK(o.npaths == 2 && strcmp(o.paths[0], "/a") == 0 &&
 	    strcmp(o.paths[1], "/b") == 0);
-	CHECK(strcmp(o.listen, "/s") == 0 && o.socket_mode == 0660);
+	CHECK(o.nlisten == 2 && strcmp(o.listen[0], "/s") == 0 &&
+	    strcmp(o.listen[1], "[::1]:8080") == 0 && o.socket_mode == 0660);
 	CHECK(o.protocols == (SRV_SCGI | SRV_UWSGI));
 	CHECK(o.workers == 3 && o.threads == 8 && o.max_requests == 9 &&
 	    o.max_given &&
@@ -146,6 +148,16 @@ mistakes(void)
 			CHECK(options_argv(&o, 2, argv, &first, why,
 			    sizeof(why)) == OPT_ERROR);
 	}
+	for (int i = 0; i <= OPT_LISTEN_MAX; i++) {
+		char	*argv[3] = { (char *)"x", (char *)"--listen=:80",
+			    NULL };
+
+		if (i == 0)
+			options_init(&o);
+		CHECK(options_argv(&o, 2, argv, &first, why, sizeof(why)) ==
+		    (i < OPT_LISTEN_MAX ? OPT_OK : OPT_ERROR));
+	}
+	CHECK(strcmp(why, "--listen: at most 8") == 0);
 }
 
 /* A #! line's one argument: split on blanks, as env -S does. */
@@ -223,8 +235,14 @@ precedence(void)
 	(void)SB("#!/usr/bin/wsgi-cgi --venv /v");
 	options_init(&o);
 	CHECK(options_gather(&o, true, argc, argv, "--listen /l", &sb, why,
-	    sizeof(why)) == OPT_OK && strcmp(o.listen, "/l") == 0 &&
-	    strcmp(o.venv, "/v") == 0);
+	    sizeof(why)) == OPT_OK && o.nlisten == 1 &&
+	    strcmp(o.listen[0], "/l") == 0 && strcmp(o.venv, "/v") == 0);
+	/* --listen adds an address in each source, as --python-path does. */
+	(void)SB("#!/usr/bin/wsgi-cgi --listen /s");
+	options_init(&o);
+	CHECK(options_gather(&o, true, argc, argv, "--listen :8080", &sb, why,
+	    sizeof(why)) == OPT_OK && o.nlisten == 2 &&
+	    strcmp(o.listen[0], ":8080") == 0 && strcmp(o.listen[1], "/s") == 0);
 }
 
 const struct unit_test options_tests[] = {
