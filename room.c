@@ -80,6 +80,7 @@ static void	 room_taken_back(struct room *);
 static void	 room_drop(struct room *, unsigned, const char *);
 static void	 room_release(struct room *, struct conn *, const char *);
 static void	 room_evict(struct room *);
+static void	 room_let_go(const struct srv_options *, struct room *);
 static ssize_t	 room_read(struct conn *);
 static bool	 is_http(const struct conn *);
 static bool	 looks_scgi(const struct conn *);
@@ -157,6 +158,8 @@ room_step(const struct srv_options *o, struct room *room)
 			room->grace_end = conn_now() + END_GRACE_MS;
 			/* Why, for the master's count of renewals. */
 			board_ending(why);
+			if (server_stopping())
+				room_let_go(o, room);
 		}
 		for (i = room->n; i-- > 0;)
 			if (room->c[i]->pos == room->c[i]->len &&
@@ -342,6 +345,29 @@ room_accept(struct room *room, const struct srv_options *o,
 			room_evict(room);
 		sent = room_take(room, fd, o, s);
 	}
+}
+
+/*
+ * A stop (not a reload, whose next image serves the sockets): the
+ * connections queued on the sockets are taken, then this process's
+ * sockets closed.  When the last process has closed them, a client is
+ * refused (its load balancer tries another host) instead of waiting in a
+ * queue that no one will accept, to be reset at the end.
+ */
+static void
+room_let_go(const struct srv_options *o, struct room *room)
+{
+	unsigned	i;
+	int		fd;
+
+	for (i = 0; i < o->nsockets; i++)
+		while ((fd = accept4(o->sockets[i].fd, NULL, NULL,
+		    SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+			if (room->n == room->max)
+				room_evict(room);
+			(void)room_take(room, fd, o, &o->sockets[i]);
+		}
+	server_let_go(o);
 }
 
 /*

@@ -98,6 +98,33 @@ server_ending(void)
 	return stopping || reloading;
 }
 
+/* A stop (SIGTERM or SIGINT), not a reload, has come. */
+bool
+server_stopping(void)
+{
+	return stopping;
+}
+
+/*
+ * At a stop, this process's listening sockets closed (fd 0 becomes
+ * /dev/null, so that nothing opened later takes it): the kernel queues no
+ * connection for it any more.
+ */
+void
+server_let_go(const struct srv_options *o)
+{
+	unsigned	i;
+	int		null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	for (i = 0; i < o->nsockets; i++)
+		if (o->sockets[i].fd != STDIN_FILENO)
+			(void)close(o->sockets[i].fd);
+		else if (null < 0 || dup2(null, STDIN_FILENO) < 0)
+			(void)close(STDIN_FILENO);
+	if (null >= 0)
+		(void)close(null);
+}
+
 /* The flag a response reads to say its connection closes after it. */
 const volatile sig_atomic_t *
 server_stop_flag(void)
@@ -594,8 +621,11 @@ master(const struct srv_options *o)
 				reexec(o);
 			continue;
 		}
-		if (stopping)
+		if (stopping) {
+			/* The workers take what is queued, then close too. */
+			server_let_go(o);
 			break;
+		}
 		/* A signal, or a second for systemd's STATUS= line. */
 		if (!child_exited) {
 			sp.revents = 0;
