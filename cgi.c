@@ -1,8 +1,8 @@
 /*
  * A CGI request, from its environment and fds 0-2 to its exit status: the
  * script (never one the client chose), the options (never from the
- * request), the interpreter, then the WSGI glue; in a process of its own or
- * in a warm backend's child.
+ * request), the interpreter, then the WSGI glue; in a process of its own
+ * (cgi()) or in a warm backend's child (cgi_warm_child()).
  * SPDX-License-Identifier: MIT
  */
 #define PY_SSIZE_T_CLEAN
@@ -39,11 +39,13 @@ static bool	 same_file(const char *, const char *);
 static const char *choose_script(struct invocation *, char *, size_t);
 static const char *action_script(struct invocation *, char *, size_t);
 static int	 check_interpreter(const char *, const struct shebang *);
+static int	 cgi_begin(struct invocation *, struct response **, int *,
+		    int *, char *, size_t);
 static int	 cgi_check(struct invocation *, struct response *, char *,
 		    size_t);
 static int	 cgi_start(const struct invocation *, const char *);
-static int	 warm_child_start(const struct invocation *, struct response *,
-		    const char *);
+static int	 warm_child_start(const struct invocation *,
+		    const struct warm_glue *, struct response *, const char *);
 static int	 serve(const struct options *, const struct cgi_request *,
 		    struct response **, const char *, const char *, int,
 		    PyObject *);
@@ -51,60 +53,89 @@ static int	 serve(const struct options *, const struct cgi_request *,
 extern char	**environ;
 
 /*
- * A CGI request, from its environment and fds 0-2, to its exit status: in
- * a process of its own, or (inv->g set) in a warm backend's child, whose
- * interpreter is started already.  A cold request with --warm is first
- * offered to the script's backend.
+ * A CGI request, from its environment and fds 0-2, to its exit status, in
+ * a process of its own.  A request with --warm is first offered to the
+ * script's backend; else, and to start that backend, Python starts here.
  */
 int
 cgi(struct invocation *inv)
 {
-	struct response		*resp;
-	struct warm		 w;
-	struct warm_glue	*g = inv->g;
-	char			 label[LABEL_MAX];
-	int			 e, fd, in, rc;
-	bool			 warm = false;
-	Py_ssize_t		 nmods = 0;
+	struct response	*resp;
+	struct warm	 w;
+	char		 label[LABEL_MAX];
+	int		 fd, in, rc;
+	bool		 warm = false;
 
-	if (fds_private(&fd, &in) < 0)
-		err(EXIT_USAGE, "dup");
-	if ((resp = resp_new(fd, "wsgi-cgi")) == NULL)
-		err(EXIT_USAGE, "malloc");
-	if ((rc = cgi_check(inv, resp, label, sizeof(label))) >= 0)
+	if ((rc = cgi_begin(inv, &resp, &fd, &in, label, sizeof(label))) >= 0)
 		goto out;
-	if (g != NULL) {
-		if ((rc = warm_child_start(inv, resp, label)) > 0)
+	if (inv->o.warm > 0 && inv->req.gateway && !inv->o.check) {
+		if (warm_glue_try(inv, &w, in, fd, label, &rc))
 			goto out;
-		e = rc;
-		nmods = py_modules_count();
-	} else {
-		if (inv->o.warm > 0 && inv->req.gateway && !inv->o.check) {
-			if (warm_glue_try(inv, &w, in, fd, label, &rc))
-				goto out;
-			warm = true;
-		}
-		e = cgi_start(inv, label);
+		warm = true;
 	}
-	if (e < 0) {
+	if (cgi_start(inv, label) < 0) {
 		/* py_start() has said why. */
 		if (!inv->o.check)
 			(void)resp_fail(resp, 500, NULL, 0);
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	rc = serve(&inv->o, &inv->req, &resp, inv->script, label, in,
-	    g != NULL ? g->app : NULL);
+	rc = serve(&inv->o, &inv->req, &resp, inv->script, label, in, NULL);
 	if (warm)
 		warm_glue_learn(&w, true);
-	else if (g != NULL &&
-	    py_modules_count() > nmods + (g->app != NULL ? 0 : 1))
-		warm_glue_learn(g->w, false);
 	resp_free(resp);
-	return g != NULL ? rc : py_stop(rc);
+	return py_stop(rc);
 out:
 	resp_free(resp);
 	return rc;
+}
+
+/*
+ * A warm backend's child: the request its front end passed (inv, made
+ * from that request's argv and environment), served by the interpreter,
+ * the modules and (--warm-app) the application of the backend g.
+ */
+int
+cgi_warm_child(struct invocation *inv, struct warm_glue *g)
+{
+	struct response	*resp;
+	char		 label[LABEL_MAX];
+	int		 fd, in, rc;
+	Py_ssize_t	 nmods;
+
+	if ((rc = cgi_begin(inv, &resp, &fd, &in, label, sizeof(label))) >= 0)
+		goto out;
+	if ((rc = warm_child_start(inv, g, resp, label)) != 0) {
+		if (rc < 0) {
+			(void)resp_fail(resp, 500, NULL, 0);
+			rc = EXIT_USAGE;
+		}
+		goto out;
+	}
+	nmods = py_modules_count();
+	rc = serve(&inv->o, &inv->req, &resp, inv->script, label, in, g->app);
+	/* The script imported more than the backend has: it learns. */
+	if (py_modules_count() > nmods + (g->app != NULL ? 0 : 1))
+		warm_glue_learn(g->w, false);
+out:
+	resp_free(resp);
+	return rc;
+}
+
+/*
+ * The request's own descriptors (fd in for its body, *fd for its
+ * response), its response (*resp), checked (cgi_check(), label): an exit
+ * status (refused), or -1 to go on.
+ */
+static int
+cgi_begin(struct invocation *inv, struct response **resp, int *fd, int *in,
+    char *label, size_t len)
+{
+	if (fds_private(fd, in) < 0)
+		err(EXIT_USAGE, "dup");
+	if ((*resp = resp_new(*fd, "wsgi-cgi")) == NULL)
+		err(EXIT_USAGE, "malloc");
+	return cgi_check(inv, *resp, label, len);
 }
 
 /*
@@ -187,13 +218,13 @@ cgi_start(const struct invocation *inv, const char *label)
  * backend's (refused).
  */
 static int
-warm_child_start(const struct invocation *inv, struct response *resp,
-    const char *label)
+warm_child_start(const struct invocation *inv, const struct warm_glue *g,
+    struct response *resp, const char *label)
 {
 	char	real[PATH_MAX];
 
 	if (realpath(inv->script, real) == NULL ||
-	    strcmp(real, inv->g->w->script) != 0) {
+	    strcmp(real, g->w->script) != 0) {
 		cgi_refuse(resp, label, "warm start: the script is not the "
 		    "backend's (renamed meanwhile?)", 500);
 		return EXIT_FAILED;

@@ -50,7 +50,6 @@ struct invocation {
 	struct options		 o;
 	struct cgi_request	 req;
 	int			 env_error;	/* of cgi_env_parse() */
-	struct warm_glue	*g;		/* a warm backend's child */
 	/* Apache's Action: the script found in PATH_TRANSLATED, its URL. */
 	char			 action_path[PATH_MAX];
 	char			 action_name[PATH_MAX];
@@ -60,9 +59,9 @@ struct invocation {
 };
 
 /* cgi.c */
-void	 cgi_invocation_init(struct invocation *, int, char *[],
-	    struct warm_glue *);
+void	 cgi_invocation_init(struct invocation *, int, char *[]);
 int	 cgi(struct invocation *);
+int	 cgi_warm_child(struct invocation *, struct warm_glue *);
 void	 cgi_site_of(const struct options *, struct py_site *);
 void	 cgi_label(const struct cgi_request *, char *, size_t);
 void	 cgi_refuse(struct response *, const char *, const char *, int);

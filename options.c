@@ -19,8 +19,6 @@
 #include "server.h"
 #include "warm.h"
 
-_Static_assert(OPT_LISTEN_MAX <= SRV_SOCKETS_MAX, "a socket for each --listen");
-
 enum opt_id {
 	O_HELP, O_VERSION, O_CHECK, O_DEBUG, O_ACCESS_LOG, O_WARM, O_WARM_APP,
 	O_WARM_STATUS, O_WARM_STOP, O_CALLABLE, O_PYTHON_PATH, O_VENV,
@@ -89,6 +87,8 @@ static const struct {
 void
 options_init(struct options *o)
 {
+	_Static_assert(OPT_LISTEN_MAX <= SRV_SOCKETS_MAX,
+	    "a socket for each --listen");
 	memset(o, 0, sizeof(*o));
 	o->callable = "application";
 	o->timeout = OPT_TIMEOUT_DEFAULT;

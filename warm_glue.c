@@ -1,7 +1,8 @@
 /*
  * Warm start's glue to Python: a cold request offered to its backend
  * (warm.h), the backend's interpreter and imports, its children's
- * requests, which run the cold path's cgi().
+ * requests, each made from what its front end passed and served by
+ * cgi_warm_child().
  * SPDX-License-Identifier: MIT
  */
 #define PY_SSIZE_T_CLEAN
@@ -147,15 +148,17 @@ glue_fork(void *ctx, int stage)
 	    stage == WARM_FORK_PARENT ? PY_FORK_PARENT : PY_FORK_CHILD);
 }
 
-/* A backend's child: the request's environment, then the cold path. */
+/*
+ * A backend's child: the request its front end passed (argv, and the
+ * environment that describes it), made and served.
+ */
 static int
 glue_child(void *ctx, int argc, char *argv[], char *envp[])
 {
-	struct warm_glue	*g = ctx;
 	struct invocation	 inv;
 
 	if (py_environ_set(envp) < 0)
 		_exit(EXIT_FAILED);
-	cgi_invocation_init(&inv, argc, argv, g);
-	return py_end(cgi(&inv));
+	cgi_invocation_init(&inv, argc, argv);
+	return py_end(cgi_warm_child(&inv, ctx));
 }

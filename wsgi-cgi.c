@@ -124,7 +124,7 @@ main(int argc, char *argv[])
 	program_invocation_short_name = (char *)"wsgi-cgi";
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		err(EXIT_USAGE, "signal");
-	cgi_invocation_init(&inv, argc, argv, NULL);
+	cgi_invocation_init(&inv, argc, argv);
 	if (inv.req.gateway)
 		return cgi(&inv);
 	/* From a shell, argv has the options: --help, --version, mistakes. */
@@ -141,14 +141,12 @@ main(int argc, char *argv[])
 
 /* How this process was started: argv, the environment's request. */
 void
-cgi_invocation_init(struct invocation *inv, int argc, char *argv[],
-    struct warm_glue *g)
+cgi_invocation_init(struct invocation *inv, int argc, char *argv[])
 {
 	memset(inv, 0, sizeof(*inv));
 	inv->argc = argc;
 	inv->argv = argv;
 	inv->first = argc;
-	inv->g = g;
 	options_init(&inv->o);
 	inv->env_error = cgi_env_parse(environ, &inv->req, false);
 }
