@@ -73,24 +73,24 @@ ASAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -O1 -g -DWSGI_CGI_SANITIZE
 
 HDR =		access_log.h board.h cgi.h metrics.h cgi_env.h conn.h fcgi.h files.h http.h http_req.h options.h params.h \
-		pool.h proto.h python.h response.h room.h scgi.h script.h server.h \
+		pool.h proto.h python.h response.h room.h scgi.h script.h server.h sockets.h \
 		systemd.h user.h uwsgi.h warm.h warm_backend.h warm_wire.h wsgi.h
 SRC =		wsgi-cgi.c access_log.c app.c board.c cgi.c cgi_env.c conn.c fcgi.c files.c http.c \
 		http_req.c metrics.c options.c params.c proto_fcgi.c proto_http.c proto_scgi.c \
 		pool.c python.c response.c room.c scgi.c script.c server.c \
-		systemd.c user.c uwsgi.c \
+		sockets.c systemd.c user.c uwsgi.c \
 		warm_backend.c warm_front.c warm_glue.c warm_pages.c \
 		warm_watch.c warm_wire.c wsgi.c wsgi_errors.c wsgi_input.c
 OBJ =		$(SRC:.c=.o)
 PURE_OBJ =	access_log.o board.o cgi_env.o metrics.o fcgi.o files.o http.o http_req.o options.o params.o \
-		response.o scgi.o systemd.o user.o uwsgi.o warm_wire.o
+		response.o scgi.o sockets.o systemd.o user.o uwsgi.o warm_wire.o
 UNIT_SRC =	tests/unit/unit.c tests/unit/cgi_env_test.c \
 		tests/unit/response_test.c tests/unit/proto_test.c \
 		tests/unit/http_test.c tests/unit/options_test.c \
 		tests/unit/warm_wire_test.c tests/unit/files_test.c \
 		tests/unit/systemd_test.c tests/unit/board_test.c \
 		tests/unit/user_test.c tests/unit/access_log_test.c \
-		tests/unit/metrics_test.c
+		tests/unit/metrics_test.c tests/unit/sockets_test.c
 BIN =		wsgi-cgi
 UNIT_BIN =	tests/unit/unit
 

@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "params.h"
 #include "server.h"
+#include "sockets.h"
 #include "conn.h"
 #include "pool.h"
 #include "proto.h"
@@ -367,7 +368,7 @@ room_let_go(const struct srv_options *o, struct room *room)
 				room_evict(room);
 			(void)room_take(room, fd, o, &o->sockets[i]);
 		}
-	server_let_go(o);
+	sockets_let_go(o);
 }
 
 /*

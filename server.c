@@ -1,8 +1,8 @@
 /*
- * Server modes' processes: the listening socket (bound for --listen, or
- * fd 0 handed over), the master and the workers that share it, graceful
- * stop and reload, and the signals behind them (as nginx's
- * ngx_process_cycle.c).  A worker's connections are room.c's; requests
+ * Server modes' processes: the master and the workers that share the
+ * listening sockets (sockets.c), graceful stop and reload, and the signals
+ * behind them (as nginx's ngx_process_cycle.c); --user, --stats's socket,
+ * --access-log and systemd's notifications around them.  A worker's connections are room.c's; requests
  * reach the caller's handle() through the protocol files.  No Python.
  * SPDX-License-Identifier: MIT
  */
@@ -37,26 +37,15 @@
 #include "metrics.h"
 #include "room.h"
 #include "server.h"
+#include "sockets.h"
 #include "systemd.h"
 #include "user.h"
 
-#define BACKLOG		1024
-#define ADOPT_FDS	64	/* fds a reload's sockets are looked for in */
 #define RESPAWN_PAUSE	1	/* seconds between crashing workers */
 
 static int	 user_check(const struct srv_options *, struct user *);
-static int	 take_sockets(struct srv_options *);
-static void	 add_socket(struct srv_options *, int, bool, const char *);
 static int	 open_extras(const struct srv_options *);
 static int	 become(const struct srv_options *, const struct user *, bool);
-static int	 listen_on(const struct srv_options *, const char *);
-static int	 listen_unix(const struct srv_options *, const char *);
-static bool	 unix_live(const struct sockaddr_un *);
-static void	 unix_own(const char *, const struct stat *);
-static void	 unix_unlink(void);
-static int	 listen_inet(const struct srv_options *, const char *);
-static int	 adopt(const struct srv_options *, const struct sockaddr *,
-		    socklen_t);
 static void	 on_signal(int);
 static int	 catch_signals(bool);
 static int	 master(const struct srv_options *);
@@ -75,6 +64,7 @@ static void	 notify_reloading(void);
 static volatile sig_atomic_t	 stopping, reloading, child_exited, reopening;
 /* systemd's STATUS=: on in the process it started; what it said last. */
 static bool			 status_on;
+static bool			 again;	/* executed again: sockets kept */
 static time_t			 status_at;
 static unsigned			 status_busy = UINT_MAX;
 static unsigned long long	 status_served;
@@ -82,14 +72,6 @@ static const struct srv_options	*status_o;
 static int			 stats_fd = -1;	/* --stats, the master's */
 /* Either of the first two, in a serving process: what a response reads. */
 static volatile sig_atomic_t	 ending;
-/* The Unix sockets' files ours to unlink, if each is still that file. */
-static struct {
-	const char	*path;
-	dev_t		 dev;
-	ino_t		 ino;
-} owned[SRV_SOCKETS_MAX];
-static unsigned			 nowned;
-static bool			 again;	/* executed again: sockets kept */
 
 /* A stop or a reload has come: what the process serves is its last. */
 bool
@@ -105,42 +87,11 @@ server_stopping(void)
 	return stopping;
 }
 
-/*
- * At a stop, this process's listening sockets closed (fd 0 becomes
- * /dev/null, so that nothing opened later takes it): the kernel queues no
- * connection for it any more.
- */
-void
-server_let_go(const struct srv_options *o)
-{
-	unsigned	i;
-	int		null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	for (i = 0; i < o->nsockets; i++)
-		if (o->sockets[i].fd != STDIN_FILENO)
-			(void)close(o->sockets[i].fd);
-		else if (null < 0 || dup2(null, STDIN_FILENO) < 0)
-			(void)close(STDIN_FILENO);
-	if (null >= 0)
-		(void)close(null);
-}
-
 /* The flag a response reads to say its connection closes after it. */
 const volatile sig_atomic_t *
 server_stop_flag(void)
 {
 	return &ending;
-}
-
-/* php-cgi's test: fd 0 is a listening socket when a server spawned us. */
-bool
-server_fd0_listening(void)
-{
-	int		on = 0;
-	socklen_t	len = sizeof(on);
-
-	return getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &on,
-	    &len) == 0 && on;
 }
 
 /*
@@ -164,7 +115,7 @@ server_run(const struct srv_options *given)
 
 	again = getenv(AGAIN) != NULL;
 	(void)unsetenv(AGAIN);
-	if (user_check(o, &u) < 0 || take_sockets(o) < 0 ||
+	if (user_check(o, &u) < 0 || sockets_take(o, again) < 0 ||
 	    open_extras(o) < 0 || become(o, &u, again) < 0)
 		return 2;
 	if (catch_signals(o->workers > 1 || o->stats != NULL) < 0)
@@ -179,7 +130,7 @@ server_run(const struct srv_options *given)
 		conn_log_to(fd);
 	/* --stats is answered by a master, even of one worker. */
 	rc = o->workers > 1 || o->stats != NULL ? master(o) : worker(o, false);
-	unix_unlink();
+	sockets_unlink();
 	return rc;
 }
 
@@ -205,72 +156,6 @@ user_check(const struct srv_options *o, struct user *u)
 }
 
 /*
- * The listening sockets: systemd's (socket activation), --listen's (the
- * first on fd 0), or the one a web server handed over on fd 0; and the
- * protocols each speaks.  -1 when there is none to serve (said why).
- */
-static int
-take_sockets(struct srv_options *o)
-{
-	char	reason[256];
-	int	families[SRV_SOCKETS_MAX], fd, n, i;
-	size_t	k;
-
-	if (sd_listen_count() != 0) {
-		if (o->nlisten > 0) {
-			warnx("--listen %s, and sockets from systemd "
-			    "(LISTEN_FDS): give one or the other", o->listen[0]);
-			return -1;
-		}
-		if ((n = sd_listen_adopt(families, SRV_SOCKETS_MAX, reason,
-		    sizeof(reason))) < 0) {
-			warnx("%s", reason);
-			return -1;
-		}
-		for (i = 0; i < n; i++)
-			add_socket(o, i == 0 ? STDIN_FILENO :
-			    SD_LISTEN_FDS_START + i, families[i] != AF_UNIX,
-			    NULL);
-		return 0;
-	}
-	if (o->nlisten == 0)
-		add_socket(o, STDIN_FILENO, false, NULL);
-	for (k = 0; k < o->nlisten; k++) {
-		if ((fd = listen_on(o, o->listen[k])) < 0)
-			return -1;
-		if (k == 0 && fd != STDIN_FILENO) {
-			if (dup2(fd, STDIN_FILENO) < 0)
-				err(2, "dup2");
-			(void)close(fd);
-			fd = STDIN_FILENO;
-		} else if (k > 0)
-			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-		add_socket(o, fd, !server_unix_addr(o->listen[k]),
-		    o->listen[k]);
-	}
-	return 0;
-}
-
-/*
- * A HOST:PORT may be reached by clients: a gateway protocol's peer sets
- * REMOTE_ADDR, REMOTE_USER and HTTPS itself, so it speaks only HTTP
- * unless --protocol says otherwise, as does a TCP socket from systemd.  A
- * Unix socket, or a socket a web server hands over, is reached by the web
- * server alone.
- */
-static void
-add_socket(struct srv_options *o, int fd, bool inet, const char *name)
-{
-	struct srv_socket	*s = &o->sockets[o->nsockets++];
-
-	s->fd = fd;
-	s->protocols = o->protocols != 0 ? o->protocols : inet ? SRV_HTTP :
-	    SRV_ALL;
-	s->http_alone = o->protocols == 0 && inet;
-	s->name = name;
-}
-
-/*
  * What the master has besides: --stats's socket, the board its workers
  * count on (which --stats and systemd's STATUS= read), and --access-log's
  * file, opened before --user takes effect (a directory only root may
@@ -282,12 +167,12 @@ open_extras(const struct srv_options *o)
 	int	fl;
 
 	if (o->stats != NULL) {
-		if (server_unix_addr(o->stats)) {
+		if (sockets_unix_addr(o->stats)) {
 			warnx("--stats %s: HOST:PORT, not a Unix socket",
 			    o->stats);
 			return -1;
 		}
-		if ((stats_fd = listen_inet(NULL, o->stats)) < 0)
+		if ((stats_fd = sockets_inet(o->stats)) < 0)
 			return -1;
 		fl = fcntl(stats_fd, F_GETFL);
 		(void)fcntl(stats_fd, F_SETFL, fl | O_NONBLOCK);
@@ -314,15 +199,11 @@ open_extras(const struct srv_options *o)
 static int
 become(const struct srv_options *o, const struct user *u, bool kept)
 {
-	char		reason[256];
-	unsigned	i;
+	char	reason[256];
 
 	if (o->user != NULL && getuid() == 0) {
 		/* A socket is the user's, and its group's (--socket-mode). */
-		for (i = 0; i < nowned; i++)
-			if (chown(owned[i].path, u->uid, u->gid) < 0)
-				warn("--user %s: chown %s", o->user,
-				    owned[i].path);
+		sockets_chown(o->user, u->uid, u->gid);
 		if (user_become(u, reason, sizeof(reason)) < 0) {
 			warnx("%s", reason);
 			return -1;
@@ -332,196 +213,6 @@ become(const struct srv_options *o, const struct user *u, bool kept)
 		warnx("the application runs as root: --user USER runs it as "
 		    "USER once the socket is bound");
 	return 0;
-}
-
-/* ADDR: an absolute path or unix:PATH, or HOST:PORT. */
-static int
-listen_on(const struct srv_options *o, const char *addr)
-{
-	if (server_unix_addr(addr))
-		return listen_unix(o, addr[0] == '/' ? addr : addr + 5);
-	return listen_inet(o, addr);
-}
-
-bool
-server_unix_addr(const char *addr)
-{
-	return addr[0] == '/' || strncmp(addr, "unix:", 5) == 0;
-}
-
-static int
-listen_unix(const struct srv_options *o, const char *path)
-{
-	struct sockaddr_un	sun;
-	struct stat		st;
-	int			fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		warnx("--listen %s: the path is too long", path);
-		return -1;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	/* Executed again on SIGHUP: the socket is open already. */
-	if ((fd = adopt(o, (struct sockaddr *)&sun, sizeof(sun))) >= 0) {
-		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unix_own(path, &st);
-		return fd;
-	}
-	/*
-	 * A socket left by a server that died is replaced; one that a server
-	 * answers on is not taken over, nor is a file.
-	 */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-		if (unix_live(&sun)) {
-			warnx("--listen %s: a server answers on this socket "
-			    "already", path);
-			return -1;
-		}
-		(void)unlink(path);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    (o->socket_mode != 0 && chmod(path, (mode_t)o->socket_mode) < 0) ||
-	    listen(fd, BACKLOG) < 0 || lstat(path, &st) < 0) {
-		warn("--listen %s", path);
-		if (fd >= 0)
-			(void)close(fd);
-		return -1;
-	}
-	unix_own(path, &st);
-	return fd;
-}
-
-/* Something accepts connections on the socket at sun. */
-static bool
-unix_live(const struct sockaddr_un *sun)
-{
-	int	fd, r;
-
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return false;
-	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
-	(void)close(fd);
-	return r == 0 || errno == EAGAIN;
-}
-
-/* The socket file at path is ours to remove at the end: that file only. */
-static void
-unix_own(const char *path, const struct stat *st)
-{
-	if (nowned == SRV_SOCKETS_MAX)
-		return;
-	owned[nowned].path = path;
-	owned[nowned].dev = st->st_dev;
-	owned[nowned++].ino = st->st_ino;
-}
-
-/* Removes our sockets' files, each if the file at its path is still it. */
-static void
-unix_unlink(void)
-{
-	struct stat	st;
-
-	while (nowned > 0) {
-		nowned--;
-		if (lstat(owned[nowned].path, &st) == 0 &&
-		    st.st_dev == owned[nowned].dev &&
-		    st.st_ino == owned[nowned].ino)
-			(void)unlink(owned[nowned].path);
-	}
-}
-
-/* HOST:PORT; o NULL: a socket of its own (--stats), never one kept. */
-static int
-listen_inet(const struct srv_options *o, const char *addr)
-{
-	struct addrinfo	 hints, *res = NULL, *ai;
-	char		 host[256];
-	const char	*colon = strrchr(addr, ':'), *h;
-	size_t		 hl;
-	int		 fd = -1, on = 1, e;
-
-	/* [IPv6]:PORT: the port's colon follows the bracket. */
-	if (addr[0] == '[' && (colon == NULL || colon == addr ||
-	    colon[-1] != ']'))
-		colon = NULL;
-	if (colon == NULL || colon == addr || colon[1] == '\0' ||
-	    (size_t)(colon - addr) >= sizeof(host)) {
-		warnx("--listen %s: not HOST:PORT, unix:PATH or /PATH", addr);
-		return -1;
-	}
-	h = addr;
-	hl = (size_t)(colon - addr);
-	if (h[0] == '[' && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((e = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
-		warnx("--listen %s: %s", addr, gai_strerror(e));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (o != NULL && (fd = adopt(o, ai->ai_addr,
-		    ai->ai_addrlen)) >= 0)
-			break;
-		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol)) < 0)
-			continue;
-		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
-		    sizeof(on)) == 0 && bind(fd, ai->ai_addr,
-		    ai->ai_addrlen) == 0 && listen(fd, BACKLOG) == 0)
-			break;
-		e = errno;
-		(void)close(fd);
-		errno = e;
-		fd = -1;
-	}
-	if (fd < 0)
-		warn("--listen %s", addr);
-	freeaddrinfo(res);
-	return fd;
-}
-
-/*
- * A listening socket bound to addr that the process has already, not yet
- * one of o's: fd 0, or one above 2 that the image before kept across a
- * reload.  -1 when there is none.
- */
-static int
-adopt(const struct srv_options *o, const struct sockaddr *addr,
-    socklen_t len)
-{
-	struct sockaddr_storage	ss;
-	socklen_t		sl, ol;
-	unsigned		i;
-	int			fd, on;
-
-	for (fd = 0; fd < (again ? ADOPT_FDS : 1); fd = fd == 0 ? 3 : fd + 1) {
-		for (i = 0; i < o->nsockets && o->sockets[i].fd != fd; i++)
-			;
-		memset(&ss, 0, sizeof(ss));
-		sl = sizeof(ss);
-		on = 0;
-		ol = sizeof(on);
-		if (i < o->nsockets || getsockopt(fd, SOL_SOCKET,
-		    SO_ACCEPTCONN, &on, &ol) < 0 || !on ||
-		    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-			continue;
-		if (addr->sa_family == AF_UNIX ? ss.ss_family == AF_UNIX &&
-		    strcmp(((const struct sockaddr_un *)addr)->sun_path,
-		    ((struct sockaddr_un *)&ss)->sun_path) == 0 :
-		    sl == len && memcmp(&ss, addr, len) == 0)
-			return fd;
-	}
-	return -1;
 }
 
 static void
@@ -623,7 +314,7 @@ master(const struct srv_options *o)
 		}
 		if (stopping) {
 			/* The workers take what is queued, then close too. */
-			server_let_go(o);
+			sockets_let_go(o);
 			break;
 		}
 		/* A signal, or a second for systemd's STATUS= line. */
@@ -647,7 +338,7 @@ master(const struct srv_options *o)
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	free(pids);
 	free(born);
-	unix_unlink();
+	sockets_unlink();
 	return o->fini(o->ctx, 0);
 }
 
@@ -684,7 +375,7 @@ spawn(const struct srv_options *o, unsigned slot)
 	o->fork(o->ctx, pid == 0 ? SRV_FORK_CHILD : SRV_FORK_PARENT);
 	if (pid == 0) {
 		stopping = reloading = child_exited = ending = 0;
-		nowned = 0;
+		sockets_forget();
 		sd_notify_close();
 		if (stats_fd >= 0)
 			(void)close(stats_fd);
@@ -727,7 +418,7 @@ worker(const struct srv_options *o, bool under_master)
 		if (!under_master && !stopping)
 			reexec(o);
 		if (!under_master)
-			unix_unlink();
+			sockets_unlink();
 		return 0;
 	}
 	if (!stopping && !under_master) {
@@ -739,7 +430,7 @@ worker(const struct srv_options *o, bool under_master)
 	}
 	/* The socket goes before the process, whose end may not return. */
 	if (!under_master)
-		unix_unlink();
+		sockets_unlink();
 	return o->fini(o->ctx, 0);
 }
 
@@ -753,7 +444,6 @@ static void
 reexec(const struct srv_options *o)
 {
 	sigset_t	block, old;
-	unsigned	i;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
@@ -767,14 +457,12 @@ reexec(const struct srv_options *o)
 		return;
 	}
 	/* The sockets after the first are kept open for the new image. */
-	for (i = 1; i < o->nsockets; i++)
-		(void)fcntl(o->sockets[i].fd, F_SETFD, 0);
+	sockets_keep(o, true);
 	sd_listen_again();
 	(void)setenv(AGAIN, "1", 1);
 	(void)execv("/proc/self/exe", o->argv);
 	(void)unsetenv(AGAIN);
-	for (i = 1; i < o->nsockets; i++)
-		(void)fcntl(o->sockets[i].fd, F_SETFD, FD_CLOEXEC);
+	sockets_keep(o, false);
 	warn("cannot execute again to reload");
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 }

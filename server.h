@@ -92,13 +92,10 @@ struct srv_options {
 	void		*ctx;
 };
 
-bool	server_fd0_listening(void);
 bool	server_ending(void);
 bool	server_stopping(void);
-void	server_let_go(const struct srv_options *);
 void	server_tick(void);
 const volatile sig_atomic_t *server_stop_flag(void);
-bool	server_unix_addr(const char *);
 int	server_run(const struct srv_options *);
 
 #endif /* SERVER_H */

@@ -30,6 +30,7 @@
 #include "script.h"
 #include "python.h"
 #include "server.h"
+#include "sockets.h"
 #include "systemd.h"
 #include "warm.h"
 #include "wsgi.h"
@@ -133,7 +134,7 @@ main(int argc, char *argv[])
 	if (inv.o.ctl != OPT_CTL_NONE)
 		return warm_ctl(inv.script, inv.o.ctl == OPT_CTL_STOP);
 	/* php-cgi's convention: fd 0 listening is a gateway server. */
-	if (inv.o.nlisten > 0 || server_fd0_listening() ||
+	if (inv.o.nlisten > 0 || sockets_fd0_listening() ||
 	    sd_listen_count() != 0)
 		return app_persist(&inv.o, inv.script, argv);
 	return cgi(&inv);

@@ -25,7 +25,8 @@ main(void)
 				    proto_tests, http_tests, options_tests,
 				    warm_wire_tests, files_tests,
 				    systemd_tests, board_tests, user_tests,
-				    access_log_tests, metrics_tests };
+				    access_log_tests, metrics_tests,
+				    sockets_tests };
 	const struct unit_test	*t;
 	size_t			 i;
 	int			 pass = 0, fail = 0;

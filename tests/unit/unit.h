@@ -35,5 +35,6 @@ extern const struct unit_test	board_tests[];
 extern const struct unit_test	user_tests[];
 extern const struct unit_test	access_log_tests[];
 extern const struct unit_test	metrics_tests[];
+extern const struct unit_test	sockets_tests[];
 
 #endif /* UNIT_H */
