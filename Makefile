@@ -72,18 +72,20 @@ PROG_CFLAGS =	$(PY_PIE)
 ASAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -O1 -g -DWSGI_CGI_SANITIZE
 
-HDR =		access_log.h board.h cgi.h metrics.h cgi_env.h conn.h fcgi.h files.h http.h http_req.h options.h params.h \
+HDR =		resp_private.h access_log.h board.h cgi.h metrics.h cgi_env.h conn.h fcgi.h files.h http.h http_req.h options.h params.h \
 		pool.h proto.h python.h response.h room.h scgi.h script.h server.h sockets.h \
-		systemd.h user.h uwsgi.h warm.h warm_backend.h warm_wire.h wsgi.h
+		systemd.h user.h uwsgi.h warm.h warm_backend.h warm_wire.h wsgi.h wsgi_req.h
 SRC =		wsgi-cgi.c access_log.c app.c board.c cgi.c cgi_env.c conn.c fcgi.c files.c http.c \
 		http_req.c metrics.c options.c params.c proto_fcgi.c proto_http.c proto_scgi.c \
-		pool.c python.c response.c room.c scgi.c script.c server.c \
+		pool.c python.c resp_log.c resp_wire.c response.c room.c scgi.c \
+		script.c server.c \
 		sockets.c systemd.c user.c uwsgi.c \
 		warm_backend.c warm_front.c warm_glue.c warm_pages.c \
-		warm_watch.c warm_wire.c wsgi.c wsgi_errors.c wsgi_input.c
+		warm_watch.c warm_wire.c wsgi.c wsgi_environ.c wsgi_errors.c \
+		wsgi_file.c wsgi_input.c wsgi_result.c wsgi_start.c
 OBJ =		$(SRC:.c=.o)
 PURE_OBJ =	access_log.o board.o cgi_env.o metrics.o fcgi.o files.o http.o http_req.o options.o params.o \
-		response.o scgi.o sockets.o systemd.o user.o uwsgi.o warm_wire.o
+		resp_log.o resp_wire.o response.o scgi.o sockets.o systemd.o user.o uwsgi.o warm_wire.o
 UNIT_SRC =	tests/unit/unit.c tests/unit/cgi_env_test.c \
 		tests/unit/response_test.c tests/unit/proto_test.c \
 		tests/unit/http_test.c tests/unit/options_test.c \
@@ -147,10 +149,11 @@ tests/fuzz/fuzz_options: tests/fuzz/fuzz_options.c options.c options.h \
 	    server.h warm.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_options.c options.c
 
-tests/fuzz/fuzz_response: tests/fuzz/fuzz_response.c response.c http.c \
-	    fcgi.c params.c response.h http.h fcgi.h params.h
+tests/fuzz/fuzz_response: tests/fuzz/fuzz_response.c response.c resp_wire.c \
+	    resp_log.c http.c fcgi.c params.c response.h resp_private.h http.h \
+	    fcgi.h params.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_response.c response.c \
-	    http.c fcgi.c params.c
+	    resp_wire.c resp_log.c http.c fcgi.c params.c
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
