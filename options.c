@@ -48,6 +48,8 @@ static int	 apply(struct options *, const struct opt_def *, const char *,
 		    char *, size_t);
 static int	 apply_value(struct options *, const struct opt_def *,
 		    const char *);
+static int	 append(const char **, size_t *, size_t, const struct opt_def *,
+		    const char *, char *, size_t);
 
 /* Every option, as --help lists them. */
 static const struct opt_def table[] = {
@@ -273,22 +275,12 @@ apply(struct options *o, const struct opt_def *d, const char *val,
 		    OPT_CTL_STOP;
 		return OPT_OK;
 	case O_PYTHON_PATH:
-		if (o->npaths == OPT_PATHS_MAX) {
-			(void)snprintf(why, len, "--python-path: at most %d",
-			    OPT_PATHS_MAX);
-			return OPT_ERROR;
-		}
-		o->paths[o->npaths++] = val;
-		return OPT_OK;
+		return append(o->paths, &o->npaths, OPT_PATHS_MAX, d, val, why,
+		    len);
 	case O_LISTEN:
 		/* Each --listen adds an address served. */
-		if (o->nlisten == OPT_LISTEN_MAX) {
-			(void)snprintf(why, len, "--listen: at most %d",
-			    OPT_LISTEN_MAX);
-			return OPT_ERROR;
-		}
-		o->listen[o->nlisten++] = val;
-		return OPT_OK;
+		return append(o->listen, &o->nlisten, OPT_LISTEN_MAX, d, val,
+		    why, len);
 	default:
 		if (apply_value(o, d, val) == OPT_OK)
 			return OPT_OK;
@@ -296,6 +288,19 @@ apply(struct options *o, const struct opt_def *d, const char *val,
 		    d->name, val);
 		return OPT_ERROR;
 	}
+}
+
+/* A repeatable option's value, after those given before (max at most). */
+static int
+append(const char **list, size_t *n, size_t max, const struct opt_def *d,
+    const char *val, char *why, size_t len)
+{
+	if (*n == max) {
+		(void)snprintf(why, len, "%s: at most %zu", d->name, max);
+		return OPT_ERROR;
+	}
+	list[(*n)++] = val;
+	return OPT_OK;
 }
 
 /* The options whose value is a name, a path or a number. */

@@ -148,6 +148,7 @@ mistakes(void)
 			CHECK(options_argv(&o, 2, argv, &first, why,
 			    sizeof(why)) == OPT_ERROR);
 	}
+	CHECK(strcmp(why, "--python-path: at most 16") == 0);
 	for (int i = 0; i <= OPT_LISTEN_MAX; i++) {
 		char	*argv[3] = { (char *)"x", (char *)"--listen=:80",
 			    NULL };
