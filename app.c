@@ -231,8 +231,7 @@ persist_handle(void *ctx, const struct srv_request *sr, struct outcome *out)
 	gw.http = sr->proto == SRV_HTTP;
 	gw.http_keep = sr->http_keep;
 	gw.stop = sr->stop;
-	gw.fcgi_id = sr->fcgi_id;
-	gw.aborted = sr->proto == SRV_FASTCGI ? sr->aborted : NULL;
+	gw.frame = sr->frame;
 	gw.wait_ms = sr->wait_ms;
 	gw.status_line = sr->proto == SRV_UWSGI || sr->proto == SRV_HTTP;
 	resp_gateway(resp, &gw);

@@ -220,11 +220,13 @@ conn_skip(struct conn *c, size_t n)
 
 /*
  * A gateway protocol's request (FastCGI, SCGI, uwsgi) to the application:
- * its variables, its body through rd, the connection for the response.
+ * its variables, its body through rd, the connection for the response
+ * (framed by frame: FastCGI's records; NULL: none).
  */
 void
 conn_run(const struct srv_options *o, struct conn *c, struct params *p,
-    enum srv_proto proto, ssize_t (*rd)(void *, void *, size_t))
+    enum srv_proto proto, ssize_t (*rd)(void *, void *, size_t),
+    const struct resp_frame *frame)
 {
 	static char		*none[] = { NULL };
 	struct srv_request	 r;
@@ -233,8 +235,7 @@ conn_run(const struct srv_options *o, struct conn *c, struct params *p,
 	r.envp = p->envp != NULL ? p->envp : none;
 	r.fd = c->fd;
 	r.proto = proto;
-	r.fcgi_id = c->id;
-	r.aborted = &c->aborted;
+	r.frame = frame;
 	r.ctx = c;
 	r.read = rd;
 	r.wait_ms = c->wait_ms;

@@ -73,7 +73,8 @@ int		 conn_write(struct conn *, const void *, size_t);
 int		 conn_skip(struct conn *, size_t);
 void		 conn_run(const struct srv_options *, struct conn *,
 		    struct params *, enum srv_proto,
-		    ssize_t (*)(void *, void *, size_t));
+		    ssize_t (*)(void *, void *, size_t),
+		    const struct resp_frame *);
 void		 conn_refused(struct conn *, const char *, const char *, int);
 const char	*conn_peer(struct conn *);
 int		 conn_addr(int, bool, char *, size_t, char *, size_t);

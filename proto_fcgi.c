@@ -1,10 +1,13 @@
 /*
- * FastCGI: records to a request (BEGIN_REQUEST, PARAMS, STDIN), the
- * management records, FCGI_KEEP_CONN, and what a request left of its STDIN
- * read before the next.  Plain C.
+ * FastCGI in and out: records to a request (BEGIN_REQUEST, PARAMS,
+ * STDIN), the management records, FCGI_KEEP_CONN, and what a request left
+ * of its STDIN read before the next; its response framed in STDOUT
+ * records, its errors in STDERR ones, and END_REQUEST (the response
+ * writer's frame, response.h).  Plain C.
  * SPDX-License-Identifier: MIT
  */
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <netdb.h>
@@ -22,12 +25,25 @@
 #include "server.h"
 #include "conn.h"
 #include "proto.h"
+#include "response.h"
+
+/* A request's response, as its records carry it (struct resp_frame). */
+struct fcgi_out {
+	unsigned	 id;
+	const bool	*aborted;	/* FCGI_ABORT_REQUEST came */
+	bool		 ended;		/* END_REQUEST went out */
+};
 
 static int	 fcgi_request(struct conn *, struct params *);
 static int	 fcgi_manage(struct conn *, const struct fcgi_header *,
 		    const unsigned char *);
 static ssize_t	 fcgi_stdin(void *, void *, size_t);
 static int	 fcgi_drain(struct conn *);
+static int	 out_stdout(void *, struct response *, const struct iovec *,
+		    int, bool);
+static int	 out_stderr(void *, struct response *, const char *, size_t);
+static int	 out_end(void *, struct response *, bool);
+static bool	 out_gone(const void *);
 
 /*
  * FastCGI: a request, its unread STDIN drained after it.  True when the
@@ -37,7 +53,10 @@ static int	 fcgi_drain(struct conn *);
 bool
 proto_fcgi(const struct srv_options *o, struct conn *c, unsigned *served)
 {
-	struct params	p;
+	struct params	 p;
+	struct fcgi_out	 fo;
+	struct resp_frame frame = { out_stdout, out_stderr, out_end,
+			    out_gone, &fo };
 
 	params_init(&p);
 	c->id = 0;
@@ -47,7 +66,10 @@ proto_fcgi(const struct srv_options *o, struct conn *c, unsigned *served)
 		params_free(&p);
 		return false;
 	}
-	conn_run(o, c, &p, SRV_FASTCGI, fcgi_stdin);
+	fo.id = c->id;
+	fo.aborted = &c->aborted;
+	fo.ended = false;
+	conn_run(o, c, &p, SRV_FASTCGI, fcgi_stdin, &frame);
 	params_free(&p);
 	(*served)++;
 	if (fcgi_drain(c) < 0)
@@ -254,4 +276,99 @@ fcgi_drain(struct conn *c)
 	while ((r = fcgi_stdin(c, scratch, sizeof(scratch))) > 0)
 		;
 	return r == 0 ? 0 : -1;
+}
+
+/*
+ * iov[0..n) (n <= 2) in STDOUT records of at most FCGI_MAX_CONTENT bytes,
+ * each header and its content in one writev(2); when it is the last of
+ * the body, the end (an empty STDOUT and END_REQUEST) in the same one.
+ */
+static int
+out_stdout(void *ctx, struct response *r, const struct iovec *iov, int n,
+    bool last)
+{
+	struct fcgi_out	*fo = ctx;
+	unsigned char	 hdr[FCGI_HEADER_LEN], end[FCGI_HEADER_LEN * 3];
+	struct iovec	 v[2], out[4];
+	size_t		 room, take;
+	int		 i = 0, k, e;
+
+	memcpy(v, iov, (size_t)n * sizeof(v[0]));
+	while (i < n) {
+		out[0].iov_base = hdr;
+		out[0].iov_len = FCGI_HEADER_LEN;
+		room = FCGI_MAX_CONTENT;
+		for (k = 1; i < n && room > 0; ) {
+			take = v[i].iov_len < room ? v[i].iov_len : room;
+			if (take > 0) {
+				out[k].iov_base = v[i].iov_base;
+				out[k++].iov_len = take;
+				room -= take;
+			}
+			v[i].iov_base = (char *)v[i].iov_base + take;
+			if ((v[i].iov_len -= take) == 0)
+				i++;
+		}
+		if (k == 1)
+			break;
+		fcgi_make_header(hdr, FCGI_STDOUT, fo->id,
+		    FCGI_MAX_CONTENT - room);
+		if (last && i == n) {
+			fcgi_make_header(end, FCGI_STDOUT, fo->id, 0);
+			out[k].iov_base = end;
+			out[k++].iov_len = FCGI_HEADER_LEN + fcgi_make_end(end +
+			    FCGI_HEADER_LEN, fo->id, 0, FCGI_REQUEST_COMPLETE);
+			fo->ended = true;
+		}
+		if ((e = resp_raw(r, out, k)) != RESP_OK)
+			return e;
+	}
+	return RESP_OK;
+}
+
+/* One block of the request's errors, in one STDERR record. */
+static int
+out_stderr(void *ctx, struct response *r, const char *buf, size_t len)
+{
+	const struct fcgi_out	*fo = ctx;
+	unsigned char		 hdr[FCGI_HEADER_LEN];
+	struct iovec		 iov[2];
+
+	fcgi_make_header(hdr, FCGI_STDERR, fo->id, len);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)(uintptr_t)buf;
+	iov[1].iov_len = len;
+	return resp_raw(r, iov, 2);
+}
+
+/*
+ * The empty STDOUT record that ends the stream, and END_REQUEST with the
+ * exit status a CGI program would have had (1: failed); unless the last
+ * block of the body carried them.
+ */
+static int
+out_end(void *ctx, struct response *r, bool failed)
+{
+	struct fcgi_out	*fo = ctx;
+	unsigned char	 buf[FCGI_HEADER_LEN * 3];
+	struct iovec	 iov;
+
+	if (fo->ended)
+		return RESP_OK;
+	fo->ended = true;
+	fcgi_make_header(buf, FCGI_STDOUT, fo->id, 0);
+	iov.iov_base = buf;
+	iov.iov_len = FCGI_HEADER_LEN + fcgi_make_end(buf + FCGI_HEADER_LEN,
+	    fo->id, failed ? 1 : 0, FCGI_REQUEST_COMPLETE);
+	return resp_raw(r, &iov, 1);
+}
+
+/* The web server gave up on it (only END_REQUEST is wanted), or it ended. */
+static bool
+out_gone(const void *ctx)
+{
+	const struct fcgi_out	*fo = ctx;
+
+	return *fo->aborted || fo->ended;
 }

@@ -55,7 +55,7 @@ proto_scgi(const struct srv_options *o, struct conn *c)
 		goto out;
 	if ((e = scgi_parse(hdr, len, &p, &perr)) != SCGI_OK)
 		goto bad;
-	conn_run(o, c, &p, SRV_SCGI, body_read);
+	conn_run(o, c, &p, SRV_SCGI, body_read, NULL);
 	rc = 0;
 	goto out;
 bad:
@@ -83,7 +83,7 @@ proto_uwsgi(const struct srv_options *o, struct conn *c)
 		goto out;
 	if ((e = uwsgi_parse(vars, size, &p, &perr)) != UWSGI_OK)
 		goto bad;
-	conn_run(o, c, &p, SRV_UWSGI, body_read);
+	conn_run(o, c, &p, SRV_UWSGI, body_read, NULL);
 	rc = 0;
 	goto out;
 bad:

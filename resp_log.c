@@ -1,8 +1,8 @@
 /*
  * A request's error stream (wsgi.errors, the server's lines about it): a
- * FastCGI request's in STDERR records of its own, held and sent before
- * the STDOUT that follows; any other's to stderr a whole line at a time.
- * Plain C.
+ * framed request's (FastCGI: STDERR records) held and given to its frame
+ * before the body that follows and before the end; any other's to stderr
+ * a whole line at a time.  Plain C.
  * SPDX-License-Identifier: MIT
  */
 #include <sys/types.h>
@@ -22,12 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fcgi.h"
 #include "http.h"
 #include "response.h"
 #include "resp_private.h"
 
-static bool	 log_fcgi(const struct response *);
+static bool	 log_framed(const struct response *);
 
 /*
  * What the request writes to its error stream (wsgi.errors, the server's
@@ -44,29 +43,29 @@ resp_log(struct response *r, const char *buf, size_t len)
 {
 	size_t	n;
 	int	e;
-	bool	fcgi = log_fcgi(r);
+	bool	framed = log_framed(r);
 
-	if (r->state == RESP_CLOSED || (!fcgi && r->log_len == 0 &&
+	if (r->state == RESP_CLOSED || (!framed && r->log_len == 0 &&
 	    len > 0 && buf[len - 1] == '\n')) {
 		resp_to_stderr(buf, len);
 		return RESP_OK;
 	}
-	if (r->log == NULL && (r->log = malloc(FCGI_MAX_CONTENT)) == NULL) {
+	if (r->log == NULL && (r->log = malloc(RESP_LOG_MAX)) == NULL) {
 		resp_to_stderr(buf, len);
 		return RESP_ENOMEM;
 	}
 	for (; len > 0; buf += n, len -= n) {
-		if (r->log_len == FCGI_MAX_CONTENT &&
+		if (r->log_len == RESP_LOG_MAX &&
 		    (e = resp_log_flush(r)) != RESP_OK)
 			return e;
-		n = FCGI_MAX_CONTENT - r->log_len;
+		n = RESP_LOG_MAX - r->log_len;
 		if (n > len)
 			n = len;
 		memcpy(r->log + r->log_len, buf, n);
 		r->log_len += n;
 	}
 	/* Not FastCGI: the whole lines go now, the rest waits for its end. */
-	if (!fcgi && (buf = memrchr(r->log, '\n', r->log_len)) != NULL) {
+	if (!framed && (buf = memrchr(r->log, '\n', r->log_len)) != NULL) {
 		n = (size_t)(buf - r->log) + 1;
 		resp_to_stderr(r->log, n);
 		memmove(r->log, r->log + n, r->log_len - n);
@@ -75,12 +74,12 @@ resp_log(struct response *r, const char *buf, size_t len)
 	return RESP_OK;
 }
 
-/* The request's errors go in STDERR records. */
+/* The request's errors are framed (FastCGI: STDERR records). */
 static bool
-log_fcgi(const struct response *r)
+log_framed(const struct response *r)
 {
-	return r->fcgi_id != 0 && r->fd >= 0 && !r->broken &&
-	    (r->aborted == NULL || !*r->aborted);
+	return r->frame != NULL && r->fd >= 0 && !r->broken &&
+	    !r->frame->gone(r->frame->ctx);
 }
 
 /*
@@ -90,23 +89,16 @@ log_fcgi(const struct response *r)
 int
 resp_log_flush(struct response *r)
 {
-	unsigned char	 hdr[FCGI_HEADER_LEN];
-	struct iovec	 iov[2];
-	size_t		 n = r->log_len;
+	size_t	n = r->log_len;
 
 	if (n == 0)
 		return RESP_OK;
 	r->log_len = 0;
-	if (!log_fcgi(r)) {
+	if (!log_framed(r)) {
 		resp_to_stderr(r->log, n);
 		return RESP_OK;
 	}
-	fcgi_make_header(hdr, FCGI_STDERR, r->fcgi_id, n);
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = r->log;
-	iov[1].iov_len = n;
-	return wire_raw(r, iov, 2);
+	return r->frame->err(r->frame->ctx, r, r->log, n);
 }
 
 /* What is still held goes to stderr (a line without its end, or a

@@ -34,8 +34,7 @@ struct response {
 	bool		 keep;		/* the fd is a connection's: left open */
 	bool		 shut;		/* with keep: the end is shutdown(2) */
 	bool		 broken;	/* a write failed: nothing more goes out */
-	unsigned	 fcgi_id;	/* FastCGI: STDOUT records of this id */
-	const bool	*aborted;	/* FastCGI: the server gave up on it */
+	const struct resp_frame *frame;	/* the transport's framing; NULL */
 	int		 wait_ms;	/* a non-blocking fd's poll(2); -1 */
 	char		*log;		/* FastCGI: errors held for STDERR */
 	size_t		 log_len;

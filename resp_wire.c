@@ -1,8 +1,10 @@
 /*
  * The one place that writes a response's fd: the head and body as they
- * are, in HTTP chunks, or in FastCGI STDOUT records ending in END_REQUEST;
- * a non-blocking peer waited for (the GIL let go around the wait), a
- * stalled one given up on, the fd closed or kept at the end.  Plain C.
+ * are, in HTTP chunks, or through the frame the transport gave
+ * (struct resp_frame: FastCGI's records, proto_fcgi.c), which writes
+ * with resp_raw(); a non-blocking peer waited for (the GIL let go around
+ * the wait), a stalled one given up on, the frame's end, the fd closed or
+ * kept.  Plain C.
  * SPDX-License-Identifier: MIT
  */
 #include <sys/types.h>
@@ -22,17 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fcgi.h"
 #include "http.h"
 #include "response.h"
 #include "resp_private.h"
 
 static int	 write_all(struct response *, const struct iovec *, int,
 		    size_t);
-static int	 write_records(struct response *, const struct iovec *, int,
-		    bool);
 static int	 write_block(struct response *, const void *, size_t);
-static int	 end_records(struct response *);
 
 /* Writes the held headers (if any) and the block, in one writev(2). */
 int
@@ -73,72 +71,23 @@ wire_emit(struct response *r, const void *buf, size_t len)
 }
 
 /*
- * The body goes out as it is, or in FastCGI STDOUT records; body is how
- * much of iov is body.  The block that completes the declared length
- * carries the end of the records with it.
+ * The body goes out as it is, or framed (FastCGI's STDOUT records, after
+ * the errors held for STDERR); body is how much of iov is body.  The
+ * block that completes the declared length is the last.
  */
 static int
 write_all(struct response *r, const struct iovec *iov, int n, size_t body)
 {
-	if (r->fcgi_id == 0)
+	int	e;
+
+	if (r->frame == NULL)
 		return wire_raw(r, iov, n);
-	return write_records(r, iov, n, r->has_length && body > 0 &&
-	    r->sent + body == r->length);
-}
-
-/*
- * iov[0..n) (n <= 2) in STDOUT records of at most FCGI_MAX_CONTENT bytes,
- * each header and its content in one writev(2); when it is the last of
- * the body, the end (an empty STDOUT and END_REQUEST) in the same one.
- */
-static int
-write_records(struct response *r, const struct iovec *iov, int n, bool last)
-{
-	unsigned char	hdr[FCGI_HEADER_LEN], end[FCGI_HEADER_LEN * 3];
-	struct iovec	v[2], out[4];
-	size_t		room, take;
-	int		i = 0, k, e;
-	bool		ends;
-
-	/* FCGI_ABORT_REQUEST: the server wants only END_REQUEST now. */
-	if (r->aborted != NULL && *r->aborted)
+	if (r->frame->gone(r->frame->ctx))
 		return RESP_OK;
 	if ((e = resp_log_flush(r)) != RESP_OK)
 		return e;
-	memcpy(v, iov, (size_t)n * sizeof(v[0]));
-	while (i < n) {
-		out[0].iov_base = hdr;
-		out[0].iov_len = FCGI_HEADER_LEN;
-		room = FCGI_MAX_CONTENT;
-		for (k = 1; i < n && room > 0; ) {
-			take = v[i].iov_len < room ? v[i].iov_len : room;
-			if (take > 0) {
-				out[k].iov_base = v[i].iov_base;
-				out[k++].iov_len = take;
-				room -= take;
-			}
-			v[i].iov_base = (char *)v[i].iov_base + take;
-			if ((v[i].iov_len -= take) == 0)
-				i++;
-		}
-		if (k == 1)
-			break;
-		fcgi_make_header(hdr, FCGI_STDOUT, r->fcgi_id,
-		    FCGI_MAX_CONTENT - room);
-		if ((ends = last && i == n)) {
-			fcgi_make_header(end, FCGI_STDOUT, r->fcgi_id, 0);
-			out[k].iov_base = end;
-			out[k++].iov_len = FCGI_HEADER_LEN + fcgi_make_end(end +
-			    FCGI_HEADER_LEN, r->fcgi_id, 0,
-			    FCGI_REQUEST_COMPLETE);
-		}
-		if ((e = wire_raw(r, out, k)) != RESP_OK)
-			return e;
-		/* Ended: wire_close() has no records to write. */
-		if (ends)
-			r->fcgi_id = 0;
-	}
-	return RESP_OK;
+	return r->frame->out(r->frame->ctx, r, iov, n, r->has_length &&
+	    body > 0 && r->sent + body == r->length);
 }
 
 /* One block of body, in a chunk when the body is chunked. */
@@ -162,6 +111,13 @@ write_block(struct response *r, const void *buf, size_t len)
 	iov[2].iov_base = (void *)(uintptr_t)"\r\n";
 	iov[2].iov_len = 2;
 	return wire_raw(r, iov, 3);
+}
+
+/* For a frame (response.h): its bytes on the response's fd. */
+int
+resp_raw(struct response *r, const struct iovec *iov, int n)
+{
+	return wire_raw(r, iov, n);
 }
 
 /* writev until done, across EINTR and short writes. */
@@ -245,26 +201,6 @@ wire_writable(struct response *r)
 	return n > 0;
 }
 
-/*
- * FastCGI: the empty STDOUT record that ends the stream, and END_REQUEST
- * with the exit status a CGI program would have had.
- */
-static int
-end_records(struct response *r)
-{
-	unsigned char	buf[FCGI_HEADER_LEN * 3];
-	struct iovec	iov;
-	size_t		n;
-
-	fcgi_make_header(buf, FCGI_STDOUT, r->fcgi_id, 0);
-	n = FCGI_HEADER_LEN + fcgi_make_end(buf + FCGI_HEADER_LEN,
-	    r->fcgi_id, r->failed ? 1 : 0, FCGI_REQUEST_COMPLETE);
-	iov.iov_base = buf;
-	iov.iov_len = n;
-	r->fcgi_id = 0;
-	return wire_raw(r, &iov, 1);
-}
-
 int
 wire_copy(struct response *r, int in, off_t off, uint64_t count)
 {
@@ -333,11 +269,11 @@ wire_close(struct response *r)
 		return RESP_OK;
 	}
 	r->state = RESP_CLOSED;
-	if (r->fcgi_id != 0 && !r->broken) {
+	if (r->frame != NULL && !r->broken) {
 		(void)resp_log_flush(r);
 		complete = !r->failed;
 		/* lighttpd closes once it has the whole body: no failure. */
-		if (end_records(r) != RESP_OK) {
+		if (r->frame->end(r->frame->ctx, r, r->failed) != RESP_OK) {
 			if (complete && (r->saved_errno == EPIPE ||
 			    r->saved_errno == ECONNRESET)) {
 				r->failed = false;

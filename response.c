@@ -31,7 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fcgi.h"
 #include "http.h"
 #include "response.h"
 #include "resp_private.h"
@@ -187,8 +186,7 @@ resp_gateway(struct response *r, const struct resp_gateway *g)
 	r->http_keep = g->http_keep;
 	r->status_line = g->status_line;
 	r->stop = g->stop;
-	r->fcgi_id = g->fcgi_id;
-	r->aborted = g->aborted;
+	r->frame = g->frame;
 	r->wait_ms = g->wait_ms;
 }
 
@@ -461,7 +459,7 @@ resp_sendfile(struct response *r, int in, off_t off, uint64_t count)
 		return RESP_OK;
 	}
 	/* FastCGI frames the body in records, HTTP in chunks: copied. */
-	if (r->fcgi_id != 0 || r->chunked)
+	if (r->frame != NULL || r->chunked)
 		return wire_copy(r, in, off, count);
 	while (count > 0) {
 		if (resp_interrupted) {

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <signal.h>
 #include <stdarg.h>
@@ -44,6 +45,28 @@ enum resp_state {
 /* One response; its state is response.c's alone. */
 struct response;
 
+/* A block of the error stream a frame's err() is given, at most. */
+#define RESP_LOG_MAX	65535
+
+/*
+ * How a transport frames a response's bytes (FastCGI: STDOUT, STDERR and
+ * END_REQUEST records), given by whoever accepted the request; each
+ * writes through resp_raw().  Without one the bytes go out as they are.
+ */
+struct resp_frame {
+	/* iov[0..n) of the response; last: the body ends with it. */
+	int	(*out)(void *, struct response *, const struct iovec *, int,
+		    bool);
+	/* One block of the request's error stream, RESP_LOG_MAX at most. */
+	int	(*err)(void *, struct response *, const char *, size_t);
+	/* The end (failed: the response is incomplete), if out() has not
+	 * written it with the last block. */
+	int	(*end)(void *, struct response *, bool);
+	/* Nothing more but the end is wanted, or the end has gone out. */
+	bool	(*gone)(const void *);
+	void	*ctx;
+};
+
 /* How a server mode's connection carries the response (resp_gateway()). */
 struct resp_gateway {
 	bool		 keep;		/* the fd is the connection's: left open */
@@ -52,8 +75,7 @@ struct resp_gateway {
 	bool		 http_keep;	/* the client keeps the connection */
 	bool		 status_line;	/* uwsgi, HTTP: a status line */
 	const volatile sig_atomic_t *stop;	/* HTTP: set, the server stops */
-	unsigned	 fcgi_id;	/* FastCGI: STDOUT records of this id */
-	const bool	*aborted;	/* FastCGI: the server gave up on it */
+	const struct resp_frame *frame;	/* FastCGI's records; NULL: none */
 	int		 wait_ms;	/* a non-blocking fd's poll(2); -1 */
 };
 
@@ -98,6 +120,7 @@ int		 resp_finish(struct response *);
 int		 resp_fail(struct response *, int, const char *, size_t);
 bool		 resp_complete(const struct response *);
 int		 resp_log(struct response *, const char *, size_t);
+int		 resp_raw(struct response *, const struct iovec *, int);
 size_t		 resp_line(char *, int, const char *, va_list)
 		    __attribute__((format(printf, 3, 0)));
 void		 resp_to_stderr(const char *, size_t);

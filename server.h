@@ -29,13 +29,14 @@ enum srv_fork {
 	SRV_FORK_CHILD
 };
 
+struct resp_frame;
+
 /* One request, as the protocol delivered it. */
 struct srv_request {
 	char *const	*envp;		/* the peer's variables */
 	int		 fd;		/* the connection */
 	enum srv_proto	 proto;
-	unsigned	 fcgi_id;	/* FastCGI: the request's id */
-	const bool	*aborted;	/* FastCGI: FCGI_ABORT_REQUEST came */
+	const struct resp_frame *frame;	/* FastCGI: its records; NULL */
 	ssize_t		(*read)(void *, void *, size_t);	/* the body */
 	int		 wait_ms;	/* how long a write may wait */
 	void		*ctx;
