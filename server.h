@@ -1,7 +1,8 @@
 /*
- * Server modes: a listening socket (fd 0 from a web server, or --listen),
- * workers, and the gateway protocols that carry each request (FastCGI,
- * SCGI, uwsgi).  Plain C: the request is handed to a callback.
+ * Server modes: the listening sockets (fd 0 from a web server, --listen's,
+ * or systemd's; sockets.c), workers, and the protocols that carry each
+ * request (FastCGI, SCGI, uwsgi, HTTP).  Plain C: the request is handed to
+ * a callback.
  * SPDX-License-Identifier: MIT
  */
 #ifndef SERVER_H
