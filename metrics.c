@@ -36,6 +36,10 @@ struct out {
 static void	 put(struct out *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	 head(struct out *, const char *, const char *, const char *);
+static void	 requests(struct out *, const struct board_counts *);
+static void	 workers(struct out *, const struct metrics_master *, unsigned,
+		    unsigned);
+static void	 queues(struct out *, const struct metrics_master *);
 static bool	 answer_io(int, char *, size_t, size_t *, bool, int64_t);
 
 static const char *const proto_names[BOARD_PROTOS] = {
@@ -51,10 +55,7 @@ metrics_render(const struct metrics_master *m, char *buf, size_t size)
 {
 	struct out		o = { buf, size, 0 };
 	struct board_counts	c, sum;
-	struct tcp_info		ti;
-	socklen_t		tl;
-	unsigned long long	acc, queue = 0, limit = 0;
-	unsigned		i, p, k, busy = 0, present = 0, tcp = 0;
+	unsigned		i, p, k, busy = 0, present = 0;
 
 	memset(&sum, 0, sizeof(sum));
 	for (i = 0; i < m->workers && board_read(i, &c); i++) {
@@ -70,51 +71,83 @@ metrics_render(const struct metrics_master *m, char *buf, size_t size)
 			busy += c.busy > 0;
 		}
 	}
-	head(&o, "wsgi_cgi_requests_total", "counter",
+	requests(&o, &sum);
+	workers(&o, m, busy, present);
+	queues(&o, m);
+	return o.len < o.size ? o.len : o.size - 1;
+}
+
+/* The requests the workers counted: by class, their durations, now. */
+static void
+requests(struct out *o, const struct board_counts *sum)
+{
+	unsigned long long	acc;
+	unsigned		p, k;
+
+	head(o, "wsgi_cgi_requests_total", "counter",
 	    "Requests answered, by protocol and status class.");
 	for (p = 0; p < BOARD_PROTOS; p++)
 		for (k = 0; k < BOARD_CLASSES; k++)
-			put(&o, "wsgi_cgi_requests_total{protocol=\"%s\","
+			put(o, "wsgi_cgi_requests_total{protocol=\"%s\","
 			    "status=\"%uxx\"} %llu\n", proto_names[p], k + 1,
-			    sum.requests[p][k]);
-	head(&o, "wsgi_cgi_request_duration_seconds", "histogram",
+			    sum->requests[p][k]);
+	head(o, "wsgi_cgi_request_duration_seconds", "histogram",
 	    "How long requests took, from their whole head to their end.");
 	for (acc = 0, k = 0; k <= BOARD_BUCKETS; k++) {
-		acc += sum.buckets[k];
+		acc += sum->buckets[k];
 		if (k < BOARD_BUCKETS)
-			put(&o, "wsgi_cgi_request_duration_seconds_bucket"
+			put(o, "wsgi_cgi_request_duration_seconds_bucket"
 			    "{le=\"%g\"} %llu\n", board_bounds[k], acc);
 		else
-			put(&o, "wsgi_cgi_request_duration_seconds_bucket"
+			put(o, "wsgi_cgi_request_duration_seconds_bucket"
 			    "{le=\"+Inf\"} %llu\n", acc);
 	}
-	put(&o, "wsgi_cgi_request_duration_seconds_sum %.6f\n",
-	    (double)sum.usec / 1e6);
-	put(&o, "wsgi_cgi_request_duration_seconds_count %llu\n", acc);
-	head(&o, "wsgi_cgi_requests_in_flight", "gauge",
+	put(o, "wsgi_cgi_request_duration_seconds_sum %.6f\n",
+	    (double)sum->usec / 1e6);
+	put(o, "wsgi_cgi_request_duration_seconds_count %llu\n", acc);
+	head(o, "wsgi_cgi_requests_in_flight", "gauge",
 	    "Requests being served now.");
-	put(&o, "wsgi_cgi_requests_in_flight %u\n", sum.busy);
-	head(&o, "wsgi_cgi_workers", "gauge",
+	put(o, "wsgi_cgi_requests_in_flight %u\n", sum->busy);
+}
+
+/* The workers: busy and idle, their threads, renewals, memory. */
+static void
+workers(struct out *o, const struct metrics_master *m, unsigned busy,
+    unsigned present)
+{
+	unsigned	i, k;
+
+	head(o, "wsgi_cgi_workers", "gauge",
 	    "Workers serving at least one request, and the others.");
-	put(&o, "wsgi_cgi_workers{state=\"busy\"} %u\n", busy);
-	put(&o, "wsgi_cgi_workers{state=\"idle\"} %u\n", present - busy);
-	head(&o, "wsgi_cgi_threads", "gauge",
+	put(o, "wsgi_cgi_workers{state=\"busy\"} %u\n", busy);
+	put(o, "wsgi_cgi_workers{state=\"idle\"} %u\n", present - busy);
+	head(o, "wsgi_cgi_threads", "gauge",
 	    "Requests a worker serves at once (--threads).");
-	put(&o, "wsgi_cgi_threads %u\n", m->threads);
-	head(&o, "wsgi_cgi_worker_renewals_total", "counter",
+	put(o, "wsgi_cgi_threads %u\n", m->threads);
+	head(o, "wsgi_cgi_worker_renewals_total", "counter",
 	    "Workers replaced, by why they ended.");
 	for (k = 0; k < sizeof(end_names) / sizeof(end_names[0]); k++)
 		if (k != BOARD_STOPPED)
-			put(&o, "wsgi_cgi_worker_renewals_total{reason=\"%s\"} "
+			put(o, "wsgi_cgi_worker_renewals_total{reason=\"%s\"} "
 			    "%llu\n", end_names[k], m->renewals[k]);
-	head(&o, "wsgi_cgi_worker_resident_memory_bytes", "gauge",
+	head(o, "wsgi_cgi_worker_resident_memory_bytes", "gauge",
 	    "Each worker's resident memory.");
 	for (i = 0; i < m->workers; i++)
 		if (m->pids[i] > 0)
-			put(&o, "wsgi_cgi_worker_resident_memory_bytes"
+			put(o, "wsgi_cgi_worker_resident_memory_bytes"
 			    "{worker=\"%u\"} %llu\n", i,
 			    metrics_resident(m->pids[i]));
-	/* The TCP listening sockets' queues: TCP_INFO, as ss(8) shows each. */
+}
+
+/* The TCP listening sockets' queues: TCP_INFO, as ss(8) shows each. */
+static void
+queues(struct out *o, const struct metrics_master *m)
+{
+	struct tcp_info		ti;
+	socklen_t		tl;
+	unsigned long long	queue = 0, limit = 0;
+	unsigned		i, tcp = 0;
+
 	for (i = 0; i < m->nlisten; i++) {
 		memset(&ti, 0, sizeof(ti));
 		tl = sizeof(ti);
@@ -125,15 +158,14 @@ metrics_render(const struct metrics_master *m, char *buf, size_t size)
 		queue += ti.tcpi_unacked;
 		limit += ti.tcpi_sacked;
 	}
-	if (tcp > 0) {
-		head(&o, "wsgi_cgi_listen_queue", "gauge",
-		    "Connections waiting to be accepted.");
-		put(&o, "wsgi_cgi_listen_queue %llu\n", queue);
-		head(&o, "wsgi_cgi_listen_queue_limit", "gauge",
-		    "The listening sockets' backlog.");
-		put(&o, "wsgi_cgi_listen_queue_limit %llu\n", limit);
-	}
-	return o.len < o.size ? o.len : o.size - 1;
+	if (tcp == 0)
+		return;
+	head(o, "wsgi_cgi_listen_queue", "gauge",
+	    "Connections waiting to be accepted.");
+	put(o, "wsgi_cgi_listen_queue %llu\n", queue);
+	head(o, "wsgi_cgi_listen_queue_limit", "gauge",
+	    "The listening sockets' backlog.");
+	put(o, "wsgi_cgi_listen_queue_limit %llu\n", limit);
 }
 
 static void

@@ -35,6 +35,8 @@ struct fcgi_out {
 };
 
 static int	 fcgi_request(struct conn *, struct params *);
+static int	 fcgi_params(unsigned char **, size_t *, const unsigned char *,
+		    size_t, struct params *, int *);
 static int	 fcgi_manage(struct conn *, const struct fcgi_header *,
 		    const unsigned char *);
 static ssize_t	 fcgi_stdin(void *, void *, size_t);
@@ -83,9 +85,9 @@ static int
 fcgi_request(struct conn *c, struct params *p)
 {
 	unsigned char		 hdr[FCGI_HEADER_LEN], end[16];
-	unsigned char		*content = NULL, *stream = NULL, *grown;
+	unsigned char		*content = NULL, *stream = NULL;
 	struct fcgi_header	 h;
-	size_t			 slen = 0, used;
+	size_t			 slen = 0;
 	ssize_t			 n;
 	unsigned		 role;
 	bool			 keep;
@@ -148,6 +150,7 @@ fcgi_request(struct conn *c, struct params *p)
 			e = FCGI_ETYPE;
 			goto bad;
 		}
+		/* The empty PARAMS record ends them, with no pair cut. */
 		if (h.length == 0) {
 			if (slen != 0) {
 				e = FCGI_EPAIR;
@@ -156,21 +159,11 @@ fcgi_request(struct conn *c, struct params *p)
 			rc = 0;
 			goto out;
 		}
-		if (slen + h.length > PARAMS_MAX_BYTES) {
-			e = FCGI_EPARAMS;
-			perr = PARAMS_ETOOBIG;
-			goto bad;
-		}
-		if ((grown = realloc(stream, slen + h.length)) == NULL)
+		if ((e = fcgi_params(&stream, &slen, content, h.length, p,
+		    &perr)) < 0)
 			goto out;
-		stream = grown;
-		memcpy(stream + slen, content, h.length);
-		slen += h.length;
-		if ((e = fcgi_parse_pairs(stream, slen, &used, p, &perr)) !=
-		    FCGI_OK)
+		if (e != FCGI_OK)
 			goto bad;
-		memmove(stream, stream + used, slen - used);
-		slen -= used;
 	}
 bad:
 	conn_refused(c, "FastCGI", fcgi_strerror(e), e == FCGI_EPARAMS ? perr : -1);
@@ -178,6 +171,36 @@ out:
 	free(content);
 	free(stream);
 	return rc;
+}
+
+/*
+ * A PARAMS record's content, after what the ones before left (*stream,
+ * *slen: a pair cut between records): its whole pairs into p, the rest
+ * kept for the next.  FCGI_OK, an enum fcgi_err, or -1 when memory runs
+ * out.
+ */
+static int
+fcgi_params(unsigned char **stream, size_t *slen, const unsigned char *content,
+    size_t len, struct params *p, int *perr)
+{
+	unsigned char	*grown;
+	size_t		 used;
+	int		 e;
+
+	if (*slen + len > PARAMS_MAX_BYTES) {
+		*perr = PARAMS_ETOOBIG;
+		return FCGI_EPARAMS;
+	}
+	if ((grown = realloc(*stream, *slen + len)) == NULL)
+		return -1;
+	*stream = grown;
+	memcpy(*stream + *slen, content, len);
+	*slen += len;
+	if ((e = fcgi_parse_pairs(*stream, *slen, &used, p, perr)) != FCGI_OK)
+		return e;
+	memmove(*stream, *stream + used, *slen - used);
+	*slen -= used;
+	return FCGI_OK;
 }
 
 /* A management record (id 0): GET_VALUES answered, others unknown. */

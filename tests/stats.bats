@@ -21,12 +21,14 @@ setup_file() {
 	wait_http "http://127.0.0.1:$PORT/flags"
 }
 
+# A request still held is let go, so that the stop does not wait for it.
 teardown_file() {
+	: >"$FILE_DIR/release"
 	kill "$(cat "$FILE_DIR/pid")" 2>/dev/null || true
 }
 
 metrics() {
-	curl -sS "http://127.0.0.1:$STATS/metrics" |
+	curl -sS -m 10 "http://127.0.0.1:$STATS/metrics" |
 	    "$PYTHON3" "$TESTS/tools/metrics.py" "$@"
 }
 
@@ -68,9 +70,13 @@ wait_metric() {
 }
 
 @test "stats: answered while every worker is busy: in flight, busy and idle" {
-	local held=$BATS_TEST_TMPDIR/release c1 c2
+	local held=$FILE_DIR/release c1 c2
+	# One held request, then a second: the first worker is busy with the
+	# first, so the other takes it (two at once could both land in one
+	# worker's room before either sends its request).
 	curl -sS "http://127.0.0.1:$PORT/hold?$held" >/dev/null &
 	c1=$!
+	wait_metric wsgi_cgi_requests_in_flight 1
 	curl -sS "http://127.0.0.1:$PORT/hold?$held" >/dev/null &
 	c2=$!
 	wait_metric wsgi_cgi_requests_in_flight 2
