@@ -71,7 +71,6 @@ int	 resp_preamble(struct response *, char **, size_t *);
 
 /* resp_wire.c */
 int	 wire_emit(struct response *, const void *, size_t);
-int	 wire_raw(struct response *, const struct iovec *, int);
 bool	 wire_writable(struct response *);
 int	 wire_copy(struct response *, int, off_t, uint64_t);
 int	 wire_cut_short(struct response *, int);

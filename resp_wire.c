@@ -63,7 +63,7 @@ wire_emit(struct response *r, const void *buf, size_t len)
 		iov[n].iov_base = (void *)(uintptr_t)buf;
 		iov[n++].iov_len = len;
 	}
-	e = r->chunked ? wire_raw(r, iov, n) : write_all(r, iov, n, len);
+	e = r->chunked ? resp_raw(r, iov, n) : write_all(r, iov, n, len);
 	free(head);
 	if (e == RESP_OK)
 		r->sent += len;
@@ -81,7 +81,7 @@ write_all(struct response *r, const struct iovec *iov, int n, size_t body)
 	int	e;
 
 	if (r->frame == NULL)
-		return wire_raw(r, iov, n);
+		return resp_raw(r, iov, n);
 	if (r->frame->gone(r->frame->ctx))
 		return RESP_OK;
 	if ((e = resp_log_flush(r)) != RESP_OK)
@@ -110,19 +110,12 @@ write_block(struct response *r, const void *buf, size_t len)
 	iov[1].iov_len = len;
 	iov[2].iov_base = (void *)(uintptr_t)"\r\n";
 	iov[2].iov_len = 2;
-	return wire_raw(r, iov, 3);
+	return resp_raw(r, iov, 3);
 }
 
-/* For a frame (response.h): its bytes on the response's fd. */
+/* writev until done, across EINTR and short writes (a frame writes so too). */
 int
 resp_raw(struct response *r, const struct iovec *iov, int n)
-{
-	return wire_raw(r, iov, n);
-}
-
-/* writev until done, across EINTR and short writes. */
-int
-wire_raw(struct response *r, const struct iovec *iov, int n)
 {
 	struct iovec	v[4];
 	ssize_t		w;

@@ -509,7 +509,7 @@ resp_finish(struct response *r)
 		r->failed = true;
 	}
 	if (r->chunked && !r->failed &&
-	    wire_raw(r, &(struct iovec){ (void *)(uintptr_t)"0\r\n\r\n", 5 },
+	    resp_raw(r, &(struct iovec){ (void *)(uintptr_t)"0\r\n\r\n", 5 },
 	    1) != RESP_OK)
 		return RESP_EWRITE;
 	return wire_close(r);

@@ -2,29 +2,23 @@
  * Server modes' processes: the master and the workers that share the
  * listening sockets (sockets.c), graceful stop and reload, and the signals
  * behind them (as nginx's ngx_process_cycle.c); --user, --stats's socket,
- * --access-log and systemd's notifications around them.  A worker's connections are room.c's; requests
- * reach the caller's handle() through the protocol files.  No Python.
+ * --access-log and systemd's notifications around them.  A worker's
+ * connections are room.c's; requests reach the caller's handle() through
+ * the protocol files.  No Python.
  * SPDX-License-Identifier: MIT
  */
 #include <sys/socket.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
-#include <netinet/in.h>
 
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +58,6 @@ static void	 notify_reloading(void);
 static volatile sig_atomic_t	 stopping, reloading, child_exited, reopening;
 /* systemd's STATUS=: on in the process it started; what it said last. */
 static bool			 status_on;
-static bool			 again;	/* executed again: sockets kept */
 static time_t			 status_at;
 static unsigned			 status_busy = UINT_MAX;
 static unsigned long long	 status_served;
@@ -105,6 +98,7 @@ server_run(const struct srv_options *given)
 	sigset_t		 ours;
 	struct user		 u;
 	int			 fd, rc;
+	bool			 again = getenv(AGAIN) != NULL;
 
 	sigemptyset(&ours);
 	sigaddset(&ours, SIGTERM);
@@ -113,7 +107,6 @@ server_run(const struct srv_options *given)
 	sigaddset(&ours, SIGUSR1);
 	sigaddset(&ours, SIGCHLD);	/* a master's reload had it blocked */
 
-	again = getenv(AGAIN) != NULL;
 	(void)unsetenv(AGAIN);
 	if (user_check(o, &u) < 0 || sockets_take(o, again) < 0 ||
 	    open_extras(o) < 0 || become(o, &u, again) < 0)
